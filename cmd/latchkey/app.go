@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/clientip"
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/zones"
+)
+
+// app wires the services and the HTTP handlers of one server process.
+type app struct {
+	cfg      *config.Config
+	logger   *slog.Logger
+	db       *store.DB
+	ips      *clientip.Resolver
+	accounts *accounts.Service
+	zones    *zones.Service
+	closers  []func()
+}
+
+func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store.DB, ips *clientip.Resolver) (*app, error) {
+	a := &app{
+		cfg:      cfg,
+		logger:   logger,
+		db:       db,
+		ips:      ips,
+		accounts: accounts.NewService(db),
+		zones:    zones.NewService(db),
+	}
+	return a, nil
+}
+
+// Handlers returns the handlers the server routes to.
+func (a *app) Handlers() server.Handlers {
+	return server.Handlers{}
+}
+
+// Close stops background work.
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}

@@ -1,0 +1,56 @@
+// Command latchkey runs the Latchkey server and its admin tools.
+//
+//	latchkey [serve] [flags]    run the server (the default)
+//	latchkey migrate            apply database migrations and exit
+//	latchkey admin create-user --email E --password-stdin [--name N]
+//	latchkey admin create-zone --account-id A --name example.com
+//
+// Every subcommand reads LATCHKEY_DATABASE_URL like the server.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "latchkey:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  latchkey [serve] [flags]        run the server (default); "latchkey serve -h" lists the flags
+  latchkey migrate [flags]        apply database migrations and exit
+  latchkey admin create-user --email E --password-stdin [--name N]
+  latchkey admin create-zone --account-id A --name example.com
+`
+
+// run is the whole program: it parses args and dispatches to a subcommand.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || len(args[0]) > 0 && args[0][0] == '-' {
+		return serve(ctx, args, getenv, stderr)
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "admin":
+		return admin(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}

@@ -1,0 +1,160 @@
+// Package config builds Latchkey's configuration once, from flags and LATCHKEY_* environment
+// variables (flags win), with safe defaults. Nothing else reads the environment.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	// Addr is the listen address (LATCHKEY_ADDR, default 127.0.0.1:8080).
+	Addr string
+	// DatabaseURL selects the database (LATCHKEY_DATABASE_URL): empty for ./data/latchkey.db,
+	// postgres://… for PostgreSQL, or a SQLite file path.
+	DatabaseURL string
+	// DataDir holds the default SQLite database and the generated session key (LATCHKEY_DATA_DIR, default ./data).
+	DataDir string
+	// BaseURL is the public URL of the server, for links and for deciding on Secure cookies
+	// (LATCHKEY_BASE_URL, default http://<Addr>).
+	BaseURL string
+	// SessionKey signs dashboard session cookies (LATCHKEY_SESSION_KEY, 64 hex characters). When
+	// unset, a key is generated and kept in <DataDir>/session.key.
+	SessionKey []byte
+	// TrustedProxies lists the proxies whose X-Forwarded-For is believed (LATCHKEY_TRUSTED_PROXIES,
+	// comma-separated IPs or CIDRs). Empty: the client IP is always the connection's address.
+	TrustedProxies []netip.Prefix
+	// LogLevel is debug, info, warn or error (LATCHKEY_LOG_LEVEL, default info).
+	LogLevel slog.Level
+	// LogFormat is text or json (LATCHKEY_LOG_FORMAT, default text).
+	LogFormat string
+	// ShutdownTimeout bounds graceful shutdown (LATCHKEY_SHUTDOWN_TIMEOUT, default 15s).
+	ShutdownTimeout time.Duration
+}
+
+// SecureCookies reports whether cookies must carry the Secure attribute: when served over TLS.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// Load parses the serve flags in args over the environment read through getenv.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &Config{}
+	var sessionKey, proxies, level, shutdown string
+	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
+	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
+	fs.StringVar(&c.BaseURL, "base-url", env("LATCHKEY_BASE_URL", ""), "public URL of this server, https:// turns on Secure cookies (LATCHKEY_BASE_URL)")
+	fs.StringVar(&sessionKey, "session-key", env("LATCHKEY_SESSION_KEY", ""), "64 hex characters that sign session cookies; generated when empty (LATCHKEY_SESSION_KEY)")
+	fs.StringVar(&proxies, "trusted-proxies", env("LATCHKEY_TRUSTED_PROXIES", ""), "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed (LATCHKEY_TRUSTED_PROXIES)")
+	fs.StringVar(&level, "log-level", env("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (LATCHKEY_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("LATCHKEY_LOG_FORMAT", "text"), "text or json (LATCHKEY_LOG_FORMAT)")
+	fs.StringVar(&shutdown, "shutdown-timeout", env("LATCHKEY_SHUTDOWN_TIMEOUT", "15s"), "graceful shutdown limit (LATCHKEY_SHUTDOWN_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = filepath.Join(c.DataDir, "latchkey.db")
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("LATCHKEY_BASE_URL %q: want an absolute http:// or https:// URL", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
+	var err error
+	if c.TrustedProxies, err = ParsePrefixes(proxies); err != nil {
+		return nil, fmt.Errorf("LATCHKEY_TRUSTED_PROXIES: %w", err)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("LATCHKEY_LOG_LEVEL: %w", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return nil, fmt.Errorf("LATCHKEY_LOG_FORMAT %q: want text or json", c.LogFormat)
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil {
+		return nil, fmt.Errorf("LATCHKEY_SHUTDOWN_TIMEOUT: %w", err)
+	}
+	if sessionKey != "" {
+		if c.SessionKey, err = hex.DecodeString(sessionKey); err != nil || len(c.SessionKey) != 32 {
+			return nil, errors.New("LATCHKEY_SESSION_KEY: want 64 hex characters (32 bytes)")
+		}
+	}
+	return c, nil
+}
+
+// EnsureSessionKey fills c.SessionKey from <DataDir>/session.key, creating that file with a new
+// random key when it does not exist.
+func (c *Config) EnsureSessionKey() error {
+	if len(c.SessionKey) > 0 {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "session.key")
+	if b, err := os.ReadFile(path); err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) != 32 {
+			return fmt.Errorf("%s: want 64 hex characters", path)
+		}
+		c.SessionKey = key
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read session key: %w", err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write session key: %w", err)
+	}
+	c.SessionKey = key
+	return nil
+}
+
+// ParsePrefixes parses a comma-separated list of IPs and CIDRs; a bare IP becomes a /32 or /128.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an IP or CIDR", f)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP or CIDR", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}

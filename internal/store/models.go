@@ -1,0 +1,93 @@
+package store
+
+import "time"
+
+// User is a person who signs in to the dashboard. Email is stored normalised (trimmed, lower-case).
+type User struct {
+	ID           string `gorm:"primaryKey"`
+	Email        string
+	Name         string
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Account is the tenant: zones, members, account-owned tokens and audit entries belong to one.
+type Account struct {
+	ID               string `gorm:"primaryKey"`
+	Name             string
+	Type             string
+	EnforceTwofactor bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// Membership statuses.
+const (
+	MembershipPending  = "pending"
+	MembershipAccepted = "accepted"
+)
+
+// Membership gives a user a role in an account. ZoneIDs is a JSON array of zone ids, or nil for
+// all zones of the account.
+type Membership struct {
+	ID             string `gorm:"primaryKey"`
+	AccountID      string
+	UserID         *string
+	Email          string
+	RoleID         string
+	ZoneIDs        *string
+	Status         string
+	InviteCodeHash *string
+	InvitedBy      *string
+	ExpiresAt      *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Zone is a domain in an account. Name is lower-case without a trailing dot.
+type Zone struct {
+	ID        string `gorm:"primaryKey"`
+	AccountID string
+	Name      string
+	Status    string
+	Paused    bool
+	Type      string
+	Plan      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Session is a signed-in dashboard session. ID is the SHA-256 (hex) of the secret in the cookie.
+type Session struct {
+	ID         string `gorm:"primaryKey"`
+	UserID     string
+	AccountID  *string
+	IP         string
+	UserAgent  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}
+
+// AuditEntry is one row of the append-only audit log.
+type AuditEntry struct {
+	ID           string `gorm:"primaryKey"`
+	AccountID    *string
+	OwnerUserID  *string
+	ActorType    string
+	ActorID      string
+	ActorEmail   string
+	ActorIP      string
+	UserAgent    string
+	Interface    string
+	Action       string
+	ResourceType string
+	ResourceID   string
+	ZoneID       string
+	ZoneName     string
+	OldValue     *string
+	NewValue     *string
+	Result       bool
+	CreatedAt    time.Time
+}

@@ -1,0 +1,49 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// CreateSession inserts s.
+func CreateSession(tx *gorm.DB, s *Session) error {
+	if err := tx.Create(s).Error; err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByID returns the unexpired session with the given id (hash), or NotFound.
+func SessionByID(tx *gorm.DB, id string, now time.Time) (*Session, error) {
+	var s Session
+	if err := tx.Where("id = ? AND expires_at > ?", id, now).Take(&s).Error; err != nil {
+		return nil, notFound(err, "session")
+	}
+	return &s, nil
+}
+
+// UpdateSession saves the session's current account, last-seen time and expiry.
+func UpdateSession(tx *gorm.DB, s *Session) error {
+	if err := tx.Model(s).Select("account_id", "last_seen_at", "expires_at").Updates(s).Error; err != nil {
+		return fmt.Errorf("update session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession removes a session; deleting a missing one is not an error.
+func DeleteSession(tx *gorm.DB, id string) error {
+	if err := tx.Where("id = ?", id).Delete(&Session{}).Error; err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of a user, e.g. after a password change.
+func DeleteUserSessions(tx *gorm.DB, userID string) error {
+	if err := tx.Where("user_id = ?", userID).Delete(&Session{}).Error; err != nil {
+		return fmt.Errorf("delete sessions of user: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+// Package storetest opens migrated databases for tests: a fresh SQLite file per test and a fresh
+// PostgreSQL database per test on the machine's local server.
+//
+// PostgreSQL is reached at LATCHKEY_TEST_POSTGRES_URL (default
+// postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable). Where it does not answer, the
+// PostgreSQL half of a test is skipped with a message — except under CI (CI=true), where a missing
+// server fails the test, because CI provides one.
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for creating test databases
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// DefaultPostgresURL is the administrative connection used to create test databases.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Each runs fn as a subtest on SQLite and on PostgreSQL, each with a fresh migrated database.
+func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// SQLite returns a migrated database in a new file under t.TempDir().
+func SQLite(t testing.TB) *store.DB {
+	t.Helper()
+	return open(t, filepath.Join(t.TempDir(), "latchkey.db"))
+}
+
+// PostgresURL returns a URL of a new, migrated PostgreSQL database that is dropped when the test
+// ends. It skips (or, under CI, fails) when no server answers.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("LATCHKEY_TEST_POSTGRES_URL")
+	if admin == "" {
+		admin = DefaultPostgresURL
+	}
+	ctx := context.Background()
+	adb, err := sql.Open("pgx", admin)
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = adb.PingContext(pctx)
+		cancel()
+	}
+	if err != nil {
+		if adb != nil {
+			adb.Close()
+		}
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required under CI but does not answer at %s: %v", admin, err)
+		}
+		t.Skipf("skipping the PostgreSQL half: no server at %s (%v); start one or set LATCHKEY_TEST_POSTGRES_URL", admin, err)
+	}
+	name := "latchkey_test_" + store.NewID()[:16]
+	if _, err := adb.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		adb.Close()
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		defer adb.Close()
+		if _, err := adb.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("parse %s: %v", admin, err)
+	}
+	u.Path = "/" + name
+	db := open(t, u.String())
+	db.Close()
+	return u.String()
+}
+
+// Postgres returns a new migrated PostgreSQL database, dropped when the test ends.
+func Postgres(t testing.TB) *store.DB {
+	t.Helper()
+	return open(t, PostgresURL(t))
+}
+
+func open(t testing.TB, rawURL string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, rawURL)
+	if err != nil {
+		t.Fatalf("open %s: %v", rawURL, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db
+}
+
+// Name returns a short unique string for test data, e.g. zone names.
+func Name(prefix string) string { return fmt.Sprintf("%s%s", prefix, store.NewID()[:10]) }

@@ -1,0 +1,143 @@
+// Package zones manages the domains (zones) of an account.
+package zones
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// NormalizeName lower-cases a domain name, drops one trailing dot and checks that it is a valid
+// registrable-looking name: at least two labels, each 1–63 letters, digits or hyphens (not at
+// either end), a top-level label that is not all digits, and 253 characters at most. The error
+// names the "name" field.
+func NormalizeName(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimSuffix(s, ".")
+	if s == "" {
+		return "", errs.InvalidField("name", "Enter a domain name, like example.com.")
+	}
+	if len(s) > 253 {
+		return "", errs.InvalidField("name", "A domain name has at most 253 characters.")
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return "", errs.InvalidField("name", "Enter a full domain name with a dot, like example.com.")
+	}
+	for _, l := range labels {
+		if !validLabel(l) {
+			return "", errs.InvalidField("name", "%q is not a valid domain name: each part between dots has 1 to 63 letters, digits or hyphens, and does not start or end with a hyphen.", s)
+		}
+	}
+	tld := labels[len(labels)-1]
+	if strings.Trim(tld, "0123456789") == "" {
+		return "", errs.InvalidField("name", "%q is not a valid domain name: the last part cannot be a number.", s)
+	}
+	return s, nil
+}
+
+func validLabel(l string) bool {
+	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Service manages zones.
+type Service struct {
+	db *store.DB
+}
+
+// NewService returns a Service over db.
+func NewService(db *store.DB) *Service { return &Service{db: db} }
+
+// Create adds a zone named name to accountID. The caller has authorized the actor.
+func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, name string) (*store.Zone, error) {
+	name, err := NormalizeName(name)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	z := &store.Zone{ID: store.NewID(), AccountID: accountID, Name: name, Status: "active", Type: "full",
+		Plan: "free", CreatedAt: now, UpdatedAt: now}
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if _, err := store.AccountByID(tx, accountID); err != nil {
+			return err
+		}
+		if err := store.CreateZone(tx, z); err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.create", ResourceType: "zone",
+			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, New: z})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return z, nil
+}
+
+// Get returns a zone of accountID.
+func (s *Service) Get(ctx context.Context, accountID, id string) (*store.Zone, error) {
+	if !store.ValidID(id) {
+		return nil, errs.E(errs.NotFound, "zone not found")
+	}
+	return store.ZoneByID(s.db.Gorm(ctx), accountID, id)
+}
+
+// List returns zones matching f and the total count.
+func (s *Service) List(ctx context.Context, f store.ZoneFilter) ([]store.Zone, int64, error) {
+	return store.ListZones(s.db.Gorm(ctx), f)
+}
+
+// SetPaused pauses or unpauses a zone of accountID.
+func (s *Service) SetPaused(ctx context.Context, actor audit.Actor, accountID, id string, paused bool) (*store.Zone, error) {
+	var z *store.Zone
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		if z, err = store.ZoneByID(tx, accountID, id); err != nil {
+			return err
+		}
+		old := *z
+		z.Paused = paused
+		z.UpdatedAt = time.Now().UTC()
+		if err := store.UpdateZone(tx, z); err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.update", ResourceType: "zone",
+			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, Old: old, New: z})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return z, nil
+}
+
+// Delete removes a zone of accountID.
+func (s *Service) Delete(ctx context.Context, actor audit.Actor, accountID, id string) error {
+	if !store.ValidID(id) {
+		return errs.E(errs.NotFound, "zone not found")
+	}
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		z, err := store.ZoneByID(tx, accountID, id)
+		if err != nil {
+			return err
+		}
+		if err := store.DeleteZone(tx, accountID, id); err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.delete", ResourceType: "zone",
+			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, Old: z})
+	})
+}
