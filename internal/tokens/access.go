@@ -1,6 +1,10 @@
 package tokens
 
 import (
+	"cmp"
+	"slices"
+	"strings"
+
 	"fmt"
 
 	"gorm.io/gorm"
@@ -117,4 +121,54 @@ func (o Owner) cacheKey() string {
 		return "a:" + o.AccountID
 	}
 	return "u:" + o.UserID
+}
+
+// subset is authz.Subset with what the database knows: a zone id belongs to exactly one account.
+// authz.Subset must assume a zone named by its key could sit in any account, so a member of
+// account A with "all zones of A" could not grant zone Z of A by its key. For each zone the child
+// names that exists, every bound policy that matches the zone in its real account also gets the
+// zone's key; this changes nothing about real requests, because the zone exists in no other
+// account.
+func subset(tx *gorm.DB, child, bound []authz.Policy) error {
+	if err := authz.Subset(child, bound); err == nil {
+		return nil
+	}
+	var ids []string
+	for _, p := range child {
+		for _, s := range p.Resources {
+			if s.Kind == authz.SelectZone {
+				ids = append(ids, s.ID)
+			}
+		}
+	}
+	zoneAccount, err := store.ZoneAccounts(tx, ids)
+	if err != nil {
+		return err
+	}
+	return authz.Subset(child, withZoneKeys(bound, zoneAccount))
+}
+
+// withZoneKeys returns a copy of ps in which every policy that matches zone z in its account
+// also names z by its key.
+func withZoneKeys(ps []authz.Policy, zoneAccount map[string]string) []authz.Policy {
+	out := make([]authz.Policy, len(ps))
+	for i, p := range ps {
+		rs := slices.Clone(p.Resources)
+		for z, a := range zoneAccount {
+			res := authz.Zone(a, z)
+			key := authz.ResourceSelector{Kind: authz.SelectZone, ID: z}
+			if slices.Contains(rs, key) {
+				continue
+			}
+			if slices.ContainsFunc(p.Resources, func(s authz.ResourceSelector) bool { return s.Matches(res) }) {
+				rs = append(rs, key)
+			}
+		}
+		slices.SortFunc(rs, func(x, y authz.ResourceSelector) int {
+			return cmp.Or(cmp.Compare(x.Kind, y.Kind), strings.Compare(x.ID, y.ID))
+		})
+		p.Resources = rs
+		out[i] = p
+	}
+	return out
 }

@@ -136,7 +136,7 @@ func truncate(t *time.Time) *time.Time {
 // is the token as it was: a change that stays within old is always allowed, so that a token whose
 // owner lost access can still be disabled or narrowed.
 func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old *Credential) error {
-	within := func(bound []authz.Policy) bool { return authz.Subset(p.policies, bound) == nil }
+	within := func(bound []authz.Policy) bool { return subset(tx, p.policies, bound) == nil }
 	if old != nil && within(old.Policies) && authz.IPSubset(p.ip, old.IP) &&
 		notLater(p.expiresOn, timePtr(old.ExpiresOn)) && notEarlier(p.notBefore, timePtr(old.NotBefore)) {
 		return nil
@@ -145,7 +145,7 @@ func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old
 		return errs.InvalidField("policies", format, args...).WithCode(errs.Forbidden)
 	}
 	if owner.Kind == OwnerAccount {
-		if err := authz.Subset(p.policies, AccountScope(owner.AccountID)); err != nil {
+		if err := subset(tx, p.policies, AccountScope(owner.AccountID)); err != nil {
 			return deny("An account-owned token can only reach its own account and its zones: %v", err)
 		}
 	}
@@ -157,13 +157,13 @@ func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old
 		if owner.Kind == OwnerAccount && !authz.Both(acc.Compiled, acc.Compiled, authz.AccountTokensWrite, authz.Account(owner.AccountID)).Allowed {
 			return errs.E(errs.Forbidden, "You may not create tokens for this account: that needs Account API Tokens Write.")
 		}
-		if err := authz.Subset(p.policies, acc.Policies); err != nil {
+		if err := subset(tx, p.policies, acc.Policies); err != nil {
 			return deny("The token would exceed your own access: %v", err)
 		}
 	}
 	if c.Parent != nil {
 		parent := c.Parent.Cred
-		if err := authz.Subset(p.policies, parent.Policies); err != nil {
+		if err := subset(tx, p.policies, parent.Policies); err != nil {
 			return deny("The token would exceed the token creating it: %v", err)
 		}
 		if !authz.IPSubset(p.ip, parent.IP) {
