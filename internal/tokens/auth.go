@@ -261,7 +261,9 @@ func (s *Service) InvalidateToken(id string) { s.cache.dropToken(id) }
 // InvalidateUser drops the cached access of a user, so that the next request of each of their
 // tokens reloads their memberships. The members code calls it after a membership or role change
 // commits (and NoteUserChange inside the transaction, for the other processes).
-func (s *Service) InvalidateUser(userID string) { s.cache.dropOwner(Owner{Kind: OwnerUser, UserID: userID}.cacheKey()) }
+func (s *Service) InvalidateUser(userID string) {
+	s.cache.dropOwner(Owner{Kind: OwnerUser, UserID: userID}.cacheKey())
+}
 
 // InvalidateAll empties the cache.
 func (s *Service) InvalidateAll() { s.cache.dropAll() }

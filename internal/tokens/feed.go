@@ -150,4 +150,3 @@ func (s *Service) poll(ctx context.Context, seq int64) (int64, error) {
 	}
 	return seq, nil
 }
-
