@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
@@ -362,4 +363,13 @@ func TestAccessFollowsMembership(t *testing.T) {
 		}
 		_ = owner
 	})
+}
+
+// TestSignUpRoleIsKnown guards the seam between accounts and authz: the role a new account's
+// creator gets must exist in the engine's catalogue, or new users could do nothing.
+func TestSignUpRoleIsKnown(t *testing.T) {
+	r, ok := authz.RoleByID(accounts.SuperAdministratorRoleID)
+	if !ok || r.Name != "Super Administrator" {
+		t.Fatalf("accounts.SuperAdministratorRoleID %s is not the engine's Super Administrator (%+v)", accounts.SuperAdministratorRoleID, r)
+	}
 }
