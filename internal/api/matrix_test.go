@@ -152,7 +152,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}{
 		{credNone, func(*http.Request) {}},
 		{credMalformed, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+right+" extra") }},
-		{credLegacy, func(r *http.Request) { r.Header.Set("X-Auth-Email", "a@example.com"); r.Header.Set("X-Auth-Key", "0123") }},
+		{credLegacy, func(r *http.Request) {
+			r.Header.Set("X-Auth-Email", "a@example.com")
+			r.Header.Set("X-Auth-Key", "0123")
+		}},
 		{credUnknown, bearerSet(unknown)},
 		{credGarbage, bearerSet(garbage)},
 		{credDisabled, bearerSet(disabled)},
