@@ -177,7 +177,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, zone
 		if err != nil {
 			return err
 		}
-		now := time.Now().UTC()
+		now := time.Now().UTC().Truncate(time.Microsecond)
 		rec, err = s.write(tx, z, nil, p, check, now)
 		if err != nil {
 			return err
@@ -221,7 +221,7 @@ func (s *Service) update(ctx context.Context, actor audit.Actor, accountID, zone
 		if partial {
 			p = merge(old, p)
 		}
-		rec, err = s.write(tx, z, old, p, check, time.Now().UTC())
+		rec, err = s.write(tx, z, old, p, check, time.Now().UTC().Truncate(time.Microsecond))
 		if err != nil {
 			return err
 		}
