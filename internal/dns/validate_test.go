@@ -26,7 +26,7 @@ func TestNormalizeName(t *testing.T) {
 		{in: "*", want: "*.example.com"},
 		{in: "*.dev", want: "*.dev.example.com"},
 		{in: "www.other.org", want: "www.other.org.example.com"}, // no trailing dot: relative, as Cloudflare reads it
-		{in: "www.other.org.", bad: true},                          // absolute and outside the zone
+		{in: "www.other.org.", bad: true},                        // absolute and outside the zone
 		{in: "notexample.com.", bad: true},
 		{in: "", bad: true},
 		{in: "  ", bad: true},
