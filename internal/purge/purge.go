@@ -384,7 +384,7 @@ func (s *Service) Purge(ctx context.Context, actor audit.Actor, accountID, zoneI
 			return fmt.Errorf("encode purge items: %w", err)
 		}
 		p := &store.PurgeRequest{ID: store.NewID(), AccountID: accountID, ZoneID: zoneID, Kind: string(req.Kind),
-			Items: string(items), ActorType: actor.Type, ActorID: actor.ID, CreatedAt: time.Now().UTC()}
+			Items: string(items), ActorType: actor.Type, ActorID: actor.ID, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 		if err := store.InsertPurgeRequest(tx, p); err != nil {
 			return err
 		}
