@@ -5,10 +5,12 @@ import (
 	"log/slog"
 
 	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
 )
 
@@ -20,6 +22,8 @@ type app struct {
 	ips      *clientip.Resolver
 	accounts *accounts.Service
 	zones    *zones.Service
+	tokens   *tokens.Service
+	api      *api.Server
 	closers  []func()
 }
 
@@ -31,13 +35,19 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 		ips:      ips,
 		accounts: accounts.NewService(db),
 		zones:    zones.NewService(db),
+		tokens:   tokens.NewService(db, logger),
 	}
+	if err := a.tokens.Start(ctx); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.tokens.Close)
+	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones})
 	return a, nil
 }
 
 // Handlers returns the handlers the server routes to.
 func (a *app) Handlers() server.Handlers {
-	return server.Handlers{}
+	return server.Handlers{API: a.api}
 }
 
 // Close stops background work.
