@@ -32,7 +32,7 @@ func TestDecide(t *testing.T) {
 		{"nested all zones of an account", []PolicyJSON{allowJSON(map[string]any{accountA1: nested()}, DNSWrite, AccountSettingsRead)}, []check{
 			{DNSWrite, z1a1, Granted}, {DNSWrite, z2a1, Granted},
 			{DNSWrite, z3a2, NoMatch},
-			{DNSWrite, z4, NoMatch}, // a zone without its account is reached only by its own key or zone.*
+			{DNSWrite, z4, NoMatch},                       // a zone without its account is reached only by its own key or zone.*
 			{AccountSettingsRead, Account("a1"), NoMatch}, // the nested form selects zones, not the account
 		}},
 		{"bare account key does not cover its zones", []PolicyJSON{allowJSON(map[string]any{accountA1: "*"}, DNSWrite, AccountSettingsRead)}, []check{

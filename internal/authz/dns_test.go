@@ -143,7 +143,7 @@ func TestDecideDNS(t *testing.T) {
 			{DNSWrite, z1, "example.com", "NS", Denied},
 			{DNSWrite, z1, "example.com", "A", Granted},
 			{DNSWrite, z1, "sub.example.com", "NS", Granted},
-			{DNSRead, z1, "example.com", "NS", Granted}, // denying Write leaves Read
+			{DNSRead, z1, "example.com", "NS", Granted},  // denying Write leaves Read
 			{DNSWrite, z1, "www.other.org", "A", Denied}, // outside the zone: every constrained deny matches
 			{DNSWrite, Zone("a2", "z3"), "example.com", "NS", NoMatch},
 		}},
