@@ -45,7 +45,10 @@ type Server struct {
 const Prefix = "/client/v4"
 
 // New returns the API handler for requests under Prefix.
-func New(d Deps) *Server {
+func New(d Deps) *Server { return newServer(d, routes()) }
+
+// newServer serves the given route table; tests use it to mount extra routes.
+func newServer(d Deps, table []Route) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -61,7 +64,7 @@ func New(d Deps) *Server {
 	if d.IPs == nil {
 		d.IPs = clientip.New(nil)
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), routes: routes()}
+	s := &Server{Deps: d, mux: http.NewServeMux(), routes: table}
 	paths := http.NewServeMux()
 	seen := map[string]bool{}
 	for _, rt := range s.routes {

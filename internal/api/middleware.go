@@ -40,7 +40,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err != nil {
-			if rt.Perm.kind == requireNothing {
+			if rt.Perm.kind == requireNothing && errs.Is(err, errs.Unauthenticated) {
 				// Cloudflare's verify endpoints answer every bad token with 401 and 1000.
 				err = newAPIError(http.StatusUnauthorized, 1000, "Invalid API Token")
 			}
