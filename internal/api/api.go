@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/clientip"
+	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
@@ -25,6 +27,9 @@ type Deps struct {
 	IPs    *clientip.Resolver
 	Tokens *tokens.Service
 	Zones  *zones.Service
+	// DNS and Purge default to services over DB when nil.
+	DNS   *dns.Service
+	Purge *purge.Service
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -49,6 +54,12 @@ func newServer(d Deps, table []Route) *Server {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.DNS == nil {
+		d.DNS = dns.NewService(d.DB)
+	}
+	if d.Purge == nil {
+		d.Purge = purge.NewService(d.DB, nil)
 	}
 	if d.IPs == nil {
 		d.IPs = clientip.New(nil)

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -132,11 +134,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 	ipIn := policies(full...)
 	ipIn.Condition = &authz.Condition{RequestIP: &authz.IPCondition{In: []string{"192.0.2.0/24"}}}
 	outsideIP, _ := e.mint(u, ipIn)
-	// Missing permission: something on each resource, but not what the routes need.
-	missing, _ := e.mint(u, policies(
-		tt.Allow([]authz.Perm{authz.DNSRead}, tt.ZoneKey(z.ID)),
-		tt.Allow([]authz.Perm{authz.BillingRead}, tt.AccountKey(a.ID)),
-		tt.Allow([]authz.Perm{authz.UserRead}, tt.UserKey(u.ID))))
+	// Missing permission: something on each resource, but not what the routes need. Routes that
+	// need DNS Read get a token holding Zone Read instead.
+	missingWith := func(zonePerm authz.Perm) string {
+		secret, _ := e.mint(u, policies(
+			tt.Allow([]authz.Perm{zonePerm}, tt.ZoneKey(z.ID)),
+			tt.Allow([]authz.Perm{authz.BillingRead}, tt.AccountKey(a.ID)),
+			tt.Allow([]authz.Perm{authz.UserRead}, tt.UserKey(u.ID))))
+		return secret
+	}
+	missing, missingDNS := missingWith(authz.DNSRead), missingWith(authz.ZoneRead)
 	// The other tenant's full token, used on this tenant's objects.
 	foreign, _ := e.mint(u2, policies(fullAccess(u2, a2.ID)...))
 	_ = z2
@@ -162,7 +169,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{credExpired, bearerSet(expired)},
 		{credNotYet, bearerSet(notYet)},
 		{credOutsideIP, bearerSet(outsideIP)},
-		{credMissingPerm, bearerSet(missing)},
+		{credMissingPerm, nil}, // set per route below
 		{credForeign, bearerSet(foreign)},
 		{credRight, bearerSet(right)},
 	}
@@ -185,13 +192,34 @@ func TestAuthorizationMatrix(t *testing.T) {
 				t.Cleanup(func() {
 					db.Gorm(bg).Where("name IN ?", []string{"target", "made by the matrix"}).Delete(&store.APIToken{})
 				})
-				path := strings.NewReplacer("{zone_id}", z.ID, "{account_id}", a.ID, "{token_id}", tokenID).Replace(rt.Pattern)
+				// Each case also gets its own DNS record.
+				var recordID string
+				if strings.Contains(rt.Pattern, "{record_id}") {
+					rec, err := dns.NewService(db).Create(bg, audit.CLI(), a.ID, z.ID, dnsParams("TXT", "matrix-"+store.NewID()[:8], "x"), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					recordID = rec.ID
+				}
+				path := strings.NewReplacer("{zone_id}", z.ID, "{account_id}", a.ID, "{token_id}", tokenID, "{record_id}", recordID).Replace(rt.Pattern)
 				var body any
-				if rt.Method == http.MethodPost || rt.Method == http.MethodPut && !strings.HasSuffix(rt.Pattern, "/value") {
+				switch {
+				case strings.Contains(rt.Pattern, "/dns_records") && rt.Method != http.MethodGet && rt.Method != http.MethodDelete:
+					body = map[string]any{"type": "TXT", "name": "matrix-" + store.NewID()[:8], "content": "made by the matrix"}
+				case strings.HasSuffix(rt.Pattern, "/purge_cache") && rt.Method == http.MethodPost:
+					body = map[string]any{"purge_everything": true}
+				case rt.Method == http.MethodPost || rt.Method == http.MethodPut && !strings.HasSuffix(rt.Pattern, "/value"):
 					body = map[string]any{"name": "made by the matrix", "policies": []authz.PolicyJSON{
 						tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))}}
 				}
-				res := e.doWith(rt.Method, path, c.set, body)
+				set := c.set
+				if c.name == credMissingPerm {
+					set = bearerSet(missing)
+					if rt.Perm.perm == authz.DNSRead {
+						set = bearerSet(missingDNS)
+					}
+				}
+				res := e.doWith(rt.Method, path, set, body)
 				want := expected(rt, c.name)
 				if res.Status != want.status || (want.code != 0 && res.code() != want.code) {
 					t.Fatalf("got %d code %d, want %d code %d: %s", res.Status, res.code(), want.status, want.code, res.Raw)
@@ -249,7 +277,7 @@ func expected(rt Route, c string) expect {
 		switch {
 		case verify && strings.HasPrefix(rt.Pattern, "/accounts/"):
 			return expect{http.StatusUnauthorized, 1000}
-		case rt.Method == http.MethodPost && !strings.Contains(rt.Pattern, "{account_id}"):
+		case rt.Method == http.MethodPost && !hasObject:
 			// The body names this tenant's zone: the cap refuses it, naming only what was sent.
 			return expect{http.StatusForbidden, 10000}
 		case verify, !hasObject:
@@ -268,4 +296,9 @@ func expected(rt Route, c string) expect {
 func (e *env) doWith(method, path string, set func(*http.Request), body any) *response {
 	e.t.Helper()
 	return e.doReq(method, path, body, set)
+}
+
+// dnsParams is a DNS record to create.
+func dnsParams(typ, name, content string) dns.Params {
+	return dns.Params{Type: &typ, Name: &name, Content: &content}
 }

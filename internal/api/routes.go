@@ -30,5 +30,17 @@ func routes() []Route {
 		// Zones (API.md §4).
 		{"GET", "/zones", Need(authz.ZoneRead), Listing, (*Server).handleZoneList},
 		{"GET", "/zones/{zone_id}", Need(authz.ZoneRead), ZoneFromPath, (*Server).handleZoneGet},
+
+		// DNS records (API.md §4). Handlers also apply DNS record constraints per record.
+		{"GET", "/zones/{zone_id}/dns_records", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSList},
+		{"POST", "/zones/{zone_id}/dns_records", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSCreate},
+		{"GET", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSGet},
+		{"PATCH", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSPatch},
+		{"PUT", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSPut},
+		{"DELETE", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSDelete},
+
+		// Cache purge (API.md §4); the GET listing of recorded purges is Latchkey's extension.
+		{"POST", "/zones/{zone_id}/purge_cache", Need(authz.CachePurge), ZoneFromPath, (*Server).handlePurge},
+		{"GET", "/zones/{zone_id}/purge_cache", Need(authz.CachePurge), ZoneFromPath, (*Server).handlePurgeList},
 	}
 }
