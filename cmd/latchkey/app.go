@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/dashboard"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/zones"
+	"github.com/latchkey/latchkey/static"
 )
 
 // app wires the services and the HTTP handlers of one server process.
@@ -20,6 +23,7 @@ type app struct {
 	ips      *clientip.Resolver
 	accounts *accounts.Service
 	zones    *zones.Service
+	dash     http.Handler
 	closers  []func()
 }
 
@@ -32,12 +36,18 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 		accounts: accounts.NewService(db),
 		zones:    zones.NewService(db),
 	}
+	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
+		Accounts: a.accounts, Zones: a.zones, Authorizer: membershipAuthorizer{accounts: a.accounts}})
+	if err != nil {
+		return nil, err
+	}
+	a.dash = dash
 	return a, nil
 }
 
 // Handlers returns the handlers the server routes to.
 func (a *app) Handlers() server.Handlers {
-	return server.Handlers{}
+	return server.Handlers{Dashboard: a.dash, Static: static.Handler()}
 }
 
 // Close stops background work.
