@@ -19,7 +19,7 @@ import (
 
 // FS holds the embedded assets. app.css and htmx.min.js are generated (make generate) and committed.
 //
-//go:embed app.css app.js htmx.min.js
+//go:embed app.css app.js htmx.min.js favicon.svg
 var FS embed.FS
 
 var (

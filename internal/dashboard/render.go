@@ -69,7 +69,7 @@ func redirect(w http.ResponseWriter, r *http.Request, target string) {
 
 // flash queues a message for the next page.
 func (s *server) flash(w http.ResponseWriter, r *http.Request, kind, msg string) {
-	s.sessions.addFlash(w, r, kind, msg)
+	s.sessions.addFlash(w, r, kind, msg, false)
 }
 
 // fail renders err as the page for its code. Internal errors are logged and shown generically.

@@ -148,9 +148,13 @@ func (m *sessionManager) clearCookie(w http.ResponseWriter) {
 // flash kinds are stored as the flash "vars" key so the cookie only carries strings.
 var flashKinds = []string{"success", "error"}
 
-// addFlash queues a message for the next page this browser shows.
-func (m *sessionManager) addFlash(w http.ResponseWriter, r *http.Request, kind, msg string) {
+// addFlash queues a message for the next page this browser shows. With fresh, messages queued
+// earlier are dropped (sign-out must not show the signed-out user's pending messages).
+func (m *sessionManager) addFlash(w http.ResponseWriter, r *http.Request, kind, msg string, fresh bool) {
 	sess, _ := m.cookies.New(r, m.flashName)
+	if fresh {
+		sess = sessions.NewSession(m.cookies, m.flashName)
+	}
 	sess.Options = &sessions.Options{Path: "/", MaxAge: 0, HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode}
 	sess.AddFlash(msg, kind)
 	_ = m.cookies.Save(r, w, sess)

@@ -32,7 +32,7 @@ func (s *server) handleSignOut(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.sessions.clearCookie(w)
-	s.flash(w, r, web.FlashSuccess, "You have been signed out.")
+	s.sessions.addFlash(w, r, web.FlashSuccess, "You have been signed out.", true)
 	redirect(w, r, "/signin")
 	return nil
 }
