@@ -1,35 +1,22 @@
 package dashboard
 
-import "context"
+import (
+	"context"
 
-// Perm is a permission group the dashboard checks.
-//
-// PLACEHOLDER until branch authz is merged: replace Perm, Resource, PermZoneRead, PermZoneWrite
-// and zoneResource with authz.Perm, authz.Resource, authz.ZoneRead, authz.ZoneWrite and
-// authz.Zone.
-type Perm string
-
-// The permission groups the dashboard's pages need.
-const (
-	PermZoneRead  Perm = "Zone Read"
-	PermZoneWrite Perm = "Zone Write"
+	"github.com/latchkey/latchkey/internal/authz"
 )
 
-// Resource is what a permission is checked on (placeholder for authz.Resource). A zone resource
-// with an empty ID stands for "every zone of the account": adding a zone needs Zone Write there.
-type Resource struct {
-	Scope     string
-	ID        string
-	AccountID string
-}
-
-// zoneResource is zone zoneID of accountID; zoneID "" means all zones of the account.
-func zoneResource(accountID, zoneID string) Resource {
-	return Resource{Scope: "zone", ID: zoneID, AccountID: accountID}
-}
-
 // Authorizer answers whether a user may, right now, use permission p on resource r. The
-// application implements it from the user's memberships with the same policy engine as tokens.
+// application implements it from the user's accepted memberships (authz.MembershipPolicies), so
+// a role change or a removal takes effect on the next request.
 type Authorizer interface {
-	UserCan(ctx context.Context, userID string, p Perm, r Resource) (bool, error)
+	UserCan(ctx context.Context, userID string, p authz.Perm, r authz.Resource) (bool, error)
 }
+
+// allZonesID is a zone id no real zone has (real ids are 32 hex digits). authz.Zone(account,
+// allZonesID) is matched only by grants on every zone of the account (or every zone), never by a
+// grant on one listed zone: adding a zone, or seeing the whole list, needs such a grant.
+const allZonesID = "*"
+
+// allZones is the resource "every zone of accountID".
+func allZones(accountID string) authz.Resource { return authz.Zone(accountID, allZonesID) }

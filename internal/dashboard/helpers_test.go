@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -26,15 +27,16 @@ import (
 	"github.com/latchkey/latchkey/static"
 )
 
-// testAuthorizer answers from the user's real memberships: the Super Administrator role may do
-// everything in its account, every other role nothing (deny by default). err, when set, is
-// returned instead, to exercise the 500 page.
+// testAuthorizer answers from the user's real memberships through the policy engine: the
+// Super Administrator role (accounts.SuperAdministratorRoleID, what sign-up writes) may do
+// everything in its account, other roles what authz.RoleByID says, unknown roles nothing. err,
+// when set, is returned instead, to exercise the 500 page.
 type testAuthorizer struct {
 	accounts *accounts.Service
 	err      error
 }
 
-func (a *testAuthorizer) UserCan(ctx context.Context, userID string, p Perm, r Resource) (bool, error) {
+func (a *testAuthorizer) UserCan(ctx context.Context, userID string, p authz.Perm, r authz.Resource) (bool, error) {
 	if a.err != nil {
 		return false, a.err
 	}
@@ -42,12 +44,26 @@ func (a *testAuthorizer) UserCan(ctx context.Context, userID string, p Perm, r R
 	if err != nil {
 		return false, err
 	}
+	var ps []authz.Policy
 	for _, m := range ms {
-		if m.AccountID == r.AccountID && m.RoleID == accounts.SuperAdministratorRoleID {
-			return true, nil
+		role, ok := authz.RoleByID(m.RoleID)
+		if m.RoleID == accounts.SuperAdministratorRoleID {
+			for _, r := range authz.Roles() {
+				if r.Name == "Super Administrator" {
+					role, ok = r, true
+				}
+			}
 		}
+		if !ok {
+			continue
+		}
+		zoneIDs, err := m.ZoneScope()
+		if err != nil {
+			return false, err
+		}
+		ps = append(ps, authz.MembershipPolicies(userID, m.AccountID, role, zoneIDs)...)
 	}
-	return false, nil
+	return authz.Compile(ps).Decide(p, r).Allowed, nil
 }
 
 // env is a dashboard served over httptest on a real database, with a settable clock.

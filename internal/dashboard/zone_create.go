@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/web"
 )
@@ -18,7 +19,7 @@ func (s *server) handleZoneCreate(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	ok, err := s.Authorizer.UserCan(r.Context(), p.User.ID, PermZoneWrite, zoneResource(p.Account.ID, ""))
+	ok, err := s.Authorizer.UserCan(r.Context(), p.User.ID, authz.ZoneWrite, allZones(p.Account.ID))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/web"
@@ -19,13 +20,13 @@ func (s *server) writableZone(r *http.Request, p *principal, id string) (*store.
 	if err != nil {
 		return nil, err
 	}
-	res := zoneResource(p.Account.ID, z.ID)
-	if ok, err := s.Authorizer.UserCan(ctx, p.User.ID, PermZoneRead, res); err != nil {
+	res := authz.Zone(p.Account.ID, z.ID)
+	if ok, err := s.Authorizer.UserCan(ctx, p.User.ID, authz.ZoneRead, res); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, errs.E(errs.NotFound, "zone not found")
 	}
-	if ok, err := s.Authorizer.UserCan(ctx, p.User.ID, PermZoneWrite, res); err != nil {
+	if ok, err := s.Authorizer.UserCan(ctx, p.User.ID, authz.ZoneWrite, res); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, errs.E(errs.Forbidden, "Deleting %s needs the Zone Write permission on it.", z.Name)

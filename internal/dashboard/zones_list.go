@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/web"
@@ -28,7 +29,7 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 	}
 	ctx := r.Context()
 	acct := p.Account.ID
-	all, err := s.Authorizer.UserCan(ctx, p.User.ID, PermZoneRead, zoneResource(acct, ""))
+	all, err := s.Authorizer.UserCan(ctx, p.User.ID, authz.ZoneRead, allZones(acct))
 	if err != nil {
 		return err
 	}
@@ -48,7 +49,7 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 		}
 		var readable []store.Zone
 		for _, z := range every {
-			ok, err := s.Authorizer.UserCan(ctx, p.User.ID, PermZoneRead, zoneResource(acct, z.ID))
+			ok, err := s.Authorizer.UserCan(ctx, p.User.ID, authz.ZoneRead, authz.Zone(acct, z.ID))
 			if err != nil {
 				return err
 			}
@@ -63,7 +64,7 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 		from := min((page-1)*per, len(readable))
 		zs = readable[from:min(from+per, len(readable))]
 	}
-	canWrite, err := s.Authorizer.UserCan(ctx, p.User.ID, PermZoneWrite, zoneResource(acct, ""))
+	canWrite, err := s.Authorizer.UserCan(ctx, p.User.ID, authz.ZoneWrite, allZones(acct))
 	if err != nil {
 		return err
 	}
