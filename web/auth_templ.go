@@ -132,13 +132,15 @@ func SignUp(p Page, v SignUpView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			templ_7745c5c3_Err = TextField(Field{Name: "email", Label: "Email address", Type: "email", Value: v.Form.Value("email"),
-				Error: v.Form.ErrorFor("email"), Autocomplete: "email", Required: true, Autofocus: true}).Render(ctx, templ_7745c5c3_Buffer)
+				Error: v.Form.ErrorFor("email"), Autocomplete: "email", Required: true,
+				Autofocus: v.Form.ErrorFor("email") != "" || v.Form.ErrorFor("password") == ""}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			templ_7745c5c3_Err = TextField(Field{Name: "password", Label: "Password", Type: "password",
 				Error: v.Form.ErrorFor("password"), Autocomplete: "new-password", Required: true,
-				Hint: fmt.Sprintf("At least %d characters.", v.MinPasswordLength)}).Render(ctx, templ_7745c5c3_Buffer)
+				Autofocus: v.Form.ErrorFor("email") == "" && v.Form.ErrorFor("password") != "",
+				Hint:      fmt.Sprintf("At least %d characters.", v.MinPasswordLength)}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -52,7 +52,13 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, c te
 		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "true" {
+	htmx := r.Header.Get("HX-Request") == "true"
+	if htmx && (status == http.StatusUnprocessableEntity || status == http.StatusConflict) {
+		// A form sent back with its errors is a normal outcome for a script that swaps it in;
+		// a 4xx would make browsers log a red "Failed to load resource" for every typo.
+		status = http.StatusOK
+	}
+	if r.Method == http.MethodGet && htmx {
 		// A boosted request that was redirected (e.g. POST /signin → /zones) lands here; this
 		// puts the page's real address in the location bar.
 		w.Header().Set("HX-Push-Url", r.URL.RequestURI())
