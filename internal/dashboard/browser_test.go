@@ -155,6 +155,12 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 		// Delete through the confirmation page.
 		chromedp.Click(chromedp.CSS(`a[href$="/delete"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.btn-danger`)),
+	)
+	if err != nil {
+		t.Fatalf("journey without JavaScript: %v", err)
+	}
+	b.Screenshot(t, filepath.Join(screenshotDir(t), "zone-delete.png"))
+	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`.btn-danger`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)

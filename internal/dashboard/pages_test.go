@@ -1,7 +1,15 @@
 package dashboard
 
 import (
+	"bytes"
+	"net/http/httptest"
+	"slices"
+
 	"github.com/PuerkitoBio/goquery"
+	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/store/storetest"
+	"github.com/latchkey/latchkey/internal/zones"
 	"net/http"
 	"strings"
 	"testing"
@@ -108,5 +116,29 @@ func TestSafeNext(t *testing.T) {
 		if got := sectionOf(in); got != want {
 			t.Errorf("sectionOf(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestSecureCookiesOverTLS(t *testing.T) {
+	db := storetest.SQLite(t)
+	cfg := &config.Config{BaseURL: "https://dash.example", SessionKey: bytes.Repeat([]byte{9}, 32)}
+	as := accounts.NewService(db)
+	h, err := New(Deps{Config: cfg, DB: db, Accounts: as, Zones: zones.NewService(db), Authorizer: &testAuthorizer{accounts: as}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "https://dash.example/signup", strings.NewReader("email=ann%40example.com&password=correct+horse+battery"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var names []string
+	for _, ck := range rec.Result().Cookies() {
+		names = append(names, ck.Name)
+		if !ck.Secure || !ck.HttpOnly {
+			t.Errorf("cookie %s not Secure/HttpOnly", ck.Name)
+		}
+	}
+	if !slices.Contains(names, "__Host-latchkey_session") {
+		t.Errorf("cookies %v, want __Host-latchkey_session", names)
 	}
 }
