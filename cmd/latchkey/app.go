@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/dashboard"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
+	"github.com/latchkey/latchkey/static"
 )
 
 // app wires the services and the HTTP handlers of one server process.
@@ -24,6 +27,7 @@ type app struct {
 	zones    *zones.Service
 	tokens   *tokens.Service
 	api      *api.Server
+	dash     http.Handler
 	closers  []func()
 }
 
@@ -42,12 +46,18 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 	}
 	a.closers = append(a.closers, a.tokens.Close)
 	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones})
+	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
+		Accounts: a.accounts, Zones: a.zones, Authorizer: membershipAuthorizer{db: db}})
+	if err != nil {
+		return nil, err
+	}
+	a.dash = dash
 	return a, nil
 }
 
 // Handlers returns the handlers the server routes to.
 func (a *app) Handlers() server.Handlers {
-	return server.Handlers{API: a.api}
+	return server.Handlers{API: a.api, Dashboard: a.dash, Static: static.Handler()}
 }
 
 // Close stops background work.
