@@ -239,6 +239,9 @@ func (s *Service) Get(ctx context.Context, accountID, namespaceID, key string) (
 		return nil, err
 	}
 	e := &Entry{Key: key, Value: p.Value}
+	if e.Value == nil { // the SQLite driver reads a zero-length BLOB as nil
+		e.Value = []byte{}
+	}
 	if p.Metadata != nil {
 		e.Metadata = json.RawMessage(*p.Metadata)
 	}
