@@ -6,7 +6,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -151,52 +150,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 }
 
 // Tx runs fn in one database transaction: it commits when fn returns nil and rolls back
-// otherwise, so a multi-row change is never half-written. fn must not start a nested transaction.
+// otherwise, so a multi-row change is never half-written.
 func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if db.dialect != SQLite {
-		return db.gorm.WithContext(ctx).Transaction(fn)
-	}
-	return db.sqliteTx(ctx, fn)
-}
-
-// sqliteTx runs fn inside BEGIN IMMEDIATE on one pooled connection.
-//
-// A DEFERRED transaction that reads and then writes cannot wait for a concurrent writer: SQLite
-// answers SQLITE_BUSY (or BUSY_SNAPSHOT in WAL mode) at once, without the busy timeout, because
-// waiting could deadlock. IMMEDIATE takes the write lock at BEGIN, where the busy timeout does
-// apply, so concurrent writers queue instead of failing. The driver's "_txlock=immediate" DSN
-// option cannot be relied on: glebarez/go-sqlite v1.21.2 ignores it whenever "_time_format" is
-// also set (applyQueryParams returns early), which Open needs.
-func (db *DB) sqliteTx(ctx context.Context, fn func(tx *gorm.DB) error) (err error) {
-	conn, err := db.sql.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	committed := false
-	defer func() {
-		if committed {
-			return
-		}
-		// Roll back on error and on panic, even when ctx is done. A connection that cannot
-		// roll back is left in a transaction: discard it rather than return it to the pool.
-		if _, rbErr := conn.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	tx := db.gorm.WithContext(ctx).Session(&gorm.Session{NewDB: true})
-	tx.Statement.ConnPool = conn
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
-	}
-	committed = true
-	return nil
+	return db.gorm.WithContext(ctx).Transaction(fn)
 }
 
 // notFound maps gorm.ErrRecordNotFound to a NotFound error with the given message.
