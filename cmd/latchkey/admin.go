@@ -81,6 +81,32 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 			return cliError("create-zone", err)
 		}
 		return writeJSON(stdout, map[string]string{"zone_id": z.ID})
+	case "create-token":
+		email := fs.String("email", "", "the email of the user who will own the token (required)")
+		name := fs.String("name", "", "the token's name (required)")
+		policiesFile := fs.String("policies-file", "", "a JSON file with the token's policies in the API's wire shape")
+		template := fs.String("template", "", "a template name or slug, e.g. \"Edit zone DNS\" or edit-zone-dns")
+		var zoneNames stringList
+		fs.Var(&zoneNames, "zone", "restrict the template to this zone of the user's accounts (repeatable)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if (*policiesFile == "") == (*template == "") {
+			return errors.New("create-token: give exactly one of --policies-file and --template")
+		}
+		if len(zoneNames) > 0 && *template == "" {
+			return errors.New("create-token: --zone restricts a --template; write the zones into the policies file instead")
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		t, secret, err := createToken(ctx, db, *email, *name, *policiesFile, *template, zoneNames)
+		if err != nil {
+			return cliError("create-token", err)
+		}
+		return writeJSON(stdout, map[string]string{"id": t.ID, "value": secret})
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("admin: unknown command %q", cmd)

@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/dashboard"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
+	"github.com/latchkey/latchkey/static"
 )
 
 // app wires the services and the HTTP handlers of one server process.
@@ -20,6 +25,9 @@ type app struct {
 	ips      *clientip.Resolver
 	accounts *accounts.Service
 	zones    *zones.Service
+	tokens   *tokens.Service
+	api      *api.Server
+	dash     http.Handler
 	closers  []func()
 }
 
@@ -31,13 +39,25 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 		ips:      ips,
 		accounts: accounts.NewService(db),
 		zones:    zones.NewService(db),
+		tokens:   tokens.NewService(db, logger),
 	}
+	if err := a.tokens.Start(ctx); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.tokens.Close)
+	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones})
+	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
+		Accounts: a.accounts, Zones: a.zones, Authorizer: membershipAuthorizer{db: db}})
+	if err != nil {
+		return nil, err
+	}
+	a.dash = dash
 	return a, nil
 }
 
 // Handlers returns the handlers the server routes to.
 func (a *app) Handlers() server.Handlers {
-	return server.Handlers{}
+	return server.Handlers{API: a.api, Dashboard: a.dash, Static: static.Handler()}
 }
 
 // Close stops background work.

@@ -4,6 +4,7 @@
 //	latchkey migrate            apply database migrations and exit
 //	latchkey admin create-user --email E --password-stdin [--name N]
 //	latchkey admin create-zone --account-id A --name example.com
+//	latchkey admin create-token --email E --name N (--policies-file F | --template T [--zone NAME...])
 //
 // Every subcommand reads LATCHKEY_DATABASE_URL like the server.
 package main
@@ -32,6 +33,7 @@ const usage = `usage:
   latchkey migrate [flags]        apply database migrations and exit
   latchkey admin create-user --email E --password-stdin [--name N]
   latchkey admin create-zone --account-id A --name example.com
+  latchkey admin create-token --email E --name N (--policies-file F | --template T [--zone NAME...])
 `
 
 // run is the whole program: it parses args and dispatches to a subcommand.

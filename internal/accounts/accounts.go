@@ -26,7 +26,7 @@ const MaxPasswordLength = 256
 
 // SuperAdministratorRoleID is the id of the role a new account's creator gets. It matches
 // authz.Roles().
-const SuperAdministratorRoleID = "33666b9c79b9a5273fc7344ff42f953d"
+const SuperAdministratorRoleID = "eadcaaaea2953bef4b22064961122f71"
 
 // Service is the accounts service.
 type Service struct {

@@ -47,3 +47,11 @@ func DeleteUserSessions(tx *gorm.DB, userID string) error {
 	}
 	return nil
 }
+
+// DeleteExpiredSessions removes a user's sessions that ended before now.
+func DeleteExpiredSessions(tx *gorm.DB, userID string, now time.Time) error {
+	if err := tx.Where("user_id = ? AND expires_at <= ?", userID, now).Delete(&Session{}).Error; err != nil {
+		return fmt.Errorf("delete expired sessions of user: %w", err)
+	}
+	return nil
+}

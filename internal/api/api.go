@@ -1,0 +1,91 @@
+// Package api serves Latchkey's /client/v4 API in Cloudflare's v4 wire format.
+//
+// Every endpoint is an entry of the route table (routes.go) that declares the permission group it
+// needs and how its resource is found. The middleware authenticates the bearer token once,
+// checks its status, validity window and IP condition, finds the resource, authorizes, and only
+// then calls the handler, with the principal and the resource in the request context. Objects of
+// other accounts, and zones and accounts the token cannot see at all, answer 404 like missing ones.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/clientip"
+	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/purge"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/tokens"
+	"github.com/latchkey/latchkey/internal/zones"
+)
+
+// Deps are the services the API uses.
+type Deps struct {
+	Logger *slog.Logger
+	DB     *store.DB
+	IPs    *clientip.Resolver
+	Tokens *tokens.Service
+	Zones  *zones.Service
+	// DNS and Purge default to services over DB when nil.
+	DNS   *dns.Service
+	Purge *purge.Service
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the /client/v4 handler.
+type Server struct {
+	Deps
+	mux    *http.ServeMux
+	routes []Route
+}
+
+// Prefix is where the API is mounted.
+const Prefix = "/client/v4"
+
+// New returns the API handler for requests under Prefix.
+func New(d Deps) *Server { return newServer(d, routes()) }
+
+// newServer serves the given route table; tests use it to mount extra routes.
+func newServer(d Deps, table []Route) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.DNS == nil {
+		d.DNS = dns.NewService(d.DB)
+	}
+	if d.Purge == nil {
+		d.Purge = purge.NewService(d.DB, nil)
+	}
+	if d.IPs == nil {
+		d.IPs = clientip.New(nil)
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), routes: table}
+	paths := http.NewServeMux()
+	seen := map[string]bool{}
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+Prefix+rt.Pattern, s.wrap(rt))
+		if !seen[rt.Pattern] {
+			seen[rt.Pattern] = true
+			paths.Handle(Prefix+rt.Pattern, http.NotFoundHandler())
+		}
+	}
+	s.mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := paths.Handler(r); pattern != "" {
+			writeError(w, r, s.Logger, newAPIError(http.StatusMethodNotAllowed, 10405, "Method not allowed for this route"))
+			return
+		}
+		writeError(w, r, s.Logger, newAPIError(http.StatusNotFound, 7000, "No route for that URI"))
+	})
+	return s
+}
+
+// Routes returns the route table, for tests and documentation.
+func (s *Server) Routes() []Route { return s.routes }
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

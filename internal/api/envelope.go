@@ -1,0 +1,161 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/latchkey/latchkey/internal/errs"
+)
+
+// envelope is Cloudflare's v4 response body (API.md §3).
+type envelope struct {
+	Success    bool        `json:"success"`
+	Errors     []errorItem `json:"errors"`
+	Messages   []message   `json:"messages"`
+	Result     any         `json:"result"`
+	ResultInfo *ResultInfo `json:"result_info,omitempty"`
+}
+
+// errorItem is one entry of the envelope's errors.
+type errorItem struct {
+	Code       int         `json:"code"`
+	Message    string      `json:"message"`
+	ErrorChain []errorItem `json:"error_chain,omitempty"`
+	Source     *source     `json:"source,omitempty"`
+	// Missing is Latchkey's addition on 403s: the permission group and the resource that were
+	// missing. Old clients ignore it.
+	Missing *missing `json:"missing,omitempty"`
+}
+
+type source struct {
+	Pointer string `json:"pointer"`
+}
+
+type missing struct {
+	PermissionGroup groupRef `json:"permission_group"`
+	Resource        string   `json:"resource"`
+}
+
+type groupRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type message struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// ResultInfo is the envelope's paging block.
+type ResultInfo struct {
+	Page       int `json:"page"`
+	PerPage    int `json:"per_page"`
+	Count      int `json:"count"`
+	TotalCount int `json:"total_count"`
+	TotalPages int `json:"total_pages"`
+}
+
+// newResultInfo computes exact paging figures for a page of count items.
+func newResultInfo(page, perPage, count int, total int64) *ResultInfo {
+	pages := 0
+	if perPage > 0 {
+		pages = int((total + int64(perPage) - 1) / int64(perPage))
+	}
+	return &ResultInfo{Page: page, PerPage: perPage, Count: count, TotalCount: int(total), TotalPages: pages}
+}
+
+// apiError is an error with a fixed HTTP status and Cloudflare code, made by the middleware for
+// authentication and authorization failures.
+type apiError struct {
+	status  int
+	item    errorItem
+	logNote string
+}
+
+func (e *apiError) Error() string { return e.item.Message }
+
+func newAPIError(status, code int, msg string) *apiError {
+	return &apiError{status: status, item: errorItem{Code: code, Message: msg}}
+}
+
+// Default Cloudflare codes per error code, where the error carries none.
+var defaultCodes = map[errs.Code]struct {
+	status int
+	code   int
+}{
+	errs.Invalid:         {http.StatusBadRequest, 1004},
+	errs.NotFound:        {http.StatusNotFound, 7003},
+	errs.Conflict:        {http.StatusConflict, 1006},
+	errs.Forbidden:       {http.StatusForbidden, 10000},
+	errs.Unauthenticated: {http.StatusForbidden, 9109},
+	errs.TooManyRequests: {http.StatusTooManyRequests, 971},
+	errs.Internal:        {http.StatusInternalServerError, 10001},
+}
+
+// writeError is the one place that turns an error into an HTTP status and an envelope. Internal
+// errors are logged with the request and answered with a generic message.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		writeJSON(w, ae.status, envelope{Errors: []errorItem{ae.item}, Messages: []message{}})
+		return
+	}
+	code := errs.CodeOf(err)
+	d, ok := defaultCodes[code]
+	if !ok {
+		d = defaultCodes[errs.Internal]
+	}
+	item := errorItem{Code: d.code, Message: errs.MessageOf(err)}
+	if e := errs.As(err); e != nil {
+		if e.APICode != 0 {
+			item.Code = e.APICode
+		}
+		if e.Field != "" {
+			item.Source = &source{Pointer: fieldPointer(e.Field)}
+		}
+	}
+	if code == errs.NotFound {
+		// Every miss reads the same, whether the object is missing or another tenant's.
+		item.Message = "Could not route to " + r.URL.Path + ", perhaps your object identifier is invalid?"
+	}
+	if code == errs.Internal {
+		logger.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, d.status, envelope{Errors: []errorItem{item}, Messages: []message{}})
+}
+
+// fieldPointer turns a field path such as "policies[0].permission_groups[1].id" into a JSON
+// pointer ("/policies/0/permission_groups/1/id").
+func fieldPointer(field string) string {
+	out := make([]byte, 0, len(field)+1)
+	out = append(out, '/')
+	for i := 0; i < len(field); i++ {
+		switch c := field[i]; c {
+		case '.', '[':
+			if out[len(out)-1] != '/' {
+				out = append(out, '/')
+			}
+		case ']':
+		case '"':
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
+
+// writeResult writes a successful envelope.
+func writeResult(w http.ResponseWriter, result any, info *ResultInfo) {
+	writeJSON(w, http.StatusOK, envelope{Success: true, Errors: []errorItem{}, Messages: []message{}, Result: result, ResultInfo: info})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,304 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
+	"github.com/latchkey/latchkey/internal/tokens"
+	tt "github.com/latchkey/latchkey/internal/tokens/tokenstest"
+)
+
+// TestEveryRouteDeclaresItsAccess walks the route table: every route names a permission (or
+// says explicitly that it needs none), a locator, and a handler, and the permission's scope fits
+// the resource the locator finds.
+func TestEveryRouteDeclaresItsAccess(t *testing.T) {
+	s := New(Deps{})
+	seen := map[string]bool{}
+	wildcard := regexp.MustCompile(`\{[a-z_]+\}`)
+	for _, rt := range s.Routes() {
+		name := rt.Method + " " + rt.Pattern
+		if seen[name] {
+			t.Errorf("%s: registered twice", name)
+		}
+		seen[name] = true
+		if !rt.Perm.Declared() {
+			t.Errorf("%s: no permission declared (use Need(...) or NoPermission)", name)
+		}
+		if !rt.Resource.Declared() {
+			t.Errorf("%s: no resource locator declared", name)
+		}
+		if rt.Handler == nil {
+			t.Errorf("%s: no handler", name)
+		}
+		switch rt.Method {
+		case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		default:
+			t.Errorf("%s: unexpected method", name)
+		}
+		ws := wildcard.FindAllString(rt.Pattern, -1)
+		has := func(w string) bool { return strings.Contains(strings.Join(ws, ""), w) }
+		if rt.Perm.kind == requireNothing {
+			if rt.Resource.name != TokenItself.name {
+				t.Errorf("%s: a route without a permission must act on the token itself, not %s", name, rt.Resource)
+			}
+			continue
+		}
+		var want authz.Scope
+		switch rt.Resource.name {
+		case ZoneFromPath.name:
+			want = authz.ScopeZone
+			if !has("{zone_id}") {
+				t.Errorf("%s: ZoneFromPath without {zone_id}", name)
+			}
+		case AccountFromPath.name:
+			want = authz.ScopeAccount
+			if !has("{account_id}") {
+				t.Errorf("%s: AccountFromPath without {account_id}", name)
+			}
+		case TokenUser.name:
+			want = authz.ScopeUser
+		case Listing.name:
+			want = rt.Perm.perm.Scope()
+		default:
+			t.Errorf("%s: locator %s cannot carry a permission", name, rt.Resource)
+		}
+		if got := rt.Perm.perm.Scope(); got != want {
+			t.Errorf("%s: needs %s (a %s group) but locates a %s", name, rt.Perm.perm, got, want)
+		}
+		if has("{zone_id}") && rt.Resource.name != ZoneFromPath.name {
+			t.Errorf("%s: has {zone_id} but is authorized on %s", name, rt.Resource)
+		}
+		if has("{account_id}") && rt.Resource.name != AccountFromPath.name {
+			t.Errorf("%s: has {account_id} but is authorized on %s", name, rt.Resource)
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatal("no routes")
+	}
+}
+
+// credential kinds of the authorization matrix.
+const (
+	credNone        = "no credentials"
+	credMalformed   = "malformed header"
+	credLegacy      = "legacy X-Auth headers"
+	credUnknown     = "unknown token"
+	credGarbage     = "token with a bad checksum"
+	credDisabled    = "disabled token"
+	credExpired     = "expired token"
+	credNotYet      = "not yet valid token"
+	credOutsideIP   = "outside its IP range"
+	credMissingPerm = "missing permission"
+	credForeign     = "right permission, another account's object"
+	credRight       = "right token"
+)
+
+type expect struct {
+	status int
+	code   int
+}
+
+// TestAuthorizationMatrix sends every registered route every kind of credential and checks the
+// status and the Cloudflare error code.
+func TestAuthorizationMatrix(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := newEnv(t, db)
+	u, a := tt.User(t, db)
+	z := tt.Zone(t, db, a.ID)
+	// Another tenant with everything on its own account.
+	u2, a2 := tt.User(t, db)
+	z2 := tt.Zone(t, db, a2.ID)
+	full := fullAccess(u, a.ID)
+
+	right, _ := e.mint(u, policies(full...))
+	disabledIn := policies(full...)
+	disabledIn.Status = tokens.StatusDisabled
+	disabled, _ := e.mint(u, disabledIn)
+	expired, expiredID := e.mint(u, policies(full...))
+	past := time.Now().Add(-time.Minute).UTC()
+	if err := db.Gorm(bg).Model(&store.APIToken{}).Where("id = ?", expiredID).Update("expires_on", past).Error; err != nil {
+		t.Fatal(err)
+	}
+	notYetIn := policies(full...)
+	notYetIn.NotBefore = &inAnHour
+	notYet, _ := e.mint(u, notYetIn)
+	ipIn := policies(full...)
+	ipIn.Condition = &authz.Condition{RequestIP: &authz.IPCondition{In: []string{"192.0.2.0/24"}}}
+	outsideIP, _ := e.mint(u, ipIn)
+	// Missing permission: something on each resource, but not what the routes need. Routes that
+	// need DNS Read get a token holding Zone Read instead.
+	missingWith := func(zonePerm authz.Perm) string {
+		secret, _ := e.mint(u, policies(
+			tt.Allow([]authz.Perm{zonePerm}, tt.ZoneKey(z.ID)),
+			tt.Allow([]authz.Perm{authz.BillingRead}, tt.AccountKey(a.ID)),
+			tt.Allow([]authz.Perm{authz.UserRead}, tt.UserKey(u.ID))))
+		return secret
+	}
+	missing, missingDNS := missingWith(authz.DNSRead), missingWith(authz.ZoneRead)
+	// The other tenant's full token, used on this tenant's objects.
+	foreign, _ := e.mint(u2, policies(fullAccess(u2, a2.ID)...))
+	_ = z2
+	unknown := tokens.NewSecret(tokens.OwnerUser)
+	garbage := unknown[:len(unknown)-1] + "x"
+	if strings.HasSuffix(unknown, "x") {
+		garbage = unknown[:len(unknown)-1] + "y"
+	}
+
+	creds := []struct {
+		name string
+		set  func(*http.Request)
+	}{
+		{credNone, func(*http.Request) {}},
+		{credMalformed, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+right+" extra") }},
+		{credLegacy, func(r *http.Request) {
+			r.Header.Set("X-Auth-Email", "a@example.com")
+			r.Header.Set("X-Auth-Key", "0123")
+		}},
+		{credUnknown, bearerSet(unknown)},
+		{credGarbage, bearerSet(garbage)},
+		{credDisabled, bearerSet(disabled)},
+		{credExpired, bearerSet(expired)},
+		{credNotYet, bearerSet(notYet)},
+		{credOutsideIP, bearerSet(outsideIP)},
+		{credMissingPerm, nil}, // set per route below
+		{credForeign, bearerSet(foreign)},
+		{credRight, bearerSet(right)},
+	}
+
+	for _, rt := range e.api.Routes() {
+		for _, c := range creds {
+			name := fmt.Sprintf("%s %s/%s", rt.Method, rt.Pattern, c.name)
+			t.Run(name, func(t *testing.T) {
+				// Each case gets its own target token so that deletes and rolls do not interfere.
+				var tokenID string
+				if strings.Contains(rt.Pattern, "{token_id}") {
+					target := policies(tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID)))
+					target.Name = "target"
+					if strings.Contains(rt.Pattern, "{account_id}") {
+						_, tokenID = e.mintAccount(u, a.ID, target)
+					} else {
+						_, tokenID = e.mint(u, target)
+					}
+				}
+				t.Cleanup(func() {
+					db.Gorm(bg).Where("name IN ?", []string{"target", "made by the matrix"}).Delete(&store.APIToken{})
+				})
+				// Each case also gets its own DNS record.
+				var recordID string
+				if strings.Contains(rt.Pattern, "{record_id}") {
+					rec, err := dns.NewService(db).Create(bg, audit.CLI(), a.ID, z.ID, dnsParams("TXT", "matrix-"+store.NewID()[:8], "x"), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					recordID = rec.ID
+				}
+				path := strings.NewReplacer("{zone_id}", z.ID, "{account_id}", a.ID, "{token_id}", tokenID, "{record_id}", recordID).Replace(rt.Pattern)
+				var body any
+				switch {
+				case strings.Contains(rt.Pattern, "/dns_records") && rt.Method != http.MethodGet && rt.Method != http.MethodDelete:
+					body = map[string]any{"type": "TXT", "name": "matrix-" + store.NewID()[:8], "content": "made by the matrix"}
+				case strings.HasSuffix(rt.Pattern, "/purge_cache") && rt.Method == http.MethodPost:
+					body = map[string]any{"purge_everything": true}
+				case rt.Method == http.MethodPost || rt.Method == http.MethodPut && !strings.HasSuffix(rt.Pattern, "/value"):
+					body = map[string]any{"name": "made by the matrix", "policies": []authz.PolicyJSON{
+						tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))}}
+				}
+				set := c.set
+				if c.name == credMissingPerm {
+					set = bearerSet(missing)
+					if rt.Perm.perm == authz.DNSRead {
+						set = bearerSet(missingDNS)
+					}
+				}
+				res := e.doWith(rt.Method, path, set, body)
+				want := expected(rt, c.name)
+				if res.Status != want.status || (want.code != 0 && res.code() != want.code) {
+					t.Fatalf("got %d code %d, want %d code %d: %s", res.Status, res.code(), want.status, want.code, res.Raw)
+				}
+				if res.Status >= 400 && res.Body.Success {
+					t.Fatalf("error with success=true: %s", res.Raw)
+				}
+				if c.name == credMissingPerm && res.Status == http.StatusForbidden {
+					m := res.Body.Errors[0].Missing
+					if m == nil || m.PermissionGroup.ID != rt.Perm.perm.Group().ID || m.Resource == "" {
+						t.Fatalf("403 without the missing permission and resource: %s", res.Raw)
+					}
+				}
+				if c.name == credOutsideIP && res.Status == http.StatusForbidden &&
+					res.Body.Errors[0].Message != "Cannot use the access token from location: 127.0.0.1" {
+					t.Fatalf("IP denial message: %s", res.Raw)
+				}
+			})
+		}
+	}
+}
+
+func bearerSet(secret string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+secret) }
+}
+
+// expected is the outcome of credential kind c on route rt.
+func expected(rt Route, c string) expect {
+	verify := rt.Perm.kind == requireNothing
+	hasObject := strings.Contains(rt.Pattern, "{")
+	switch c {
+	case credNone:
+		return expect{http.StatusBadRequest, 9106}
+	case credMalformed:
+		return expect{http.StatusBadRequest, 6003}
+	case credLegacy:
+		return expect{http.StatusForbidden, 9103}
+	case credUnknown, credGarbage, credDisabled, credExpired, credNotYet, credOutsideIP:
+		if verify {
+			return expect{http.StatusUnauthorized, 1000}
+		}
+		return expect{http.StatusForbidden, 9109}
+	case credMissingPerm:
+		switch {
+		case verify:
+			if strings.HasPrefix(rt.Pattern, "/accounts/") {
+				return expect{http.StatusUnauthorized, 1000} // a user token is not this account's token
+			}
+			return expect{http.StatusOK, 0}
+		case rt.Resource.name == Listing.name:
+			return expect{http.StatusOK, 0} // the list is filtered, and empty
+		}
+		return expect{http.StatusForbidden, rt.Perm.code}
+	case credForeign:
+		switch {
+		case verify && strings.HasPrefix(rt.Pattern, "/accounts/"):
+			return expect{http.StatusUnauthorized, 1000}
+		case rt.Method == http.MethodPost && !hasObject:
+			// The body names this tenant's zone: the cap refuses it, naming only what was sent.
+			return expect{http.StatusForbidden, 10000}
+		case verify, !hasObject:
+			return expect{http.StatusOK, 0}
+		}
+		return expect{http.StatusNotFound, 0}
+	case credRight:
+		if verify && strings.HasPrefix(rt.Pattern, "/accounts/") {
+			return expect{http.StatusUnauthorized, 1000}
+		}
+		return expect{http.StatusOK, 0}
+	}
+	panic(c)
+}
+
+func (e *env) doWith(method, path string, set func(*http.Request), body any) *response {
+	e.t.Helper()
+	return e.doReq(method, path, body, set)
+}
+
+// dnsParams is a DNS record to create.
+func dnsParams(typ, name, content string) dns.Params {
+	return dns.Params{Type: &typ, Name: &name, Content: &content}
+}

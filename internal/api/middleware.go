@@ -1,0 +1,131 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/tokens"
+)
+
+type ctxKey struct{}
+
+// reqState is what the middleware puts in the request context.
+type reqState struct {
+	principal *tokens.Principal
+	target    *Target
+}
+
+// PrincipalFrom returns the authenticated principal of an API request, or nil outside one.
+func PrincipalFrom(ctx context.Context) *tokens.Principal {
+	if st, ok := ctx.Value(ctxKey{}).(*reqState); ok {
+		return st.principal
+	}
+	return nil
+}
+
+// TargetFrom returns the resource the route's Locator found, or nil outside an API request.
+func TargetFrom(ctx context.Context) *Target {
+	if st, ok := ctx.Value(ctxKey{}).(*reqState); ok {
+		return st.target
+	}
+	return nil
+}
+
+// wrap is the enforcement chain of one route: authenticate, locate, authorize, handle.
+func (s *Server) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			if rt.Perm.kind == requireNothing && errs.Is(err, errs.Unauthenticated) {
+				// Cloudflare's verify endpoints answer every bad token with 401 and 1000.
+				err = newAPIError(http.StatusUnauthorized, 1000, "Invalid API Token")
+			}
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		server.AddLogAttr(r.Context(), slog.String("token_id", p.TokenID()))
+		t, err := rt.Resource.locate(s, r, p)
+		if err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		if err := s.authorize(rt, p, t); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, &reqState{principal: p, target: t})
+		if err := rt.Handler(s, w, r.WithContext(ctx)); err != nil {
+			writeError(w, r, s.Logger, err)
+		}
+	})
+}
+
+// authenticate reads the credential of r and checks that it may be used now from the client's
+// address.
+func (s *Server) authenticate(r *http.Request) (*tokens.Principal, error) {
+	secret, err := bearer(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Tokens.Authenticate(r.Context(), secret)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Cred.Check(s.Now(), s.IPs.IP(r)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// bearer extracts the token from the Authorization header.
+func bearer(r *http.Request) (string, error) {
+	h := r.Header.Values("Authorization")
+	if len(h) == 0 {
+		if r.Header.Get("X-Auth-Key") != "" || r.Header.Get("X-Auth-Email") != "" || r.Header.Get("X-Auth-User-Service-Key") != "" {
+			return "", newAPIError(http.StatusForbidden, 9103,
+				"Unknown X-Auth-Key or X-Auth-Email: Latchkey has no global API keys; send an API token as Authorization: Bearer <token>")
+		}
+		return "", newAPIError(http.StatusBadRequest, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
+	}
+	scheme, tok, ok := strings.Cut(h[0], " ")
+	if len(h) > 1 || !ok || !strings.EqualFold(scheme, "Bearer") || !validTokenChars(tok) {
+		e := newAPIError(http.StatusBadRequest, 6003, "Invalid request headers")
+		e.item.ErrorChain = []errorItem{{Code: 6111, Message: "Invalid format for Authorization header"}}
+		return "", e
+	}
+	return tok, nil
+}
+
+// validTokenChars accepts what any token format (Cloudflare's or ours) can hold.
+func validTokenChars(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// authorize checks the route's permission on the located resource. A resource the principal
+// cannot see at all answers 404, so that ids of other tenants reveal nothing.
+func (s *Server) authorize(rt Route, p *tokens.Principal, t *Target) error {
+	if rt.Perm.kind != requirePerm || t.Listing {
+		return nil
+	}
+	d := p.Decide(rt.Perm.perm, t.Resource)
+	if d.Allowed {
+		return nil
+	}
+	if !p.CanSee(t.Resource) {
+		return errs.E(errs.NotFound, "not found")
+	}
+	return denial(rt.Perm.code, d.Perm, d.Resource.Key(), d.Reason())
+}

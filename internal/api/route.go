@@ -1,0 +1,131 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/tokens"
+)
+
+// Route is one entry of the route table: an API endpoint with the permission it needs and how
+// its resource is found. The middleware authenticates, locates and authorizes before Handler
+// runs, so a handler never sees a request its credential may not make.
+type Route struct {
+	Method  string
+	Pattern string // after /client/v4, with {name} wildcards
+	// Perm is the permission group the route needs on its resource: Need(authz.X), or
+	// NoPermission for endpoints any valid token may call (verify).
+	Perm Requirement
+	// Resource says how to find the resource Perm is checked on.
+	Resource Locator
+	Handler  func(s *Server, w http.ResponseWriter, r *http.Request) error
+}
+
+// Requirement is what a route demands of the credential. Its zero value is not a valid
+// declaration, so a route that forgets it fails TestEveryRouteDeclaresItsAccess.
+type Requirement struct {
+	perm authz.Perm
+	kind requirementKind
+	// code is the Cloudflare error code of a denial (10000 unless the route says otherwise).
+	code int
+}
+
+type requirementKind uint8
+
+const (
+	requireUndeclared requirementKind = iota
+	requirePerm
+	requireNothing
+)
+
+// Need declares that a route needs permission group p on its resource.
+func Need(p authz.Perm) Requirement { return Requirement{perm: p, kind: requirePerm, code: 10000} }
+
+// NeedOrUnauthorized is Need for the token endpoints, which Cloudflare denies with 9109
+// "Unauthorized to access requested resource" rather than 10000.
+func NeedOrUnauthorized(p authz.Perm) Requirement {
+	return Requirement{perm: p, kind: requirePerm, code: 9109}
+}
+
+// NoPermission declares a route that any valid, usable token may call. A failed authentication
+// there answers 401 with code 1000, as Cloudflare's verify endpoint does.
+var NoPermission = Requirement{kind: requireNothing}
+
+// Declared reports whether the requirement was set.
+func (q Requirement) Declared() bool { return q.kind != requireUndeclared }
+
+// Locator finds the resource a route acts on. Its zero value is not a valid declaration.
+type Locator struct {
+	name   string
+	locate func(s *Server, r *http.Request, p *tokens.Principal) (*Target, error)
+}
+
+// Declared reports whether the locator was set.
+func (l Locator) Declared() bool { return l.locate != nil }
+
+// String names the locator, for test output.
+func (l Locator) String() string { return l.name }
+
+// Target is the resource a request acts on, found by the route's Locator before authorization.
+type Target struct {
+	// Resource is what the route's permission is checked on; zero for Listing routes.
+	Resource authz.Resource
+	// Zone is set by ZoneFromPath.
+	Zone *store.Zone
+	// AccountID is the account the request acts in (the zone's account for zone routes).
+	AccountID string
+	// Listing is set when the handler filters a list itself.
+	Listing bool
+}
+
+// The locators.
+var (
+	// ZoneFromPath reads {zone_id}; the zone's account comes from the database. An unknown zone,
+	// and a zone the token cannot see at all, answer 404.
+	ZoneFromPath = Locator{"zone from {zone_id}", locateZone}
+	// AccountFromPath reads {account_id}. An account the credential's owner does not belong to
+	// answers 404.
+	AccountFromPath = Locator{"account from {account_id}", locateAccount}
+	// TokenUser is the user a user-owned token acts for. Account-owned tokens have no user and
+	// are refused.
+	TokenUser = Locator{"the token's user", locateUser}
+	// TokenItself is for routes about the presented token (verify); there is nothing to authorize.
+	TokenItself = Locator{"the token itself", func(*Server, *http.Request, *tokens.Principal) (*Target, error) {
+		return &Target{}, nil
+	}}
+	// Listing is for list routes that return only the items the credential may see: the
+	// handler checks Perm on each item.
+	Listing = Locator{"filtered listing", func(*Server, *http.Request, *tokens.Principal) (*Target, error) {
+		return &Target{Listing: true}, nil
+	}}
+)
+
+func locateZone(s *Server, r *http.Request, p *tokens.Principal) (*Target, error) {
+	id := r.PathValue("zone_id")
+	if !store.ValidID(id) {
+		return nil, errs.E(errs.NotFound, "zone not found")
+	}
+	z, err := store.ZoneByIDAnyAccount(s.DB.Gorm(r.Context()), id)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{Resource: authz.Zone(z.AccountID, z.ID), Zone: z, AccountID: z.AccountID}, nil
+}
+
+func locateAccount(s *Server, r *http.Request, p *tokens.Principal) (*Target, error) {
+	id := r.PathValue("account_id")
+	if !store.ValidID(id) || !p.Access.Member(id) {
+		return nil, errs.E(errs.NotFound, "account not found")
+	}
+	return &Target{Resource: authz.Account(id), AccountID: id}, nil
+}
+
+func locateUser(s *Server, r *http.Request, p *tokens.Principal) (*Target, error) {
+	o := p.Owner()
+	if o.Kind != tokens.OwnerUser {
+		return nil, newAPIError(http.StatusForbidden, 9109, "Unauthorized to access requested resource: account-owned tokens cannot use /user endpoints")
+	}
+	return &Target{Resource: authz.User(o.UserID)}, nil
+}

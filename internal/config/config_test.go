@@ -1,0 +1,63 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	getenv := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := Load(nil, getenv(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DatabaseURL != filepath.Join("data", "latchkey.db") || c.BaseURL != "http://127.0.0.1:8080" || c.SecureCookies() {
+		t.Fatalf("defaults = %+v", c)
+	}
+	c, err = Load([]string{"-addr", ":9999"}, getenv(map[string]string{
+		"LATCHKEY_ADDR": "0.0.0.0:1", "LATCHKEY_BASE_URL": "https://keys.example.com/", "LATCHKEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
+		"LATCHKEY_DATABASE_URL": "postgres://x@y/z",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9999" || c.BaseURL != "https://keys.example.com" || !c.SecureCookies() || len(c.TrustedProxies) != 2 ||
+		c.TrustedProxies[1].String() != "192.0.2.1/32" || c.DatabaseURL != "postgres://x@y/z" {
+		t.Fatalf("flags over env = %+v", c)
+	}
+	for _, bad := range []map[string]string{
+		{"LATCHKEY_BASE_URL": "keys.example.com"},
+		{"LATCHKEY_TRUSTED_PROXIES": "10.0.0.0/33"},
+		{"LATCHKEY_LOG_LEVEL": "loud"},
+		{"LATCHKEY_LOG_FORMAT": "xml"},
+		{"LATCHKEY_SESSION_KEY": "abcd"},
+		{"LATCHKEY_SHUTDOWN_TIMEOUT": "soon"},
+	} {
+		if _, err := Load(nil, getenv(bad), io.Discard); err == nil {
+			t.Errorf("Load(%v) succeeded", bad)
+		}
+	}
+}
+
+func TestEnsureSessionKeyPersists(t *testing.T) {
+	dir := t.TempDir()
+	c := &Config{DataDir: dir}
+	if err := c.EnsureSessionKey(); err != nil || len(c.SessionKey) != 32 {
+		t.Fatalf("key %x, %v", c.SessionKey, err)
+	}
+	info, err := os.Stat(filepath.Join(dir, "session.key"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("session.key: %v %v", info, err)
+	}
+	d := &Config{DataDir: dir}
+	if err := d.EnsureSessionKey(); err != nil || string(d.SessionKey) != string(c.SessionKey) {
+		t.Fatal("the key must survive a restart")
+	}
+	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("z", 64)), 0o600)
+	if err := (&Config{DataDir: dir}).EnsureSessionKey(); err == nil {
+		t.Fatal("a corrupt key file must be an error")
+	}
+}

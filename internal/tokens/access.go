@@ -1,0 +1,174 @@
+package tokens
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// Access is what an owner may do now, as policies and compiled: for a user, the policies of
+// their accepted memberships plus the user-scope groups over themselves; for an account,
+// everything within that account. A user-owned token never does more than its user's Access, an
+// account-owned token never leaves its account.
+type Access struct {
+	Policies []authz.Policy
+	Compiled *authz.Compiled
+	accounts map[string]struct{}
+}
+
+// Member reports whether the owner belongs to the account (a user through a membership, an
+// account by being it). Requests for accounts and zones outside answer 404.
+func (a *Access) Member(accountID string) bool {
+	_, ok := a.accounts[accountID]
+	return ok
+}
+
+// Accounts returns the ids of the accounts the owner belongs to.
+func (a *Access) Accounts() []string {
+	out := make([]string, 0, len(a.accounts))
+	for id := range a.accounts {
+		out = append(out, id)
+	}
+	return out
+}
+
+func newAccess(ps []authz.Policy, accounts ...string) *Access {
+	a := &Access{Policies: ps, Compiled: authz.Compile(ps), accounts: make(map[string]struct{}, len(accounts))}
+	for _, id := range accounts {
+		a.accounts[id] = struct{}{}
+	}
+	return a
+}
+
+func permsOfScope(s authz.Scope) []authz.Perm {
+	var out []authz.Perm
+	for _, g := range authz.Groups() {
+		if g.Scope == s {
+			out = append(out, g.Perm)
+		}
+	}
+	return out
+}
+
+// selfPolicy grants a user every user-scope group over themselves: their own tokens, profile and
+// memberships list.
+func selfPolicy(userID string) authz.Policy {
+	return authz.Policy{Effect: authz.Allow, Perms: permsOfScope(authz.ScopeUser),
+		Resources: []authz.ResourceSelector{{Kind: authz.SelectUser, ID: userID}}}
+}
+
+// AccountScope returns the policies that bound an account-owned token of accountID: every
+// account group on the account and every zone group on its zones.
+func AccountScope(accountID string) []authz.Policy {
+	return []authz.Policy{
+		{Effect: authz.Allow, Perms: permsOfScope(authz.ScopeAccount),
+			Resources: []authz.ResourceSelector{{Kind: authz.SelectAccount, ID: accountID}}},
+		{Effect: authz.Allow, Perms: permsOfScope(authz.ScopeZone),
+			Resources: []authz.ResourceSelector{{Kind: authz.SelectAccountZones, ID: accountID}}},
+	}
+}
+
+func accountAccess(accountID string) *Access {
+	return newAccess(AccountScope(accountID), accountID)
+}
+
+// UserAccess loads what userID may do now from their accepted memberships, in tx.
+func UserAccess(tx *gorm.DB, userID string) (*Access, error) {
+	ms, err := store.AcceptedMemberships(tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	ps := []authz.Policy{selfPolicy(userID)}
+	accounts := make([]string, 0, len(ms))
+	for i := range ms {
+		m := &ms[i]
+		role, ok := authz.RoleByID(m.RoleID)
+		if !ok {
+			// An unknown role grants nothing; the account is still the user's.
+			accounts = append(accounts, m.AccountID)
+			continue
+		}
+		zoneIDs, err := m.ZoneScope()
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, authz.MembershipPolicies(userID, m.AccountID, role, zoneIDs)...)
+		accounts = append(accounts, m.AccountID)
+	}
+	return newAccess(ps, accounts...), nil
+}
+
+// ownerAccess loads the Access bounding tokens of o.
+func ownerAccess(tx *gorm.DB, o Owner) (*Access, error) {
+	switch o.Kind {
+	case OwnerUser:
+		return UserAccess(tx, o.UserID)
+	case OwnerAccount:
+		return accountAccess(o.AccountID), nil
+	}
+	return nil, fmt.Errorf("unknown token owner kind %q", o.Kind)
+}
+
+func (o Owner) cacheKey() string {
+	if o.Kind == OwnerAccount {
+		return "a:" + o.AccountID
+	}
+	return "u:" + o.UserID
+}
+
+// subset is authz.Subset with what the database knows: a zone id belongs to exactly one account.
+// authz.Subset must assume a zone named by its key could sit in any account, so a member of
+// account A with "all zones of A" could not grant zone Z of A by its key. For each zone the child
+// names that exists, every bound policy that matches the zone in its real account also gets the
+// zone's key; this changes nothing about real requests, because the zone exists in no other
+// account.
+func subset(tx *gorm.DB, child, bound []authz.Policy) error {
+	if err := authz.Subset(child, bound); err == nil {
+		return nil
+	}
+	var ids []string
+	for _, p := range child {
+		for _, s := range p.Resources {
+			if s.Kind == authz.SelectZone {
+				ids = append(ids, s.ID)
+			}
+		}
+	}
+	zoneAccount, err := store.ZoneAccounts(tx, ids)
+	if err != nil {
+		return err
+	}
+	return authz.Subset(child, withZoneKeys(bound, zoneAccount))
+}
+
+// withZoneKeys returns a copy of ps in which every policy that matches zone z in its account
+// also names z by its key.
+func withZoneKeys(ps []authz.Policy, zoneAccount map[string]string) []authz.Policy {
+	out := make([]authz.Policy, len(ps))
+	for i, p := range ps {
+		rs := slices.Clone(p.Resources)
+		for z, a := range zoneAccount {
+			res := authz.Zone(a, z)
+			key := authz.ResourceSelector{Kind: authz.SelectZone, ID: z}
+			if slices.Contains(rs, key) {
+				continue
+			}
+			if slices.ContainsFunc(p.Resources, func(s authz.ResourceSelector) bool { return s.Matches(res) }) {
+				rs = append(rs, key)
+			}
+		}
+		slices.SortFunc(rs, func(x, y authz.ResourceSelector) int {
+			return cmp.Or(cmp.Compare(x.Kind, y.Kind), strings.Compare(x.ID, y.ID))
+		})
+		p.Resources = rs
+		out[i] = p
+	}
+	return out
+}

@@ -1,0 +1,313 @@
+package tokens
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// Credential is a verified token as the hot path needs it: compiled once, cached by the hash of
+// its secret, and dropped from the cache whenever the token or its owner's access changes.
+type Credential struct {
+	ID        string
+	Owner     Owner
+	Status    string // as stored: active or disabled
+	NotBefore time.Time
+	ExpiresOn time.Time // zero: never
+	Policies  []authz.Policy
+	Compiled  *authz.Compiled
+	IP        *authz.IPRules
+	hash      Hash
+
+	lastUsed atomic.Int64 // unix seconds
+	queued   atomic.Bool  // waiting in the last-used batch
+}
+
+// Errors of Credential.Check, with Cloudflare's codes.
+var (
+	errInvalidToken = errs.E(errs.Unauthenticated, "Invalid access token").WithAPICode(9109)
+)
+
+// LocationError is returned by Credential.Check when the client address is outside the token's
+// IP condition.
+type LocationError struct{ IP netip.Addr }
+
+func (e *LocationError) Error() string {
+	return "Cannot use the access token from location: " + e.IP.String()
+}
+
+// Check reports whether the credential may be used at now from ip: it must be active, past its
+// not_before, before its expires_on and inside its IP condition.
+func (c *Credential) Check(now time.Time, ip netip.Addr) error {
+	if c.Status != StatusActive {
+		return errInvalidToken
+	}
+	if !c.NotBefore.IsZero() && now.Before(c.NotBefore) {
+		return errInvalidToken
+	}
+	if !c.ExpiresOn.IsZero() && !now.Before(c.ExpiresOn) {
+		return errInvalidToken
+	}
+	if !c.IP.Allows(ip) {
+		return errs.E(errs.Unauthenticated, "%s", (&LocationError{IP: ip}).Error()).WithAPICode(9109)
+	}
+	return nil
+}
+
+// Principal is who a request acts as: a credential and the current access of its owner.
+type Principal struct {
+	Cred   *Credential
+	Access *Access
+}
+
+// TokenID returns the id of the token in use.
+func (p *Principal) TokenID() string { return p.Cred.ID }
+
+// Owner returns whom the token acts for.
+func (p *Principal) Owner() Owner { return p.Cred.Owner }
+
+// Decide answers whether the request may use perm on r: the token's policies and its owner's
+// current access must both allow it.
+func (p *Principal) Decide(perm authz.Perm, r authz.Resource) authz.Decision {
+	return authz.Both(p.Cred.Compiled, p.Access.Compiled, perm, r)
+}
+
+// CanSee reports whether the principal may learn that r exists: r lies in one of the owner's
+// accounts and the token holds some permission there. Everything else answers 404.
+func (p *Principal) CanSee(r authz.Resource) bool {
+	switch r.Scope {
+	case authz.ScopeZone:
+		if !p.Access.Member(r.AccountID) {
+			return false
+		}
+		for _, g := range zoneGroups {
+			if p.Decide(g, r).Allowed {
+				return true
+			}
+		}
+		return false
+	case authz.ScopeAccount:
+		return p.Access.Member(r.ID)
+	case authz.ScopeUser:
+		return p.Cred.Owner.Kind == OwnerUser && p.Cred.Owner.UserID == r.ID
+	}
+	return false
+}
+
+var zoneGroups = permsOfScope(authz.ScopeZone)
+
+// credentialFromRow compiles a stored token.
+func credentialFromRow(r *store.APIToken, h Hash) (*Credential, error) {
+	var pj []authz.PolicyJSON
+	if err := json.Unmarshal([]byte(r.Policies), &pj); err != nil {
+		return nil, fmt.Errorf("decode policies of token %s: %w", r.ID, err)
+	}
+	ps, err := authz.ParsePolicies(pj)
+	if err != nil {
+		return nil, fmt.Errorf("stored policies of token %s: %w", r.ID, err)
+	}
+	var cond *authz.Condition
+	if r.Condition != nil {
+		cond = new(authz.Condition)
+		if err := json.Unmarshal([]byte(*r.Condition), cond); err != nil {
+			return nil, fmt.Errorf("decode condition of token %s: %w", r.ID, err)
+		}
+	}
+	ip, err := authz.ParseCondition(cond)
+	if err != nil {
+		return nil, fmt.Errorf("stored condition of token %s: %w", r.ID, err)
+	}
+	c := &Credential{ID: r.ID, Owner: Owner{Kind: OwnerKind(r.OwnerKind)}, Status: r.Status,
+		Policies: ps, Compiled: authz.Compile(ps), IP: ip, hash: h}
+	if r.UserID != nil {
+		c.Owner.UserID = *r.UserID
+	}
+	if r.AccountID != nil {
+		c.Owner.AccountID = *r.AccountID
+	}
+	if r.NotBefore != nil {
+		c.NotBefore = r.NotBefore.UTC()
+	}
+	if r.ExpiresOn != nil {
+		c.ExpiresOn = r.ExpiresOn.UTC()
+	}
+	return c, nil
+}
+
+// cache holds verified credentials by secret hash and owners' access by owner. Every
+// invalidation bumps gen; a loader stores what it read only if gen has not moved since it began,
+// so a change that races a database read is never overwritten by the stale read.
+type cache struct {
+	mu     sync.RWMutex
+	byHash map[Hash]*Credential
+	byID   map[string]Hash
+	owners map[string]*Access
+	gen    atomic.Uint64
+}
+
+func newCache() *cache {
+	return &cache{byHash: map[Hash]*Credential{}, byID: map[string]Hash{}, owners: map[string]*Access{}}
+}
+
+func (c *cache) get(h Hash) (*Credential, *Access) {
+	c.mu.RLock()
+	cred := c.byHash[h]
+	var acc *Access
+	if cred != nil {
+		acc = c.owners[cred.Owner.cacheKey()]
+	}
+	c.mu.RUnlock()
+	return cred, acc
+}
+
+func (c *cache) putCredential(gen uint64, cred *Credential) {
+	c.mu.Lock()
+	if c.gen.Load() == gen {
+		c.byHash[cred.hash] = cred
+		c.byID[cred.ID] = cred.hash
+	}
+	c.mu.Unlock()
+}
+
+func (c *cache) putAccess(gen uint64, key string, a *Access) {
+	c.mu.Lock()
+	if c.gen.Load() == gen {
+		c.owners[key] = a
+	}
+	c.mu.Unlock()
+}
+
+func (c *cache) dropToken(id string) {
+	c.mu.Lock()
+	c.gen.Add(1)
+	if h, ok := c.byID[id]; ok {
+		delete(c.byHash, h)
+		delete(c.byID, id)
+	}
+	c.mu.Unlock()
+}
+
+func (c *cache) dropOwner(key string) {
+	c.mu.Lock()
+	c.gen.Add(1)
+	delete(c.owners, key)
+	c.mu.Unlock()
+}
+
+func (c *cache) dropAll() {
+	c.mu.Lock()
+	c.gen.Add(1)
+	c.byHash = map[Hash]*Credential{}
+	c.byID = map[string]Hash{}
+	c.owners = map[string]*Access{}
+	c.mu.Unlock()
+}
+
+func (c *cache) size() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.byHash)
+}
+
+// Authenticate turns a presented secret into a principal: it rejects malformed secrets without a
+// database hit, finds the token by the hash of its secret (from the cache when it can) and loads
+// its owner's current access. It does not check status, validity window or IP: the caller does,
+// with Credential.Check, so that it can choose the error.
+func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, error) {
+	parsed, err := Parse(secret)
+	if err != nil {
+		return nil, err
+	}
+	cred, acc := s.cache.get(parsed.Hash)
+	if cred == nil {
+		gen := s.cache.gen.Load()
+		row, err := store.APITokenBySecretHash(s.db.Gorm(ctx), parsed.Hash.String())
+		if errs.Is(err, errs.NotFound) {
+			return nil, errInvalidToken
+		}
+		if err != nil {
+			return nil, err
+		}
+		if cred, err = credentialFromRow(row, parsed.Hash); err != nil {
+			return nil, err
+		}
+		s.cache.putCredential(gen, cred)
+	}
+	if acc == nil {
+		gen := s.cache.gen.Load()
+		if acc, err = ownerAccess(s.db.Gorm(ctx), cred.Owner); err != nil {
+			return nil, err
+		}
+		s.cache.putAccess(gen, cred.Owner.cacheKey(), acc)
+	}
+	s.markUsed(cred)
+	return &Principal{Cred: cred, Access: acc}, nil
+}
+
+// InvalidateToken drops a token from this process's cache, at once. Mutations through Service do
+// it themselves; other processes learn through the change feed.
+func (s *Service) InvalidateToken(id string) { s.cache.dropToken(id) }
+
+// InvalidateUser drops the cached access of a user, so that the next request of each of their
+// tokens reloads their memberships. The members code calls it after a membership or role change
+// commits (and NoteUserChange inside the transaction, for the other processes).
+func (s *Service) InvalidateUser(userID string) {
+	s.cache.dropOwner(Owner{Kind: OwnerUser, UserID: userID}.cacheKey())
+}
+
+// InvalidateAll empties the cache.
+func (s *Service) InvalidateAll() { s.cache.dropAll() }
+
+// CacheSize returns how many credentials this process holds.
+func (s *Service) CacheSize() int { return s.cache.size() }
+
+// markUsed notes a use for the batched last_used_on writer. The first use since the last flush
+// queues the credential; later ones only move its timestamp.
+func (s *Service) markUsed(c *Credential) {
+	c.lastUsed.Store(s.now().Unix())
+	if c.queued.Load() || !c.queued.CompareAndSwap(false, true) {
+		return
+	}
+	s.usedMu.Lock()
+	s.used = append(s.used, c)
+	s.usedMu.Unlock()
+}
+
+// FlushLastUsed writes the queued last_used_on times in one transaction.
+func (s *Service) FlushLastUsed(ctx context.Context) error {
+	s.usedMu.Lock()
+	batch := s.used
+	s.used = nil
+	s.usedMu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	bySecond := map[int64][]string{}
+	for _, c := range batch {
+		c.queued.Store(false)
+		t := c.lastUsed.Load()
+		bySecond[t] = append(bySecond[t], c.ID)
+	}
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		for t, ids := range bySecond {
+			for len(ids) > 0 {
+				n := min(len(ids), 500)
+				if err := store.TouchAPITokens(tx, ids[:n], time.Unix(t, 0).UTC()); err != nil {
+					return err
+				}
+				ids = ids[n:]
+			}
+		}
+		return nil
+	})
+}
