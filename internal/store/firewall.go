@@ -161,8 +161,3 @@ func DeleteFirewallAccessRule(tx *gorm.DB, accountID, zoneID, id string) error {
 	}
 	return nil
 }
-
-// escapeLike escapes the LIKE wildcards in s with a backslash.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
