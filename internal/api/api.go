@@ -14,6 +14,8 @@ import (
 
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/firewall"
+	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -30,6 +32,9 @@ type Deps struct {
 	// DNS and Purge default to services over DB when nil.
 	DNS   *dns.Service
 	Purge *purge.Service
+	// Firewall and KV default to services over DB when nil.
+	Firewall *firewall.Service
+	KV       *kv.Service
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -60,6 +65,12 @@ func newServer(d Deps, table []Route) *Server {
 	}
 	if d.Purge == nil {
 		d.Purge = purge.NewService(d.DB, nil)
+	}
+	if d.Firewall == nil {
+		d.Firewall = firewall.NewService(d.DB)
+	}
+	if d.KV == nil {
+		d.KV = kv.NewService(d.DB)
 	}
 	if d.IPs == nil {
 		d.IPs = clientip.New(nil)

@@ -91,6 +91,7 @@ var defaultCodes = map[errs.Code]struct {
 	errs.Forbidden:       {http.StatusForbidden, 10000},
 	errs.Unauthenticated: {http.StatusForbidden, 9109},
 	errs.TooManyRequests: {http.StatusTooManyRequests, 971},
+	errs.TooLarge:        {http.StatusRequestEntityTooLarge, 1004},
 	errs.Internal:        {http.StatusInternalServerError, 10001},
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/firewall"
+	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -201,9 +204,47 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 					recordID = rec.ID
 				}
-				path := strings.NewReplacer("{zone_id}", z.ID, "{account_id}", a.ID, "{token_id}", tokenID, "{record_id}", recordID).Replace(rt.Pattern)
+				// Each case gets its own access rule, KV namespace and key.
+				var ruleID, namespaceID string
+				if strings.Contains(rt.Pattern, "{rule_id}") {
+					sc := firewall.Account(a.ID)
+					if strings.HasPrefix(rt.Pattern, "/zones/") {
+						sc = firewall.Zone(a.ID, z.ID)
+					}
+					rule, err := firewall.NewService(db).Create(bg, audit.CLI(), sc, firewall.Input{Mode: firewall.ModeBlock,
+						Configuration: firewall.Configuration{Target: firewall.TargetASN, Value: fmt.Sprintf("AS%d", 1+rand.IntN(1<<30))}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					ruleID = rule.ID
+				}
+				if strings.Contains(rt.Pattern, "{namespace_id}") {
+					ns, err := kv.NewService(db).CreateNamespace(bg, audit.CLI(), a.ID, "matrix-"+store.NewID())
+					if err != nil {
+						t.Fatal(err)
+					}
+					namespaceID = ns.ID
+					if err := kv.NewService(db).Put(bg, audit.CLI(), a.ID, ns.ID, kv.Write{Key: "a/key", Value: []byte("v")}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				path := strings.NewReplacer("{zone_id}", z.ID, "{account_id}", a.ID, "{token_id}", tokenID, "{record_id}", recordID,
+					"{rule_id}", ruleID, "{namespace_id}", namespaceID, "{key...}", "a%2Fkey").Replace(rt.Pattern)
 				var body any
 				switch {
+				case strings.HasSuffix(rt.Pattern, "/access_rules/rules") && rt.Method == http.MethodPost:
+					body = map[string]any{"mode": "block", "configuration": map[string]string{"target": "ip6", "value": "2001:db8::" + store.NewID()[:4]}}
+				case strings.Contains(rt.Pattern, "/access_rules/rules/") && rt.Method == http.MethodPatch:
+					body = map[string]any{"mode": "challenge", "notes": "made by the matrix"}
+				case strings.HasSuffix(rt.Pattern, "/namespaces") && rt.Method == http.MethodPost,
+					strings.HasSuffix(rt.Pattern, "/{namespace_id}") && rt.Method == http.MethodPut:
+					body = map[string]any{"title": "matrix-" + store.NewID()}
+				case strings.Contains(rt.Pattern, "/values/") && rt.Method == http.MethodPut:
+					body = "a value"
+				case strings.HasSuffix(rt.Pattern, "/bulk") && rt.Method == http.MethodPut:
+					body = []map[string]any{{"key": "bulk", "value": "v"}}
+				case strings.Contains(rt.Pattern, "/bulk") && rt.Method != http.MethodPut:
+					body = []string{"a/key"}
 				case strings.Contains(rt.Pattern, "/dns_records") && rt.Method != http.MethodGet && rt.Method != http.MethodDelete:
 					body = map[string]any{"type": "TXT", "name": "matrix-" + store.NewID()[:8], "content": "made by the matrix"}
 				case strings.HasSuffix(rt.Pattern, "/purge_cache") && rt.Method == http.MethodPost:
