@@ -55,3 +55,12 @@ func DeleteExpiredSessions(tx *gorm.DB, userID string, now time.Time) error {
 	}
 	return nil
 }
+
+// PurgeExpiredSessions deletes every expired session and reports how many went.
+func PurgeExpiredSessions(tx *gorm.DB, now time.Time) (int64, error) {
+	res := tx.Where("expires_at <= ?", now).Delete(&Session{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("purge expired sessions: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
