@@ -27,11 +27,11 @@ type TokenTab struct {
 
 // TokenRowItem is one token in a token list.
 type TokenRowItem struct {
-	ID       string
-	Name     string
-	Status   string // active, disabled or expired
-	Summary  string
-	Hint     string
+	ID      string
+	Name    string
+	Status  string // active, disabled or expired
+	Summary string
+	Hint    string
 	// Created, LastUsed and Expires are formatted by the handler, which knows the time.
 	Created  string
 	LastUsed string

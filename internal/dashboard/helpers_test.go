@@ -19,9 +19,9 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/api"
-	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	httpserver "github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
