@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -58,7 +59,7 @@ func (s *server) handleTokensList(w http.ResponseWriter, r *http.Request) error 
 		base := sc.base + "/" + t.ID
 		v.Tokens = append(v.Tokens, web.TokenRowItem{ID: t.ID, Name: t.Name, Status: t.Status, Summary: g.oneLine(t.Policies),
 			Hint: t.Hint, Created: web.FormatDate(&t.IssuedOn), LastUsed: web.FormatAgo(t.LastUsedOn, now),
-			Expires: web.FormatDate(t.ExpiresOn), EditURL: base + "/edit", RollURL: base + "/roll", DeleteURL: base + "/delete",
+			Expires: formatExpiry(t.ExpiresOn), EditURL: base + "/edit", RollURL: base + "/roll", DeleteURL: base + "/delete",
 			StatusURL: base + "/status", CheckURL: sc.base + "/check?token=" + t.ID})
 	}
 	return s.render(w, r, http.StatusOK, web.TokenList(s.page(w, r, v.Title, "tokens"), v))
@@ -78,4 +79,17 @@ func (s *server) tokenTabs(r *http.Request, p *principal, sc *tokenScope) ([]web
 		}
 	}
 	return tabs, nil
+}
+
+// formatExpiry shows when a token stops working as the last day it works: a token that expires
+// at midnight UTC works until the end of the day before.
+func formatExpiry(t *time.Time) string {
+	if t == nil {
+		return "No expiry"
+	}
+	u := t.UTC()
+	if u.Hour() == 0 && u.Minute() == 0 && u.Second() == 0 {
+		return u.Add(-time.Second).Format("Jan 2, 2006")
+	}
+	return u.Format("Jan 2, 2006 15:04") + " UTC"
 }
