@@ -60,7 +60,7 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 		return err
 	})
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
-		Accounts: a.accounts, Zones: a.zones, Authorizer: membershipAuthorizer{db: db}})
+		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Authorizer: membershipAuthorizer{db: db}})
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,5 @@
 // Package dashboard serves Latchkey's server-rendered dashboard: sign-up, sign-in and sign-out,
-// the account switcher and the zones pages. Views live in package web; this package parses
+// the account switcher, the zones pages and the API token pages. Views live in package web; this package parses
 // requests, finds the signed-in user from a server-side session, authorizes, calls the services
 // and renders. Every state-changing route sits behind Go's cross-origin protection, and every page
 // works without JavaScript (htmx only speeds navigation up).
@@ -15,17 +15,21 @@ import (
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
 )
 
 // Deps are the dashboard's collaborators.
 type Deps struct {
-	Config     *config.Config
-	Logger     *slog.Logger
-	DB         *store.DB
-	IPs        *clientip.Resolver
-	Accounts   *accounts.Service
-	Zones      *zones.Service
+	Config   *config.Config
+	Logger   *slog.Logger
+	DB       *store.DB
+	IPs      *clientip.Resolver
+	Accounts *accounts.Service
+	Zones    *zones.Service
+	// Tokens manages API tokens: the token pages go through it, so that every change is
+	// capped, audited and drops the token from the API's cache at once.
+	Tokens     *tokens.Service
 	Authorizer Authorizer
 	// Now returns the current time; nil means time.Now. Tests use it to expire sessions and
 	// throttling windows.
@@ -63,8 +67,8 @@ func New(d Deps) (http.Handler, error) {
 	switch {
 	case d.Config == nil:
 		return nil, errors.New("dashboard: Config is required")
-	case d.DB == nil || d.Accounts == nil || d.Zones == nil:
-		return nil, errors.New("dashboard: DB, Accounts and Zones are required")
+	case d.DB == nil || d.Accounts == nil || d.Zones == nil || d.Tokens == nil:
+		return nil, errors.New("dashboard: DB, Accounts, Zones and Tokens are required")
 	case d.Authorizer == nil:
 		return nil, errors.New("dashboard: Authorizer is required")
 	case len(d.Config.SessionKey) < 32:

@@ -18,11 +18,15 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
+	httpserver "github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
+	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
 	"github.com/latchkey/latchkey/static"
 )
@@ -73,6 +77,7 @@ type env struct {
 	srv      *httptest.Server
 	accounts *accounts.Service
 	zones    *zones.Service
+	tokens   *tokens.Service
 	authz    *testAuthorizer
 	logs     *bytes.Buffer
 
@@ -83,18 +88,23 @@ type env struct {
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	e := &env{t: t, db: db, accounts: accounts.NewService(db), zones: zones.NewService(db),
-		logs: &bytes.Buffer{}, now: time.Now().UTC()}
+		tokens: tokens.NewService(db, nil), logs: &bytes.Buffer{}, now: time.Now().UTC()}
 	e.authz = &testAuthorizer{accounts: e.accounts}
 	cfg := &config.Config{BaseURL: "http://127.0.0.1", SessionKey: bytes.Repeat([]byte{7}, 32)}
-	h, err := New(Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, nil)), DB: db,
-		Accounts: e.accounts, Zones: e.zones, Authorizer: e.authz, Now: e.clock})
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, nil))
+	h, err := New(Deps{Config: cfg, Logger: logger, DB: db,
+		Accounts: e.accounts, Zones: e.zones, Tokens: e.tokens, Authorizer: e.authz, Now: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/static/", static.Handler())
-	mux.Handle("/", h)
-	e.srv = httptest.NewServer(mux)
+	// The whole server, as cmd/latchkey mounts it: the API under /client/v4 (so that tests can
+	// use the tokens the dashboard creates), the static files and the dashboard.
+	ips := clientip.New(nil)
+	e.srv = httptest.NewServer(httpserver.New(logger, db, ips, httpserver.Handlers{
+		API:       api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: e.tokens, Zones: e.zones}),
+		Static:    static.Handler(),
+		Dashboard: h,
+	}))
 	t.Cleanup(e.srv.Close)
 	return e
 }

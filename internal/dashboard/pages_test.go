@@ -9,6 +9,7 @@ import (
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/store/storetest"
+	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
 	"net/http"
 	"strings"
@@ -123,7 +124,7 @@ func TestSecureCookiesOverTLS(t *testing.T) {
 	db := storetest.SQLite(t)
 	cfg := &config.Config{BaseURL: "https://dash.example", SessionKey: bytes.Repeat([]byte{9}, 32)}
 	as := accounts.NewService(db)
-	h, err := New(Deps{Config: cfg, DB: db, Accounts: as, Zones: zones.NewService(db), Authorizer: &testAuthorizer{accounts: as}})
+	h, err := New(Deps{Config: cfg, DB: db, Accounts: as, Zones: zones.NewService(db), Tokens: tokens.NewService(db, nil), Authorizer: &testAuthorizer{accounts: as}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,22 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /zones/{id}/delete", s.handle(requireUser(s.handleZoneDeleteConfirm)))
 	mux.Handle("POST /zones/{id}/delete", s.handle(requireUser(s.handleZoneDelete)))
 
+	// API tokens: the user's own under /profile/tokens, an account's under
+	// /accounts/{account}/tokens; the same handlers serve both (see tokenScopeOf).
+	for _, base := range []string{"/profile/tokens", "/accounts/{account}/tokens"} {
+		mux.Handle("GET "+base, s.handle(requireUser(s.handleTokensList)))
+		mux.Handle("GET "+base+"/new", s.handle(requireUser(s.handleTokenNew)))
+		mux.Handle("POST "+base+"/new", s.handle(requireUser(s.handleTokenNewSubmit)))
+		mux.Handle("GET "+base+"/check", s.handle(requireUser(s.handleTokenCheck)))
+		mux.Handle("GET "+base+"/{id}/edit", s.handle(requireUser(s.handleTokenEdit)))
+		mux.Handle("POST "+base+"/{id}/edit", s.handle(requireUser(s.handleTokenEditSubmit)))
+		mux.Handle("GET "+base+"/{id}/roll", s.handle(requireUser(s.handleTokenRollConfirm)))
+		mux.Handle("POST "+base+"/{id}/roll", s.handle(requireUser(s.handleTokenRoll)))
+		mux.Handle("POST "+base+"/{id}/status", s.handle(requireUser(s.handleTokenStatus)))
+		mux.Handle("GET "+base+"/{id}/delete", s.handle(requireUser(s.handleTokenDeleteConfirm)))
+		mux.Handle("POST "+base+"/{id}/delete", s.handle(requireUser(s.handleTokenDelete)))
+	}
+
 	mux.Handle("/", s.handle(s.handleNotFound))
 	return securityHeaders(s.csrf.Handler(s.loadSession(mux)))
 }

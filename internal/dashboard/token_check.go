@@ -1,0 +1,225 @@
+package dashboard
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/tokens"
+	"github.com/latchkey/latchkey/web"
+)
+
+// handleTokenCheck answers "can this token do X?" with the API's own rules: the token's
+// policies and its owner's current access must both allow the permission on the resource
+// (authz.Both, as tokens.Principal.Decide does), the token must be active and inside its
+// validity window, and the client address inside its IP filter.
+func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	sc, err := s.tokenScopeOf(r, p, false)
+	if err != nil {
+		return err
+	}
+	g, err := s.loadGrants(r, p, sc)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	v := web.TokenCheckView{ListURL: sc.base, Action: sc.base + "/check", Errors: map[string]string{},
+		Name: q.Get("name"), Type: q.Get("type"), IP: q.Get("ip")}
+	list, _, err := s.Tokens.List(ctx, sc.owner, tokens.Page{Page: 1, PerPage: tokens.MaxAccountTokens})
+	if err != nil {
+		return err
+	}
+	tokenID, permID, resID := q.Get("token"), q.Get("perm"), q.Get("resource")
+	for _, t := range list {
+		v.Tokens = append(v.Tokens, web.Option{Value: t.ID, Label: t.Name, Selected: t.ID == tokenID})
+	}
+	for _, sc := range []struct {
+		scope authz.Scope
+		label string
+	}{{authz.ScopeZone, "Zone"}, {authz.ScopeAccount, "Account"}, {authz.ScopeUser, "User"}} {
+		grp := web.OptionGroup{Label: sc.label}
+		for _, gr := range authz.Groups() {
+			if gr.Scope == sc.scope && (sc.scope != authz.ScopeUser || g.userRows) {
+				grp.Options = append(grp.Options, web.Option{Value: gr.ID, Label: gr.Name, Selected: gr.ID == permID})
+			}
+		}
+		if len(grp.Options) > 0 {
+			v.Perms = append(v.Perms, grp)
+		}
+	}
+	zonesGrp := web.OptionGroup{Label: "Zones"}
+	for _, z := range g.zones {
+		zonesGrp.Options = append(zonesGrp.Options, web.Option{Value: "zone:" + z.ID, Label: z.Name + " (" + g.accountName(z.AccountID) + ")", Selected: "zone:"+z.ID == resID})
+	}
+	acctGrp := web.OptionGroup{Label: "Accounts"}
+	for _, a := range g.accounts {
+		acctGrp.Options = append(acctGrp.Options, web.Option{Value: "account:" + a.ID, Label: a.Name, Selected: "account:"+a.ID == resID})
+	}
+	for _, grp := range []web.OptionGroup{zonesGrp, acctGrp} {
+		if len(grp.Options) > 0 {
+			v.Resources = append(v.Resources, grp)
+		}
+	}
+	if g.userRows {
+		v.Resources = append(v.Resources, web.OptionGroup{Label: "User", Options: []web.Option{
+			{Value: "user:" + p.User.ID, Label: "You (" + p.User.Email + ")", Selected: "user:"+p.User.ID == resID}}})
+	}
+	if tokenID == "" && permID == "" && resID == "" {
+		return s.render(w, r, http.StatusOK, web.TokenCheck(s.page(w, r, "Can this token do it?", "tokens"), v))
+	}
+
+	// The question.
+	t, err := s.Tokens.Get(ctx, sc.owner, tokenID)
+	if errs.Is(err, errs.NotFound) {
+		v.Errors["token"] = "Choose one of the tokens listed."
+	} else if err != nil {
+		return err
+	}
+	group, ok := authz.GroupByID(permID)
+	if !ok {
+		v.Errors["perm"] = "Choose a permission."
+	}
+	res, zoneName, ok := g.checkResource(resID, p.User.ID)
+	if !ok {
+		v.Errors["resource"] = "Choose one of the zones or accounts listed."
+	}
+	var ip netip.Addr
+	if v.IP != "" {
+		if ip, err = netip.ParseAddr(strings.TrimSpace(v.IP)); err != nil {
+			v.Errors["ip"] = "Enter an IP address such as 203.0.113.7, or leave it empty."
+		}
+	}
+	if len(v.Errors) > 0 {
+		return s.render(w, r, http.StatusUnprocessableEntity, web.TokenCheck(s.page(w, r, "Can this token do it?", "tokens"), v))
+	}
+	if err := s.answerCheck(r, &v, g, t, group.Perm, res, zoneName, ip); err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, web.TokenCheck(s.page(w, r, "Can this token do it?", "tokens"), v))
+}
+
+// checkResource resolves "zone:<id>", "account:<id>" or "user:<id>" among the resources the
+// page offers.
+func (g *grants) checkResource(v, userID string) (authz.Resource, string, bool) {
+	kind, id, _ := strings.Cut(v, ":")
+	switch kind {
+	case "zone":
+		if z := g.zoneByID[id]; z != nil {
+			return authz.Zone(z.AccountID, z.ID), z.Name, true
+		}
+	case "account":
+		if a := g.acctByID[id]; a != nil {
+			return authz.Account(a.ID), "", true
+		}
+	case "user":
+		if g.userRows && id == userID {
+			return authz.User(id), "", true
+		}
+	}
+	return authz.Resource{}, "", false
+}
+
+// describeResource names a resource for the answer.
+func (g *grants) describeResource(r authz.Resource) string {
+	switch r.Scope {
+	case authz.ScopeZone:
+		return g.zoneName(r.ID)
+	case authz.ScopeAccount:
+		return "the account " + g.accountName(r.ID)
+	}
+	return "your user"
+}
+
+// answerCheck fills the verdict and its reasons.
+func (s *server) answerCheck(r *http.Request, v *web.TokenCheckView, g *grants, t *tokens.Token, perm authz.Perm, res authz.Resource, zoneName string, ip netip.Addr) error {
+	ps, err := authz.ParsePolicies(t.Policies)
+	if err != nil {
+		return err
+	}
+	token := authz.Compile(ps)
+	var owner *authz.Compiled
+	ownerText := "its owner (you)"
+	if t.Owner.Kind == tokens.OwnerAccount {
+		// An account-owned token is bounded by its account, as in tokens.Service.Authenticate.
+		owner = authz.Compile(tokens.AccountScope(t.Owner.AccountID))
+		ownerText = "its account"
+	} else {
+		acc, err := tokens.UserAccess(s.DB.Gorm(r.Context()), t.Owner.UserID)
+		if err != nil {
+			return err
+		}
+		owner = acc.Compiled
+	}
+	var d authz.Decision
+	record := ""
+	if (perm == authz.DNSRead || perm == authz.DNSWrite) && res.Scope == authz.ScopeZone && (v.Name != "" || v.Type != "") {
+		name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v.Name)), ".")
+		switch {
+		case name == "" || name == "@":
+			name = zoneName
+		case name != zoneName && !strings.HasSuffix(name, "."+zoneName):
+			name += "." + zoneName
+		}
+		rtype := strings.ToUpper(strings.TrimSpace(v.Type))
+		d = authz.BothDNS(token, owner, perm, res, zoneName, name, rtype)
+		record = " for the " + strings.TrimSpace(rtype+" record") + " " + name
+	} else {
+		d = authz.Both(token, owner, perm, res)
+	}
+	what := perm.String() + " on " + g.describeResource(res) + record
+	v.Answered, v.Engine = true, d.Reason()
+	allowed := d.Allowed
+	switch {
+	case d.Allowed:
+		v.Reasons = append(v.Reasons, "The token's policies grant "+what+", and "+ownerText+" may do it too.")
+	case perm.Scope() != res.Scope:
+		v.Reasons = append(v.Reasons, perm.String()+" applies to "+perm.Scope().String()+"s, not to "+res.Scope.String()+"s.")
+	case d.Owner:
+		v.Reasons = append(v.Reasons, "The token's policies would allow it, but "+ownerText+" no longer holds "+what+": a token never does more than its owner may do now.")
+	case d.Cause == authz.Denied:
+		v.Reasons = append(v.Reasons, "A deny policy of the token takes "+what+" away.")
+	case d.Cause == authz.OutsideConstraint:
+		v.Reasons = append(v.Reasons, "The token may only touch some DNS records here, and this record is not one of them.")
+	default:
+		v.Reasons = append(v.Reasons, "No policy of the token grants "+what+".")
+	}
+	now := s.Now().UTC()
+	switch {
+	case t.Status == tokens.StatusDisabled:
+		allowed = false
+		v.Reasons = append(v.Reasons, "The token is disabled: every request with it is refused until it is enabled again.")
+	case t.Status == tokens.StatusExpired:
+		allowed = false
+		v.Reasons = append(v.Reasons, "The token expired on "+t.ExpiresOn.UTC().Format("2006-01-02 15:04")+" UTC: every request with it is refused.")
+	case t.NotBefore != nil && now.Before(*t.NotBefore):
+		allowed = false
+		v.Reasons = append(v.Reasons, "The token is not valid yet: it works from "+t.NotBefore.UTC().Format("2006-01-02 15:04")+" UTC.")
+	}
+	rules, err := authz.ParseCondition(t.Condition)
+	if err != nil {
+		return err
+	}
+	if rules != nil {
+		where := strings.Join(ipLines(t.Condition), "; ")
+		switch {
+		case !ip.IsValid():
+			v.Reasons = append(v.Reasons, "The token has an IP filter: it works "+where+". Enter a client address to check it.")
+		case rules.Allows(ip):
+			v.Reasons = append(v.Reasons, "Requests from "+ip.String()+" pass the token's IP filter ("+where+").")
+		default:
+			allowed = false
+			v.Reasons = append(v.Reasons, "Requests from "+ip.String()+" are refused by the token's IP filter ("+where+").")
+		}
+	}
+	v.Allowed = allowed
+	if allowed {
+		v.Verdict = "Yes: “" + t.Name + "” can use " + what + "."
+	} else {
+		v.Verdict = "No: “" + t.Name + "” cannot use " + what + "."
+	}
+	return nil
+}

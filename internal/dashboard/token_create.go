@@ -1,0 +1,214 @@
+package dashboard
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/tokens"
+	"github.com/latchkey/latchkey/web"
+)
+
+// handleTokenNew shows the template picker, or the form filled from ?template= (or empty for
+// ?template=custom).
+func (s *server) handleTokenNew(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	sc, err := s.tokenScopeOf(r, p, true)
+	if err != nil {
+		return err
+	}
+	g, err := s.loadGrants(r, p, sc)
+	if err != nil {
+		return err
+	}
+	slug := r.URL.Query().Get("template")
+	if slug == "" {
+		v := web.TokenFormView{Heading: "Create an API token", Owner: sc.ownerText, ListURL: sc.base,
+			CustomURL: sc.base + "/new?template=custom"}
+		for _, t := range tokens.Templates() {
+			if !g.offersTemplate(t) {
+				continue
+			}
+			v.Templates = append(v.Templates, web.TokenTemplateItem{Slug: t.Slug, Name: t.Name, Description: t.Description,
+				URL: sc.base + "/new?template=" + t.Slug})
+		}
+		return s.render(w, r, http.StatusOK, web.TokenForm(s.page(w, r, "Create an API token", "tokens"), v))
+	}
+	var in tokenInput
+	if slug == "custom" {
+		in.Rows = []rowInput{g.defaultRow(g.current(p))}
+	} else {
+		t, ok := tokens.TemplateByName(slug)
+		if !ok {
+			return errs.E(errs.NotFound, "no such template")
+		}
+		in = templateInput(t, g.current(p), g.userRows)
+	}
+	return s.renderTokenForm(w, r, sc, g, nil, in, nil, http.StatusOK)
+}
+
+// offersTemplate reports whether the user holds every permission group of t somewhere, so that
+// the template is worth offering.
+func (g *grants) offersTemplate(t tokens.Template) bool {
+	perms := slices.Concat(t.ZonePerms, t.AccountPerms)
+	if g.userRows {
+		perms = append(perms, t.UserPerms...)
+	} else if len(perms) == 0 {
+		return false
+	}
+	for _, p := range perms {
+		if !g.anywhere(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// current returns the account new rows point at: the current account when the form may name it.
+func (g *grants) current(p *principal) string {
+	if p.Account != nil && g.acctByID[p.Account.ID] != nil {
+		return p.Account.ID
+	}
+	if len(g.accounts) > 0 {
+		return g.accounts[0].ID
+	}
+	return ""
+}
+
+// handleTokenNewSubmit handles every button of the create form.
+func (s *server) handleTokenNewSubmit(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	sc, err := s.tokenScopeOf(r, p, true)
+	if err != nil {
+		return err
+	}
+	g, err := s.loadGrants(r, p, sc)
+	if err != nil {
+		return err
+	}
+	return s.tokenFormSubmit(w, r, p, sc, g, nil)
+}
+
+// tokenFormSubmit handles the buttons of the create and edit forms: add or remove a row,
+// refresh the choices, review (the summary), back (to the form) and confirm (create or save).
+// existing is the token being edited, nil when creating.
+func (s *server) tokenFormSubmit(w http.ResponseWriter, r *http.Request, p *principal, sc *tokenScope, g *grants, existing *tokens.Token) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.Invalid, "The form could not be read. Reload the page and try again.")
+	}
+	f := r.PostForm
+	in := parseTokenInput(f)
+	fe := newFormErrors()
+	switch {
+	case f.Has("add_row"):
+		if len(in.Rows) >= maxRows {
+			fe.field("rows", "A token has at most %d permission rows.", maxRows)
+		} else {
+			in.Rows = append(in.Rows, g.defaultRow(g.current(p)))
+		}
+		return s.renderTokenForm(w, r, sc, g, existing, in, fe, http.StatusOK)
+	case f.Has("remove_row"):
+		if i, err := strconv.Atoi(f.Get("remove_row")); err == nil && i >= 0 && i < len(in.Rows) {
+			in.Rows = slices.Delete(in.Rows, i, i+1)
+		}
+		return s.renderTokenForm(w, r, sc, g, existing, in, fe, http.StatusOK)
+	case f.Has("refresh"), f.Has("back"):
+		return s.renderTokenForm(w, r, sc, g, existing, in, fe, http.StatusOK)
+	}
+	var keep []authz.PolicyJSON
+	if existing != nil && in.Unrepresentable && !in.Replace {
+		keep = existing.Policies
+	}
+	input, fe := g.validate(in, s.Now(), keep)
+	if input == nil {
+		return s.renderTokenForm(w, r, sc, g, existing, in, fe, http.StatusUnprocessableEntity)
+	}
+	if !f.Has("confirm") {
+		return s.renderTokenSummary(w, r, sc, g, existing, in, input)
+	}
+	creator := tokens.Creator{Actor: s.actor(r, p.User), UserID: p.User.ID}
+	if existing != nil {
+		t, err := s.Tokens.Update(r.Context(), creator, sc.owner, existing.ID, *input)
+		if err != nil {
+			if !serviceFieldError(fe, err) {
+				return err
+			}
+			return s.renderTokenForm(w, r, sc, g, existing, in, fe, http.StatusUnprocessableEntity)
+		}
+		s.flash(w, r, web.FlashSuccess, "Token “"+t.Name+"” saved. Its secret is unchanged.")
+		redirect(w, r, sc.base)
+		return nil
+	}
+	t, secret, err := s.Tokens.Create(r.Context(), creator, sc.owner, *input)
+	if err != nil {
+		if !serviceFieldError(fe, err) {
+			return err
+		}
+		return s.renderTokenForm(w, r, sc, g, existing, in, fe, http.StatusUnprocessableEntity)
+	}
+	return s.renderSecret(w, r, sc, t.Name, secret, false)
+}
+
+// renderTokenForm renders the create or edit form with in and its errors.
+func (s *server) renderTokenForm(w http.ResponseWriter, r *http.Request, sc *tokenScope, g *grants, existing *tokens.Token, in tokenInput, fe *formErrors, status int) error {
+	v := g.formView(in, fe)
+	v.Owner, v.ListURL = sc.ownerText, sc.base
+	v.Action, v.Heading = sc.base+"/new", "Create an API token"
+	if existing != nil {
+		v.Editing = true
+		v.Action, v.Heading = sc.base+"/"+existing.ID+"/edit", "Edit “"+existing.Name+"”"
+		if in.Unrepresentable {
+			if ps, err := authz.ParsePolicies(existing.Policies); err == nil {
+				v.Current = g.describePolicies(ps)
+			}
+		}
+	}
+	return s.render(w, r, status, web.TokenForm(s.page(w, r, v.Heading, "tokens"), v))
+}
+
+// renderTokenSummary shows what the token will be able to do, with the input in hidden fields
+// for Back and Create.
+func (s *server) renderTokenSummary(w http.ResponseWriter, r *http.Request, sc *tokenScope, g *grants, existing *tokens.Token, in tokenInput, input *tokens.Input) error {
+	v := web.TokenSummaryView{Action: sc.base + "/new", ListURL: sc.base, Name: input.Name, Owner: sc.ownerText}
+	if existing != nil {
+		v.Editing, v.Action = true, sc.base+"/"+existing.ID+"/edit"
+	}
+	ps, err := authz.ParsePolicies(input.Policies)
+	if err != nil {
+		return err
+	}
+	for _, l := range g.describePolicies(ps) {
+		v.Lines = append(v.Lines, sentence(l))
+	}
+	for _, l := range describeConditions(input.Condition, input.NotBefore, input.ExpiresOn) {
+		v.Lines = append(v.Lines, sentence(l))
+	}
+	vals := in.values()
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, val := range vals[k] {
+			v.Hidden = append(v.Hidden, web.Hidden{Name: k, Value: val})
+		}
+	}
+	title := "Review the token"
+	return s.render(w, r, http.StatusOK, web.TokenSummary(s.page(w, r, title, "tokens"), v))
+}
+
+// renderSecret shows a new secret once. It is rendered in the response to the POST that made
+// it and stored nowhere; the dashboard sends Cache-Control: no-store on every page.
+func (s *server) renderSecret(w http.ResponseWriter, r *http.Request, sc *tokenScope, name, secret string, rolled bool) error {
+	v := web.TokenSecretView{Name: name, Secret: secret, ListURL: sc.base, Rolled: rolled,
+		Curl: `curl -s -H "Authorization: Bearer ` + secret + `" ` + s.Config.BaseURL + sc.verifyPath()}
+	title := "Token created"
+	if rolled {
+		title = "Token rolled"
+	}
+	return s.render(w, r, http.StatusOK, web.TokenSecret(s.page(w, r, title, "tokens"), v))
+}

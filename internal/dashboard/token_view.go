@@ -1,0 +1,123 @@
+package dashboard
+
+import (
+	"slices"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/web"
+)
+
+// formView builds the form's view model. Each row offers only what the user may grant: the
+// permission groups they hold somewhere, the levels they hold, and the accounts and zones where
+// they hold the row's permission.
+func (g *grants) formView(in tokenInput, fe *formErrors) web.TokenFormView {
+	v := web.TokenFormView{Name: in.Name, IPIn: in.IPIn, IPNotIn: in.IPNotIn, NotBefore: in.NotBefore, ExpiresOn: in.ExpiresOn,
+		ExactNotBefore: in.ExactNB, ExactExpiresOn: in.ExactExpires, Template: in.Template,
+		Unrepresentable: in.Unrepresentable, Replace: in.Replace, Errors: map[string]string{}}
+	if fe != nil {
+		for k, msg := range fe.fields {
+			if k == "" {
+				v.Error = msg
+			} else {
+				v.Errors[k] = msg
+			}
+		}
+	}
+	for i, r := range in.Rows {
+		row := g.rowView(i, r)
+		if fe != nil {
+			row.Errors = fe.rows[i]
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	return v
+}
+
+func (g *grants) rowView(i int, r rowInput) web.TokenRow {
+	row := web.TokenRow{Index: i, Scope: r.Scope, Group: r.Group, Level: r.Level, ZoneMode: r.ZoneMode, AccountID: r.AccountID,
+		ZoneIDs: r.ZoneIDs, DNSNames: r.DNSNames, DNSTypes: r.DNSTypes}
+	sc := scopeOf(r.Scope)
+	for _, s := range []struct{ value, label string }{{scopeAccount, "Account"}, {scopeZone, "Zone"}, {scopeUser, "User"}} {
+		if s.value == scopeUser && !g.userRows {
+			continue
+		}
+		row.Scopes = append(row.Scopes, web.Option{Value: s.value, Label: s.label, Selected: s.value == r.Scope})
+	}
+	// Permission groups of the row's scope that the user holds somewhere.
+	for _, l := range labels {
+		if l.scope != sc {
+			continue
+		}
+		if (l.hasRead && g.anywhere(l.read)) || (l.hasWrite && g.anywhere(l.write)) {
+			row.Groups = append(row.Groups, web.Option{Value: l.name, Label: l.name, Selected: l.name == r.Group})
+		}
+	}
+	l, ok := findLabel(sc, r.Group)
+	if !ok && len(row.Groups) > 0 {
+		l, _ = findLabel(sc, row.Groups[0].Value)
+	}
+	for _, lv := range []struct{ value, label string }{{levelRead, "Read"}, {levelEdit, "Edit"}} {
+		if p, ok := l.perm(lv.value); ok && g.anywhere(p) {
+			label := lv.label
+			if lv.value == levelEdit && !l.hasRead {
+				label = "Use"
+			}
+			row.Levels = append(row.Levels, web.Option{Value: lv.value, Label: label, Selected: lv.value == r.Level})
+		}
+	}
+	perm, ok := l.perm(r.Level)
+	if !ok || !g.anywhere(perm) {
+		// Offer places for the level the select will show.
+		if len(row.Levels) > 0 {
+			perm, _ = l.perm(row.Levels[0].Value)
+		}
+	}
+	row.IsDNS = sc == authz.ScopeZone && l.name == authz.DNSRead.Group().Label
+	switch sc {
+	case authz.ScopeZone:
+		var accts []web.Option
+		for _, a := range g.accounts {
+			if g.allZonesOf(perm, a.ID) {
+				accts = append(accts, web.Option{Value: a.ID, Label: a.Name, Selected: a.ID == r.AccountID})
+			}
+		}
+		row.Accounts = accts
+		if len(accts) > 0 {
+			row.ZoneModes = append(row.ZoneModes,
+				web.Option{Value: modeAccount, Label: "All zones of an account", Selected: r.ZoneMode == modeAccount})
+		}
+		row.ZoneModes = append(row.ZoneModes, web.Option{Value: modeZones, Label: "Specific zones", Selected: r.ZoneMode == modeZones})
+		if len(accts) > 0 {
+			row.ZoneModes = append(row.ZoneModes,
+				web.Option{Value: modeExcept, Label: "All zones of an account except…", Selected: r.ZoneMode == modeExcept})
+		}
+		mode := r.ZoneMode
+		if !slices.ContainsFunc(row.ZoneModes, func(o web.Option) bool { return o.Value == mode }) {
+			mode = row.ZoneModes[0].Value
+			row.ZoneMode = mode
+		}
+		for _, a := range g.accounts {
+			if mode == modeExcept && r.AccountID != "" && a.ID != r.AccountID {
+				continue
+			}
+			grp := web.OptionGroup{Label: a.Name}
+			for i := range g.zones {
+				z := &g.zones[i]
+				if z.AccountID != a.ID || (mode == modeZones && !g.zone(perm, z)) {
+					continue
+				}
+				grp.Options = append(grp.Options, web.Option{Value: z.ID, Label: z.Name, Selected: slices.Contains(r.ZoneIDs, z.ID)})
+			}
+			if len(grp.Options) > 0 {
+				row.Zones = append(row.Zones, grp)
+			}
+		}
+	case authz.ScopeAccount:
+		for _, a := range g.accounts {
+			if g.account(perm, a.ID) {
+				row.Accounts = append(row.Accounts, web.Option{Value: a.ID, Label: a.Name, Selected: a.ID == r.AccountID})
+			}
+		}
+	}
+	return row
+}

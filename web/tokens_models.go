@@ -1,0 +1,232 @@
+package web
+
+import (
+	"strconv"
+	"time"
+)
+
+// Option is one choice of a select.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
+}
+
+// OptionGroup is a labelled group of options (an <optgroup>).
+type OptionGroup struct {
+	Label   string
+	Options []Option
+}
+
+// TokenTab is one tab above the token pages: the user's own tokens, or an account's.
+type TokenTab struct {
+	Label  string
+	URL    string
+	Active bool
+}
+
+// TokenRowItem is one token in a token list.
+type TokenRowItem struct {
+	ID      string
+	Name    string
+	Status  string // active, disabled or expired
+	Summary string
+	Hint    string
+	// Created, LastUsed and Expires are formatted by the handler, which knows the time.
+	Created  string
+	LastUsed string
+	Expires  string
+	// URLs of the token's pages.
+	EditURL, RollURL, DeleteURL, StatusURL, CheckURL string
+}
+
+// TokenListView is the list of a user's or an account's tokens.
+type TokenListView struct {
+	// Title is "Your API tokens" or "API tokens of Acme".
+	Title string
+	// Owner describes whom the tokens act for, in the intro sentence.
+	Owner    string
+	Tabs     []TokenTab
+	Tokens   []TokenRowItem
+	Statuses []Option // the status filter
+	Status   string   // the filter in force ("" for all)
+	// Total is how many tokens there are before filtering.
+	Total    int
+	BaseURL  string
+	CanWrite bool
+}
+
+// TokenTemplateItem is a template offered when creating a token.
+type TokenTemplateItem struct {
+	Slug        string
+	Name        string
+	Description string
+	URL         string
+}
+
+// TokenRow is one permission row of the token form: what (scope, permission group, level) and,
+// for zone and account rows, where. Field names are "rows-<Index>-<field>".
+type TokenRow struct {
+	Index     int
+	Scope     string // zone, account or user
+	Group     string // the permission group's label, e.g. "DNS"
+	Level     string // read or edit
+	ZoneMode  string // account (all zones of an account), zone (specific zones) or except
+	AccountID string
+	ZoneIDs   []string
+	DNSNames  string
+	DNSTypes  string
+
+	Scopes    []Option
+	Groups    []Option
+	Levels    []Option
+	ZoneModes []Option
+	Accounts  []Option
+	Zones     []OptionGroup
+	// IsDNS shows the record constraint fields.
+	IsDNS  bool
+	Errors map[string]string
+}
+
+// Field returns the form field name of one of the row's inputs.
+func (r TokenRow) Field(name string) string { return "rows-" + strconv.Itoa(r.Index) + "-" + name }
+
+// ID returns the element id of one of the row's inputs.
+func (r TokenRow) ID(name string) string { return "field-" + r.Field(name) }
+
+// Err returns the message for one of the row's inputs, or "".
+func (r TokenRow) Err(name string) string { return r.Errors[name] }
+
+// IndexString is the row's 0-based index, the value of its remove button.
+func (r TokenRow) IndexString() string { return strconv.Itoa(r.Index) }
+
+// Number is the row's 1-based number, for labels read by screen readers.
+func (r TokenRow) Number() string { return strconv.Itoa(r.Index + 1) }
+
+// TokenFormView is the create and edit form.
+type TokenFormView struct {
+	// Action is where the form posts; ListURL where Cancel goes.
+	Action  string
+	ListURL string
+	Editing bool
+	// Heading is the page's heading, e.g. "Create a token" or "Edit “deploy”".
+	Heading string
+	// Owner says whom the token acts for ("you", "the account Acme").
+	Owner string
+	// Templates, when set, shows the template picker instead of the form.
+	Templates []TokenTemplateItem
+	CustomURL string
+	Template  string // the chosen template's name, if any
+
+	Name      string
+	Rows      []TokenRow
+	IPIn      string
+	IPNotIn   string
+	NotBefore string
+	ExpiresOn string
+	// Exact* carry the token's stored times on edit, so an unchanged date keeps its exact time.
+	ExactNotBefore string
+	ExactExpiresOn string
+	// Unrepresentable is set on edit when the token's policies (written through the API) cannot
+	// be shown as rows; Current describes them and Replace says whether the rows replace them.
+	Unrepresentable bool
+	Current         []string
+	Replace         bool
+
+	Errors map[string]string
+	Error  string
+}
+
+// Err returns the message for a field of the form, or "".
+func (v TokenFormView) Err(name string) string { return v.Errors[name] }
+
+// Hidden is one hidden input that carries the form through the summary page.
+type Hidden struct{ Name, Value string }
+
+// TokenSummaryView is the plain-language summary shown before a token is created or saved.
+type TokenSummaryView struct {
+	Action  string
+	ListURL string
+	Editing bool
+	Name    string
+	Owner   string
+	// Lines describe what the token can do, where, from where and when.
+	Lines  []string
+	Hidden []Hidden
+}
+
+// TokenSecretView shows a new or rolled secret, once.
+type TokenSecretView struct {
+	Name    string
+	Secret  string
+	Curl    string
+	ListURL string
+	Rolled  bool
+}
+
+// TokenConfirmView asks to confirm a roll or a deletion.
+type TokenConfirmView struct {
+	Name    string
+	Summary string
+	Action  string
+	ListURL string
+	// Kind is "roll" or "delete".
+	Kind string
+}
+
+// TokenCheckView is the "Can this token do X?" page.
+type TokenCheckView struct {
+	ListURL   string
+	Action    string
+	Tokens    []Option
+	Perms     []OptionGroup
+	Resources []OptionGroup
+	Name      string // DNS record name
+	Type      string // DNS record type
+	IP        string
+	Errors    map[string]string
+	// Answered is set once a question was asked and valid.
+	Answered bool
+	Allowed  bool
+	Verdict  string
+	// Reasons explain the verdict step by step; Engine is the engine's own reason.
+	Reasons []string
+	Engine  string
+}
+
+// Err returns the message for a field of the check form, or "".
+func (v TokenCheckView) Err(name string) string { return v.Errors[name] }
+
+// FormatDate formats an optional time as a date, or "—".
+func FormatDate(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.UTC().Format("Jan 2, 2006")
+}
+
+// FormatAgo formats an optional time relative to now: "never", "just now", "5 minutes ago", or a date.
+func FormatAgo(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "Never"
+	}
+	d := now.Sub(*t)
+	switch {
+	case d < time.Minute:
+		return "Just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	case d < 30*24*time.Hour:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+	return FormatDate(t)
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
