@@ -5,9 +5,11 @@ import (
 	"log/slog"
 
 	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -24,6 +26,7 @@ type app struct {
 	zones    *zones.Service
 	tokens   *tokens.Service
 	api      *api.Server
+	requests *analytics.Recorder
 	closers  []func()
 }
 
@@ -41,7 +44,12 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 		return nil, err
 	}
 	a.closers = append(a.closers, a.tokens.Close)
-	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones})
+	// The request recorder is closed after the HTTP server has stopped (closers run in reverse),
+	// so that the last requests are written.
+	a.requests = analytics.NewRecorder(db, logger, analytics.Options{})
+	a.closers = append(a.closers, a.requests.Close)
+	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, Accounts: a.accounts,
+		Members: members.NewService(db, a.tokens), Requests: a.requests})
 	return a, nil
 }
 

@@ -12,7 +12,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/clientip"
+	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
@@ -25,6 +28,12 @@ type Deps struct {
 	IPs    *clientip.Resolver
 	Tokens *tokens.Service
 	Zones  *zones.Service
+	// Accounts, Members and Analytics default to services over DB when nil.
+	Accounts  *accounts.Service
+	Members   *members.Service
+	Analytics *analytics.Service
+	// Requests records every authenticated request for analytics; nil records nothing.
+	Requests *analytics.Recorder
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -49,6 +58,19 @@ func newServer(d Deps, table []Route) *Server {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Accounts == nil {
+		d.Accounts = accounts.NewService(d.DB)
+	}
+	if d.Members == nil {
+		var inv members.Invalidator
+		if d.Tokens != nil {
+			inv = d.Tokens
+		}
+		d.Members = members.NewService(d.DB, inv)
+	}
+	if d.Analytics == nil {
+		d.Analytics = analytics.NewService(d.DB)
 	}
 	if d.IPs == nil {
 		d.IPs = clientip.New(nil)

@@ -64,6 +64,8 @@ func TestEveryRouteDeclaresItsAccess(t *testing.T) {
 			}
 		case TokenUser.name:
 			want = authz.ScopeUser
+		case NewZoneInBody.name:
+			want = authz.ScopeZone
 		case Listing.name:
 			want = rt.Perm.perm.Scope()
 		default:

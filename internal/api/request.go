@@ -16,16 +16,41 @@ import (
 // maxBody bounds JSON request bodies.
 const maxBody = 1 << 20
 
-// decodeJSON reads a JSON body into v. An empty body is allowed when emptyOK.
+// decodeJSON reads a JSON body into v. An empty body is allowed when emptyOK. A body a locator
+// already read (Target.Body) is decoded instead of r.Body.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
+	if t := TargetFrom(r.Context()); t != nil && t.Body != nil {
+		return decodeBytes(t.Body, v, emptyOK)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return errs.E(errs.Invalid, "The request body is larger than %d bytes.", maxBody)
-		}
-		return errs.E(errs.Invalid, "Could not read the request body.")
+		return bodyError(err)
 	}
+	return decodeBytes(body, v, emptyOK)
+}
+
+// readBody reads the request body for a locator, within maxBody.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	if body == nil {
+		body = []byte{}
+	}
+	return body, nil
+}
+
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return errs.E(errs.Invalid, "The request body is larger than %d bytes.", maxBody)
+	}
+	return errs.E(errs.Invalid, "Could not read the request body.")
+}
+
+// decodeBytes decodes a JSON body into v, with errors that name the offending field.
+func decodeBytes(body []byte, v any, emptyOK bool) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		if emptyOK {
 			return nil
