@@ -81,7 +81,12 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		}
 		q.Set("_txlock", "immediate")
 		q.Set("_time_format", "sqlite")
-		g, err = gorm.Open(sqlite.Open(path+"?"+q.Encode()), cfg)
+		// The pool is opened here and wrapped so that transactions begin IMMEDIATE (see
+		// immediatePool); "_txlock" stays in the DSN in case the driver starts honouring it.
+		var pool *sql.DB
+		if pool, err = sql.Open(sqlite.DriverName, path+"?"+q.Encode()); err == nil {
+			g, err = gorm.Open(&sqlite.Dialector{Conn: immediatePool{pool}}, cfg)
+		}
 		rawURL = path
 	}
 	if err != nil {
