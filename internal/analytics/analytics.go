@@ -34,9 +34,10 @@ const HourlyUpTo = 3 * 24 * time.Hour
 
 // ParseRange reads a since/until pair as the zone analytics API takes them: RFC3339 times or
 // relative minutes (e.g. -10080 for seven days ago, 0 for now). Empty since means
-// DefaultRange before until; empty until means now. Times are truncated to the second.
+// DefaultRange before until; empty until means now. Times are whole seconds; "now" is the end of
+// the current second, so that the range includes requests made in it.
 func ParseRange(sinceS, untilS string, now time.Time) (since, until time.Time, err error) {
-	now = now.UTC().Truncate(time.Second)
+	now = now.UTC().Truncate(time.Second).Add(time.Second)
 	until = now
 	if untilS != "" {
 		if until, err = parseTime("until", untilS, now); err != nil {

@@ -55,9 +55,9 @@ type Recorder struct {
 	interval time.Duration
 	dropped  atomic.Int64
 	reported int64 // drops already logged; owned by the loop
+	stop     chan struct{}
 	done     chan struct{}
-	closeMu  sync.Mutex
-	closed   bool
+	stopOnce sync.Once
 }
 
 // NewRecorder starts a Recorder over db. Call Close at shutdown.
@@ -75,7 +75,7 @@ func NewRecorder(db *store.DB, logger *slog.Logger, o Options) *Recorder {
 		o.Interval = time.Second
 	}
 	r := &Recorder{db: db, logger: logger, ch: make(chan Request, o.Buffer), flushReq: make(chan chan error),
-		batch: o.Batch, interval: o.Interval, done: make(chan struct{})}
+		batch: o.Batch, interval: o.Interval, stop: make(chan struct{}), done: make(chan struct{})}
 	go r.loop()
 	return r
 }
@@ -113,14 +113,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 
 // Close stops the recorder after writing every queued request. Record after Close drops.
 func (r *Recorder) Close() {
-	r.closeMu.Lock()
-	if r.closed {
-		r.closeMu.Unlock()
-		return
-	}
-	r.closed = true
-	r.closeMu.Unlock()
-	close(r.flushReq)
+	r.stopOnce.Do(func() { close(r.stop) })
 	<-r.done
 }
 
@@ -162,12 +155,11 @@ func (r *Recorder) loop() {
 			}
 		case <-t.C:
 			_ = write()
-		case ack, ok := <-r.flushReq:
-			err := drain()
-			if !ok {
-				return
-			}
-			ack <- err
+		case ack := <-r.flushReq:
+			ack <- drain()
+		case <-r.stop:
+			_ = drain()
+			return
 		}
 	}
 }
