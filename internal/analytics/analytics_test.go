@@ -74,7 +74,9 @@ func TestZoneDashboard(t *testing.T) {
 		s := NewService(db)
 		zone, other := store.NewID(), store.NewID()
 		base := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
-		at := func(h, m int) int64 { return base.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute).Unix() }
+		at := func(h, m int) int64 {
+			return base.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute).Unix()
+		}
 		insert(t, db,
 			store.APIRequest{TS: at(0, 10), ZoneID: zone, Status: 200, Bytes: 100, IP: "192.0.2.1", Allowed: true},
 			store.APIRequest{TS: at(0, 50), ZoneID: zone, Status: 200, Bytes: 50, IP: "192.0.2.1", Allowed: true},

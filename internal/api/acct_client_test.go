@@ -99,6 +99,11 @@ func TestCloudflareGoZoneLifecycle(t *testing.T) {
 	oneZone, _ := e.mint(u, policies(tt.Allow(zoneWrite, tt.ZoneKey(existing.ID))))
 	_, err = e.client(oneZone).CreateZone(bg, "sneaky.example", false, cloudflare.Account{ID: a.ID}, "full")
 	isStatus(t, err, http.StatusForbidden, 10000)
+	res := e.do("POST", "/zones", bearerOf(oneZone), map[string]any{"name": "sneaky.example", "account": map[string]string{"id": a.ID}})
+	if m := res.Body.Errors[0].Missing; m == nil || m.Resource != "com.cloudflare.api.account."+a.ID+" → com.cloudflare.api.account.zone.*" ||
+		m.PermissionGroup.Name != "Zone Write" {
+		t.Fatalf("denial does not name what is missing: %s", res.Raw)
+	}
 	// Zone Read over all zones is not enough either.
 	readAll, _ := e.mint(u, policies(tt.AllZonesOf(zoneRead, a.ID)))
 	_, err = e.client(readAll).CreateZone(bg, "sneaky.example", false, cloudflare.Account{ID: a.ID}, "full")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/analytics"
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -185,7 +186,12 @@ func (s *Server) authorize(rt Route, p *tokens.Principal, t *Target) error {
 	if d.Allowed {
 		return nil
 	}
-	if !t.New && !p.CanSee(t.Resource) {
+	if t.New {
+		// The resource does not exist yet: name what a grant must cover, not the new id.
+		all := authz.ResourceSelector{Kind: authz.SelectAccountZones, ID: t.AccountID}.String()
+		return denial(rt.Perm.code, d.Perm, all, `requires "`+d.Perm.String()+`" on every zone of the account (`+all+`)`)
+	}
+	if !p.CanSee(t.Resource) {
 		return errs.E(errs.NotFound, "not found")
 	}
 	return denial(rt.Perm.code, d.Perm, d.Resource.Key(), d.Reason())
