@@ -37,7 +37,7 @@ func TestAdminCreateToken(t *testing.T) {
 	if _, err := runJSON(t, env, "", "admin", "create-zone", "--account-id", u["account_id"], "--name", "example.com"); err != nil {
 		t.Fatal(err)
 	}
-	for _, tmpl := range []string{"Edit zone DNS", "edit-zone-dns", "PURGE CACHE", "read-analytics", "Edit firewall access rules", "edit-workers-kv", "create additional tokens"} {
+	for _, tmpl := range []string{"Edit zone DNS", "edit-zone-dns", "ACME DNS-01", "PURGE CACHE", "read-analytics", "Edit firewall access rules", "edit-workers-kv", "create additional tokens"} {
 		args := []string{"admin", "create-token", "--email", "ops@example.com", "--name", tmpl, "--template", tmpl}
 		if !strings.Contains(strings.ToLower(tmpl), "kv") && !strings.Contains(strings.ToLower(tmpl), "tokens") {
 			args = append(args, "--zone", "example.com.")

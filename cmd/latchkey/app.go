@@ -3,17 +3,22 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/dashboard"
+	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
+	"github.com/latchkey/latchkey/static"
 )
 
 // app wires the services and the HTTP handlers of one server process.
@@ -27,6 +32,7 @@ type app struct {
 	tokens   *tokens.Service
 	api      *api.Server
 	requests *analytics.Recorder
+	dash     http.Handler
 	closers  []func()
 }
 
@@ -48,14 +54,54 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 	// so that the last requests are written.
 	a.requests = analytics.NewRecorder(db, logger, analytics.Options{})
 	a.closers = append(a.closers, a.requests.Close)
-	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, Accounts: a.accounts,
-		Members: members.NewService(db, a.tokens), Requests: a.requests})
+	kvs := kv.NewService(db)
+	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
+		Accounts: a.accounts, Members: members.NewService(db, a.tokens), Requests: a.requests})
+	// Expired KV pairs are already invisible and expired sessions already refused; this only
+	// reclaims their rows.
+	a.every(ctx, 10*time.Minute, "purge expired KV pairs", func(ctx context.Context) error {
+		_, err := kvs.PurgeExpired(ctx)
+		return err
+	})
+	a.every(ctx, 10*time.Minute, "delete expired sessions", func(ctx context.Context) error {
+		_, err := store.PurgeExpiredSessions(db.Gorm(ctx), time.Now().UTC())
+		return err
+	})
+	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
+		Accounts: a.accounts, Zones: a.zones, Authorizer: membershipAuthorizer{db: db}})
+	if err != nil {
+		a.Close() // stop the token cache, the recorder and the background jobs started above
+		return nil, err
+	}
+	a.dash = dash
 	return a, nil
 }
 
 // Handlers returns the handlers the server routes to.
 func (a *app) Handlers() server.Handlers {
-	return server.Handlers{API: a.api}
+	return server.Handlers{API: a.api, Dashboard: a.dash, Static: static.Handler()}
+}
+
+// every runs fn every interval until the app is closed, logging failures.
+func (a *app) every(ctx context.Context, interval time.Duration, what string, fn func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := fn(ctx); err != nil && ctx.Err() == nil {
+					a.logger.Warn("background job failed", "job", what, "err", err)
+				}
+			}
+		}
+	}()
+	a.closers = append(a.closers, func() { cancel(); <-done })
 }
 
 // Close stops background work.

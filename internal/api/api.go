@@ -15,7 +15,11 @@ import (
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/clientip"
+	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/firewall"
+	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/members"
+	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
@@ -34,6 +38,12 @@ type Deps struct {
 	Analytics *analytics.Service
 	// Requests records every authenticated request for analytics; nil records nothing.
 	Requests *analytics.Recorder
+	// DNS and Purge default to services over DB when nil.
+	DNS   *dns.Service
+	Purge *purge.Service
+	// Firewall and KV default to services over DB when nil.
+	Firewall *firewall.Service
+	KV       *kv.Service
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -71,6 +81,18 @@ func newServer(d Deps, table []Route) *Server {
 	}
 	if d.Analytics == nil {
 		d.Analytics = analytics.NewService(d.DB)
+	}
+	if d.DNS == nil {
+		d.DNS = dns.NewService(d.DB)
+	}
+	if d.Purge == nil {
+		d.Purge = purge.NewService(d.DB, nil)
+	}
+	if d.Firewall == nil {
+		d.Firewall = firewall.NewService(d.DB)
+	}
+	if d.KV == nil {
+		d.KV = kv.NewService(d.DB)
 	}
 	if d.IPs == nil {
 		d.IPs = clientip.New(nil)

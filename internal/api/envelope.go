@@ -87,10 +87,11 @@ var defaultCodes = map[errs.Code]struct {
 }{
 	errs.Invalid:         {http.StatusBadRequest, 1004},
 	errs.NotFound:        {http.StatusNotFound, 7003},
-	errs.Conflict:        {http.StatusConflict, 1006},
+	errs.Conflict:        {http.StatusBadRequest, 1006}, // Cloudflare answers duplicates with 400 (81057, 10009, 1061)
 	errs.Forbidden:       {http.StatusForbidden, 10000},
 	errs.Unauthenticated: {http.StatusForbidden, 9109},
 	errs.TooManyRequests: {http.StatusTooManyRequests, 971},
+	errs.TooLarge:        {http.StatusRequestEntityTooLarge, 1004},
 	errs.Internal:        {http.StatusInternalServerError, 10001},
 }
 

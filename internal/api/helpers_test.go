@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,6 +142,13 @@ func (e *env) doReq(method, path string, body any, set func(*http.Request)) *res
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	out := &response{Status: res.StatusCode, Raw: string(raw)}
+	if res.StatusCode == http.StatusOK && method == http.MethodGet && strings.Contains(path, "/storage/kv/") && strings.Contains(path, "/values/") {
+		// A KV value is answered raw, without an envelope.
+		if ct := res.Header.Get("Content-Type"); ct != "application/octet-stream" {
+			e.t.Fatalf("%s %s: Content-Type %q, want application/octet-stream", method, path, ct)
+		}
+		return out
+	}
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		e.t.Fatalf("%s %s: Content-Type %q, body %s", method, path, ct, raw)
 	}

@@ -263,7 +263,7 @@ func expected(rt Route, c string) expect {
 			return expect{http.StatusUnauthorized, 1000}
 		case rt.Resource.name == NewZoneInBody.name:
 			return expect{http.StatusNotFound, 0} // the body names an account the token's owner is not in
-		case rt.Method == http.MethodPost && !strings.Contains(rt.Pattern, "{account_id}"):
+		case rt.Method == http.MethodPost && !hasObject:
 			// The body names this tenant's zone: the cap refuses it, naming only what was sent.
 			return expect{http.StatusForbidden, 10000}
 		case verify, !hasObject:

@@ -154,7 +154,7 @@ type idOnly struct {
 }
 
 func locateNewZone(s *Server, r *http.Request, p *tokens.Principal) (*Target, error) {
-	body, err := readBody(r)
+	body, err := readBody(nil, r, maxBody, errs.Invalid)
 	if err != nil {
 		return nil, err
 	}

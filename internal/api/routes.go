@@ -53,5 +53,45 @@ func routes() []Route {
 		{"GET", "/accounts/{account_id}/roles", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleRoleList},
 		{"GET", "/accounts/{account_id}/roles/{role_id}", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleRoleGet},
 		{"GET", "/accounts/{account_id}/audit_logs", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleAccountAuditLogs},
+
+		// DNS records (API.md §4). Handlers also apply DNS record constraints per record.
+		{"GET", "/zones/{zone_id}/dns_records", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSList},
+		{"POST", "/zones/{zone_id}/dns_records", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSCreate},
+		{"GET", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSGet},
+		{"PATCH", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSPatch},
+		{"PUT", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSPut},
+		{"DELETE", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSDelete},
+
+		// Cache purge (API.md §4); the GET listing of recorded purges is Latchkey's extension.
+		{"POST", "/zones/{zone_id}/purge_cache", Need(authz.CachePurge), ZoneFromPath, (*Server).handlePurge},
+		{"GET", "/zones/{zone_id}/purge_cache", Need(authz.CachePurge), ZoneFromPath, (*Server).handlePurgeList},
+
+		// IP access rules (API.md §4), at zone and at account scope.
+		{"GET", "/zones/{zone_id}/firewall/access_rules/rules", Need(authz.FirewallRead), ZoneFromPath, (*Server).handleAccessRuleList},
+		{"POST", "/zones/{zone_id}/firewall/access_rules/rules", Need(authz.FirewallWrite), ZoneFromPath, (*Server).handleAccessRuleCreate},
+		{"GET", "/zones/{zone_id}/firewall/access_rules/rules/{rule_id}", Need(authz.FirewallRead), ZoneFromPath, (*Server).handleAccessRuleGet},
+		{"PATCH", "/zones/{zone_id}/firewall/access_rules/rules/{rule_id}", Need(authz.FirewallWrite), ZoneFromPath, (*Server).handleAccessRulePatch},
+		{"DELETE", "/zones/{zone_id}/firewall/access_rules/rules/{rule_id}", Need(authz.FirewallWrite), ZoneFromPath, (*Server).handleAccessRuleDelete},
+		{"GET", "/accounts/{account_id}/firewall/access_rules/rules", Need(authz.AccountFirewallRead), AccountFromPath, (*Server).handleAccessRuleList},
+		{"POST", "/accounts/{account_id}/firewall/access_rules/rules", Need(authz.AccountFirewallWrite), AccountFromPath, (*Server).handleAccessRuleCreate},
+		{"GET", "/accounts/{account_id}/firewall/access_rules/rules/{rule_id}", Need(authz.AccountFirewallRead), AccountFromPath, (*Server).handleAccessRuleGet},
+		{"PATCH", "/accounts/{account_id}/firewall/access_rules/rules/{rule_id}", Need(authz.AccountFirewallWrite), AccountFromPath, (*Server).handleAccessRulePatch},
+		{"DELETE", "/accounts/{account_id}/firewall/access_rules/rules/{rule_id}", Need(authz.AccountFirewallWrite), AccountFromPath, (*Server).handleAccessRuleDelete},
+
+		// Workers KV (API.md §4). Keys arrive path-escaped; ServeMux unescapes {key...}, so a key
+		// may hold "/" either way. GET .../values/{key} answers raw bytes, not an envelope.
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces", Need(authz.KVRead), AccountFromPath, (*Server).handleKVNamespaceList},
+		{"POST", "/accounts/{account_id}/storage/kv/namespaces", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVNamespaceCreate},
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}", Need(authz.KVRead), AccountFromPath, (*Server).handleKVNamespaceGet},
+		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVNamespaceRename},
+		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVNamespaceDelete},
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/keys", Need(authz.KVRead), AccountFromPath, (*Server).handleKVKeyList},
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}", Need(authz.KVRead), AccountFromPath, (*Server).handleKVGet},
+		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVPut},
+		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVDelete},
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/metadata/{key...}", Need(authz.KVRead), AccountFromPath, (*Server).handleKVMetadata},
+		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVBulkWrite},
+		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVBulkDelete},
+		{"POST", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/delete", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVBulkDelete},
 	}
 }

@@ -1,11 +1,17 @@
 package api
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/firewall"
+	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	tt "github.com/latchkey/latchkey/internal/tokens/tokenstest"
@@ -69,7 +75,55 @@ var routeRequests = map[string]routeRequest{
 		return map[string]any{"roles": []map[string]string{{"id": tt.RoleID(f.t, "Analytics")}}}
 	}},
 	"DELETE /accounts/{account_id}/members/{member_id}": {},
+
+	// DNS records and cache purge (branch dns).
+	"POST /zones/{zone_id}/dns_records":               {Body: dnsRecordBody},
+	"PATCH /zones/{zone_id}/dns_records/{record_id}":  {Body: dnsRecordBody},
+	"PUT /zones/{zone_id}/dns_records/{record_id}":    {Body: dnsRecordBody},
+	"DELETE /zones/{zone_id}/dns_records/{record_id}": {},
+	"POST /zones/{zone_id}/purge_cache":               {Body: func(*fixture) any { return map[string]any{"purge_everything": true} }},
+
+	// IP access rules, at zone and at account scope (branch kv).
+	"POST /zones/{zone_id}/firewall/access_rules/rules":                   {Body: ruleCreateBody},
+	"PATCH /zones/{zone_id}/firewall/access_rules/rules/{rule_id}":        {Body: rulePatchBody},
+	"DELETE /zones/{zone_id}/firewall/access_rules/rules/{rule_id}":       {},
+	"POST /accounts/{account_id}/firewall/access_rules/rules":             {Body: ruleCreateBody},
+	"PATCH /accounts/{account_id}/firewall/access_rules/rules/{rule_id}":  {Body: rulePatchBody},
+	"DELETE /accounts/{account_id}/firewall/access_rules/rules/{rule_id}": {},
+
+	// Workers KV (branch kv). The namespace_id default holds the key "a/key".
+	"POST /accounts/{account_id}/storage/kv/namespaces":                  {Body: kvTitleBody},
+	"PUT /accounts/{account_id}/storage/kv/namespaces/{namespace_id}":    {Body: kvTitleBody},
+	"DELETE /accounts/{account_id}/storage/kv/namespaces/{namespace_id}": {},
+	"PUT /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}": {
+		Body: func(*fixture) any { return "a value" }},
+	"DELETE /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}": {},
+	"PUT /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk": {Body: func(*fixture) any {
+		return []map[string]any{{"key": "bulk", "value": "v"}, {"key": "bulk/2", "value": "w"}}
+	}},
+	"DELETE /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk":      {Body: kvBulkDeleteBody},
+	"POST /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/delete": {Body: kvBulkDeleteBody},
 }
+
+// dnsRecordBody is a TXT record with a new name, for a create, a patch or a put.
+func dnsRecordBody(*fixture) any {
+	return map[string]any{"type": "TXT", "name": storetest.Name("rec"), "content": "made by a test"}
+}
+
+// ruleCreateBody is an IP access rule blocking a new IPv6 address.
+func ruleCreateBody(*fixture) any {
+	id := store.NewID()
+	return map[string]any{"mode": "block", "configuration": map[string]string{"target": "ip6", "value": "2001:db8::" + id[:4] + ":" + id[4:8]}}
+}
+
+func rulePatchBody(*fixture) any {
+	return map[string]any{"mode": "challenge", "notes": "made by a test"}
+}
+
+func kvTitleBody(*fixture) any { return map[string]any{"title": storetest.Name("ns")} }
+
+// kvBulkDeleteBody deletes the key the namespace_id default holds and one that does not exist.
+func kvBulkDeleteBody(*fixture) any { return []string{"a/key", "no/such/key"} }
 
 // tokenBodyFor is a token create or update body granting Zone Read on the fixture's zone.
 func tokenBodyFor(f *fixture) any {
@@ -79,7 +133,9 @@ func tokenBodyFor(f *fixture) any {
 
 // param returns the default value of path wildcard name for route rt: the fixture's zone and
 // account, a new token to act on (user- or account-owned as the route says), a new member with
-// the DNS role, or the DNS role.
+// the DNS role, the DNS role, a new TXT record in the zone, a new access rule (zone- or
+// account-scoped as the route says), a new KV namespace holding the key "a/key", or that key
+// (path-escaped). Objects are made by the CLI actor, so they add no entry to the token's log.
 func (f *fixture) param(rt Route, name string) string {
 	f.t.Helper()
 	switch name {
@@ -102,11 +158,40 @@ func (f *fixture) param(rt Route, name string) string {
 		return tt.Member(f.t, f.e.db, f.account.ID, u, "DNS", nil).ID
 	case "role_id":
 		return tt.RoleID(f.t, "DNS")
+	case "record_id":
+		rec, err := f.e.api.DNS.Create(bg, audit.CLI(), f.account.ID, f.zone.ID, dnsParams("TXT", storetest.Name("rec"), "x"), nil)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return rec.ID
+	case "rule_id":
+		sc := firewall.Account(f.account.ID)
+		if strings.HasPrefix(rt.Pattern, "/zones/") {
+			sc = firewall.Zone(f.account.ID, f.zone.ID)
+		}
+		rule, err := f.e.api.Firewall.Create(bg, audit.CLI(), sc, firewall.Input{Mode: firewall.ModeBlock,
+			Configuration: firewall.Configuration{Target: firewall.TargetASN, Value: fmt.Sprintf("AS%d", 1+rand.IntN(1<<30))}})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return rule.ID
+	case "namespace_id":
+		ns, err := f.e.api.KV.CreateNamespace(bg, audit.CLI(), f.account.ID, storetest.Name("ns"))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if err := f.e.api.KV.Put(bg, audit.CLI(), f.account.ID, ns.ID, kv.Write{Key: "a/key", Value: []byte("v")}); err != nil {
+			f.t.Fatal(err)
+		}
+		return ns.ID
+	case "key...":
+		return "a%2Fkey"
 	}
 	return ""
 }
 
-var wildcardRE = regexp.MustCompile(`\{([a-z_]+)\}`)
+// wildcardRE matches a path wildcard; its name keeps a "..." suffix ({key...}).
+var wildcardRE = regexp.MustCompile(`\{([a-z_]+(?:\.\.\.)?)\}`)
 
 // request returns a path (after Prefix) and a body for rt, and whether the table knew the route.
 func (f *fixture) request(rt Route) (path string, body any, known bool) {
@@ -131,4 +216,9 @@ func (f *fixture) request(rt Route) (path string, body any, known bool) {
 		body = rr.Body(f)
 	}
 	return path, body, known
+}
+
+// dnsParams is a DNS record to create.
+func dnsParams(typ, name, content string) dns.Params {
+	return dns.Params{Type: &typ, Name: &name, Content: &content}
 }

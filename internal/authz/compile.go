@@ -24,8 +24,8 @@ func (m masks) only(keep uint64) masks {
 
 // dnsRule is a policy with a DNS record constraint, kept for DecideDNS.
 type dnsRule struct {
-	policy int    // index into Compiled.policies
-	deny   bool   //
+	policy int // index into Compiled.policies
+	deny   bool
 	perms  uint64 // expanded: Write implies Read for allows, Read denies Write for denies
 	sels   []ResourceSelector
 	rule   recordRule

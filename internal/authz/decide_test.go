@@ -240,6 +240,9 @@ func TestReason(t *testing.T) {
 		{Both(token, owner, CachePurge, Zone("a1", "z1")), `the token's owner lacks "Cache Purge" on com.cloudflare.api.account.zone.z1`},
 		{Both(token, owner, DNSWrite, Zone("a2", "z1")), `the token's owner lacks "DNS Write" on com.cloudflare.api.account.zone.z1`},
 		{Both(token, nil, DNSWrite, zone), `the token's owner lacks "DNS Write" on com.cloudflare.api.account.zone.` + zid},
+		{BothDNS(token, acme, DNSWrite, zone, "example.com", "www.example.com", "A"), `the A record www.example.com is outside the DNS records the token's owner may use with "DNS Write" on com.cloudflare.api.account.zone.` + zid},
+		{Decision{Perm: DNSWrite, Resource: zone, Cause: OutsideConstraint}, `the record is outside the DNS records allowed with "DNS Write" on com.cloudflare.api.account.zone.` + zid},
+		{BothDNS(token, Compile(mustParse(t, denyJSON(map[string]any{allZones: "*"}, DNSWrite))), DNSWrite, zone, "example.com", "www.example.com", "A"), `the token's owner is denied "DNS Write" on com.cloudflare.api.account.zone.` + zid + ` for the A record www.example.com`},
 		{token.Decide(NumPerms, zone), `unknown permission group Perm(23)`},
 		{token.Decide(DNSWrite, Zone("a1", "")), `requires "DNS Write" on an unnamed zone`},
 	}

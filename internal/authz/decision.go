@@ -86,10 +86,14 @@ func (d Decision) Reason() string {
 		}
 		b.WriteString(what + record)
 	case OutsideConstraint:
-		if d.Owner {
-			b.WriteString("the token's owner may not use ")
+		rec, allowed := strings.TrimPrefix(record, " for "), "allowed"
+		if rec == "" {
+			rec = "the record"
 		}
-		b.WriteString(strings.TrimPrefix(record, " for ") + " is outside the DNS records allowed with " + what)
+		if d.Owner {
+			allowed = "the token's owner may use"
+		}
+		b.WriteString(rec + " is outside the DNS records " + allowed + " with " + what)
 	default:
 		if d.Owner {
 			b.WriteString("the token's owner lacks " + what)

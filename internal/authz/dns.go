@@ -44,6 +44,9 @@ func parseDNSConstraint(path string, in *DNSConstraint) (*DNSConstraint, error) 
 	}
 	out := &DNSConstraint{}
 	for i, n := range in.Names {
+		if !isASCII(n) {
+			return nil, invalid(path+".names["+strconv.Itoa(i)+"]", "malformed name pattern: use ASCII (IDNA A-labels for international names)")
+		}
 		canonical := strings.ToLower(n)
 		if _, err := parsePattern(canonical); err != nil {
 			return nil, invalid(path+".names["+strconv.Itoa(i)+"]", err.Error())
@@ -52,7 +55,7 @@ func parseDNSConstraint(path string, in *DNSConstraint) (*DNSConstraint, error) 
 	}
 	for i, t := range in.Types {
 		canonical := strings.ToUpper(t)
-		if _, ok := slices.BinarySearch(dnsTypes, canonical); !ok {
+		if _, ok := slices.BinarySearch(dnsTypes, canonical); !ok || !isASCII(t) {
 			return nil, invalid(path+".types["+strconv.Itoa(i)+"]", "unknown DNS record type "+strconv.Quote(t))
 		}
 		out.Types = append(out.Types, canonical)
@@ -62,6 +65,15 @@ func parseDNSConstraint(path string, in *DNSConstraint) (*DNSConstraint, error) 
 	slices.Sort(out.Types)
 	out.Types = slices.Compact(out.Types)
 	return out, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 type patternKind uint8

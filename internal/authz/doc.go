@@ -46,6 +46,8 @@
 // account.<ID> and account.*. User groups reach user.<ID> and user.*: a user
 // token is always capped by its owner's access (see below), and the owner
 // holds user groups only on themselves, so user.* cannot reach anyone else.
+// Account-owned tokens act for no user: handlers of /user routes must refuse
+// them before asking.
 //
 // A policy whose groups fit none of its keys (DNS Write on an account key) is
 // valid and simply never matches.
@@ -69,6 +71,8 @@
 //	  "resources": {"com.cloudflare.api.account.<A>": {"com.cloudflare.api.account.zone.*": "*"}}},
 //	 {"effect": "deny", "permission_groups": [{"id": "<DNS Write>"}],
 //	  "resources": {"com.cloudflare.api.account.zone.<PROD>": "*"}}]
+//
+// (That leaves DNS Read on PROD; deny DNS Read instead to take both away.)
 //
 // [Compile] turns a policy list into a [Compiled] value: per resource key, a
 // few uint64 bitsets indexed by [Perm] (allows, denies). [Compiled.Decide]

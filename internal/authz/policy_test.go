@@ -119,6 +119,8 @@ func TestParsePoliciesErrors(t *testing.T) {
 		{"dns star dot", with(func(p *PolicyJSON) { p.DNSRecords = &DNSConstraint{Names: []string{"*."}} }), "policies[1].dns_records.names[0]", "malformed name pattern"},
 		{"dns star at", with(func(p *PolicyJSON) { p.DNSRecords = &DNSConstraint{Names: []string{"*.@"}} }), "policies[1].dns_records.names[0]", "a label may hold only"},
 		{"dns trailing star with dot", with(func(p *PolicyJSON) { p.DNSRecords = &DNSConstraint{Names: []string{"a.*."}} }), "policies[1].dns_records.names[0]", "'*' may only"},
+		{"dns non-ASCII name", with(func(p *PolicyJSON) { p.DNSRecords = &DNSConstraint{Names: []string{"\u212a"}} }), "policies[1].dns_records.names[0]", "use ASCII"},
+		{"dns non-ASCII type", with(func(p *PolicyJSON) { p.DNSRecords = &DNSConstraint{Types: []string{"\u017frv"}} }), "policies[1].dns_records.types[0]", "unknown DNS record type"},
 		{"dns space", with(func(p *PolicyJSON) { p.DNSRecords = &DNSConstraint{Names: []string{"a b"}} }), "policies[1].dns_records.names[0]", "a label may hold only"},
 		{"dns long label", with(func(p *PolicyJSON) { p.DNSRecords = &DNSConstraint{Names: []string{strings.Repeat("a", 64)}} }), "policies[1].dns_records.names[0]", "over-long label"},
 		{"dns long name", with(func(p *PolicyJSON) {

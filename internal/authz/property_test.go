@@ -46,15 +46,15 @@ func refKeyMatches(key string, value any, r Resource) bool {
 // refApplies reports whether pol speaks about group p on r: allowing Write
 // allows Read; denying Read denies Write.
 func refApplies(pol PolicyJSON, p Perm, r Resource) bool {
-	if !p.Valid() || p.Group().Scope != r.Scope {
+	if !p.Valid() || catalogue[p].Scope != r.Scope {
 		return false
 	}
 	grants := false
 	for _, ref := range pol.PermissionGroups {
-		g, _ := GroupByID(ref.ID)
+		g := catalogue[groupsByID[ref.ID]]
 		if g.Perm == p ||
 			pol.Effect == Allow && slices.Contains(g.Implies, p) ||
-			pol.Effect == Deny && slices.Contains(p.Group().Implies, g.Perm) {
+			pol.Effect == Deny && slices.Contains(catalogue[p].Implies, g.Perm) {
 			grants = true
 		}
 	}
@@ -258,8 +258,10 @@ func (g gen) policies(max int) []PolicyJSON {
 }
 
 // owner returns a user's access: one or two memberships.
+var genRoles = Roles()
+
 func (g gen) owner(user string) []Policy {
-	roles := Roles()
+	roles := genRoles
 	var ps []Policy
 	for range 1 + g.r.IntN(2) {
 		var zoneIDs []string
@@ -282,22 +284,34 @@ type request struct {
 	zone, name, typ string
 }
 
+// Requests name the generator's ids, fresh ones, and zones without an account.
+var (
+	reqZoneAccounts = append(slices.Clone(genAccounts), "a9", "")
+	reqZones        = append(slices.Clone(genZones), "z9")
+	reqAccounts     = append(slices.Clone(genAccounts), "a9")
+	reqUsers        = append(slices.Clone(genUsers), "u9")
+	reqRecordNames  = func() map[string][]string {
+		m := map[string][]string{}
+		for _, zone := range genZoneNames {
+			z := strings.TrimSuffix(zone, ".")
+			m[zone] = []string{z, "www." + z, "_acme-challenge." + z, "_acme-challenge.www." + z, "a.dev." + z, "dev." + z,
+				"a.b." + z, "www.example.com." + z, "x.other.org", "WWW." + strings.ToUpper(z), "www.example.com", "a.dev.example.com", "*." + z, z + "."}
+		}
+		return m
+	}()
+)
+
 func (g gen) resource(s Scope) Resource {
 	switch s {
 	case ScopeZone:
-		return Zone(g.pick(append(genAccounts, "a9", "")), g.pick(append(genZones, "z9")))
+		return Zone(g.pick(reqZoneAccounts), g.pick(reqZones))
 	case ScopeAccount:
-		return Account(g.pick(append(genAccounts, "a9")))
+		return Account(g.pick(reqAccounts))
 	}
-	return User(g.pick(append(genUsers, "u9")))
+	return User(g.pick(reqUsers))
 }
 
-func (g gen) recordName(zone string) string {
-	z := strings.TrimSuffix(zone, ".")
-	names := []string{z, "www." + z, "_acme-challenge." + z, "_acme-challenge.www." + z, "a.dev." + z, "dev." + z,
-		"a.b." + z, "www.example.com." + z, "x.other.org", "WWW." + strings.ToUpper(z), "www.example.com", "a.dev.example.com", "*." + z, z + "."}
-	return g.pick(names)
-}
+func (g gen) recordName(zone string) string { return g.pick(reqRecordNames[zone]) }
 
 // request draws a request, half of the time for a group that policies name.
 func (g gen) request(policies []PolicyJSON) request {

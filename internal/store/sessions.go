@@ -47,3 +47,20 @@ func DeleteUserSessions(tx *gorm.DB, userID string) error {
 	}
 	return nil
 }
+
+// DeleteExpiredSessions removes a user's sessions that ended before now.
+func DeleteExpiredSessions(tx *gorm.DB, userID string, now time.Time) error {
+	if err := tx.Where("user_id = ? AND expires_at <= ?", userID, now).Delete(&Session{}).Error; err != nil {
+		return fmt.Errorf("delete expired sessions of user: %w", err)
+	}
+	return nil
+}
+
+// PurgeExpiredSessions deletes every expired session and reports how many went.
+func PurgeExpiredSessions(tx *gorm.DB, now time.Time) (int64, error) {
+	res := tx.Where("expires_at <= ?", now).Delete(&Session{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("purge expired sessions: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}

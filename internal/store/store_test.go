@@ -109,6 +109,13 @@ func TestSessions(t *testing.T) {
 		if _, err := store.SessionByID(tx, s.ID, now.Add(2*time.Hour)); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("expired session: err = %v", err)
 		}
+		old := &store.Session{ID: store.NewID(), UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(-time.Minute)}
+		if err := store.CreateSession(tx, old); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := store.PurgeExpiredSessions(tx, now); err != nil || n != 1 {
+			t.Fatalf("PurgeExpiredSessions = %d, %v; want exactly the expired one", n, err)
+		}
 		if err := store.DeleteSession(tx, s.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,6 @@
 package tokens
 
 import (
-	"cmp"
-	"slices"
-	"strings"
-
 	"fmt"
 
 	"gorm.io/gorm"
@@ -57,13 +53,6 @@ func permsOfScope(s authz.Scope) []authz.Perm {
 	return out
 }
 
-// selfPolicy grants a user every user-scope group over themselves: their own tokens, profile and
-// memberships list.
-func selfPolicy(userID string) authz.Policy {
-	return authz.Policy{Effect: authz.Allow, Perms: permsOfScope(authz.ScopeUser),
-		Resources: []authz.ResourceSelector{{Kind: authz.SelectUser, ID: userID}}}
-}
-
 // AccountScope returns the policies that bound an account-owned token of accountID: every
 // account group on the account and every zone group on its zones.
 func AccountScope(accountID string) []authz.Policy {
@@ -85,7 +74,7 @@ func UserAccess(tx *gorm.DB, userID string) (*Access, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps := []authz.Policy{selfPolicy(userID)}
+	ps := []authz.Policy{authz.SelfPolicy(userID)}
 	accounts := make([]string, 0, len(ms))
 	for i := range ms {
 		m := &ms[i]
@@ -124,15 +113,9 @@ func (o Owner) cacheKey() string {
 }
 
 // subset is authz.Subset with what the database knows: a zone id belongs to exactly one account.
-// authz.Subset must assume a zone named by its key could sit in any account, so a member of
-// account A with "all zones of A" could not grant zone Z of A by its key. For each zone the child
-// names that exists, every bound policy that matches the zone in its real account also gets the
-// zone's key; this changes nothing about real requests, because the zone exists in no other
-// account.
+// Plain authz.Subset must assume a zone named by its key could sit in any account, so a member of
+// account A with "all zones of A" could not grant zone Z of A by its key.
 func subset(tx *gorm.DB, child, bound []authz.Policy) error {
-	if err := authz.Subset(child, bound); err == nil {
-		return nil
-	}
 	var ids []string
 	for _, p := range child {
 		for _, s := range p.Resources {
@@ -145,30 +128,8 @@ func subset(tx *gorm.DB, child, bound []authz.Policy) error {
 	if err != nil {
 		return err
 	}
-	return authz.Subset(child, withZoneKeys(bound, zoneAccount))
-}
-
-// withZoneKeys returns a copy of ps in which every policy that matches zone z in its account
-// also names z by its key.
-func withZoneKeys(ps []authz.Policy, zoneAccount map[string]string) []authz.Policy {
-	out := make([]authz.Policy, len(ps))
-	for i, p := range ps {
-		rs := slices.Clone(p.Resources)
-		for z, a := range zoneAccount {
-			res := authz.Zone(a, z)
-			key := authz.ResourceSelector{Kind: authz.SelectZone, ID: z}
-			if slices.Contains(rs, key) {
-				continue
-			}
-			if slices.ContainsFunc(p.Resources, func(s authz.ResourceSelector) bool { return s.Matches(res) }) {
-				rs = append(rs, key)
-			}
-		}
-		slices.SortFunc(rs, func(x, y authz.ResourceSelector) int {
-			return cmp.Or(cmp.Compare(x.Kind, y.Kind), strings.Compare(x.ID, y.ID))
-		})
-		p.Resources = rs
-		out[i] = p
-	}
-	return out
+	return authz.SubsetWithZones(child, bound, func(zoneID string) (string, bool) {
+		a, ok := zoneAccount[zoneID]
+		return a, ok
+	})
 }

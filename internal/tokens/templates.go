@@ -18,11 +18,17 @@ type Template struct {
 	ZonePerms    []authz.Perm
 	AccountPerms []authz.Perm
 	UserPerms    []authz.Perm
+	// DNS, when set, narrows the template's DNS groups to some record names and types (the
+	// "dns_records" policy extension); its other zone groups stay unconstrained.
+	DNS *authz.DNSConstraint
 }
 
 var templates = []Template{
 	{Slug: "edit-zone-dns", Name: "Edit zone DNS", Description: "Edit DNS records, e.g. for ACME DNS-01 clients (lego, certbot, Caddy). Includes Zone Read so clients can find the zone by name.",
 		ZonePerms: []authz.Perm{authz.ZoneRead, authz.DNSWrite}},
+	{Slug: "acme-dns-01", Name: "ACME DNS-01", Description: "Only create and delete the TXT records under _acme-challenge that Let's Encrypt DNS-01 clients (lego, certbot, Caddy) need. Includes Zone Read so clients can find the zone by name.",
+		ZonePerms: []authz.Perm{authz.ZoneRead, authz.DNSWrite},
+		DNS:       &authz.DNSConstraint{Names: []string{"_acme-challenge.*"}, Types: []string{"TXT"}}},
 	{Slug: "read-analytics", Name: "Read analytics", Description: "Read zone analytics, e.g. for a monitoring tool.",
 		ZonePerms: []authz.Perm{authz.ZoneRead, authz.AnalyticsRead}},
 	{Slug: "purge-cache", Name: "Purge cache", Description: "Purge cached content, e.g. from a deploy script.",
@@ -106,7 +112,17 @@ func (t Template) Policies(userID string, accountIDs []string, zones []ZoneRef) 
 			}
 		}
 		if len(res) > 0 {
-			ps = append(ps, authz.PolicyJSON{Effect: authz.Allow, Resources: res, PermissionGroups: groupRefs(t.ZonePerms)})
+			plain, dns := t.ZonePerms, []authz.Perm(nil)
+			if t.DNS != nil {
+				plain, dns = splitDNS(t.ZonePerms)
+			}
+			if len(plain) > 0 {
+				ps = append(ps, authz.PolicyJSON{Effect: authz.Allow, Resources: res, PermissionGroups: groupRefs(plain)})
+			}
+			if len(dns) > 0 {
+				c := *t.DNS
+				ps = append(ps, authz.PolicyJSON{Effect: authz.Allow, Resources: res, PermissionGroups: groupRefs(dns), DNSRecords: &c})
+			}
 		}
 	}
 	if len(t.AccountPerms) > 0 && len(accountIDs) > 0 {
@@ -124,6 +140,18 @@ func (t Template) Policies(userID string, accountIDs []string, zones []ZoneRef) 
 		return nil, errs.E(errs.Invalid, "The template %q grants nothing here: the user belongs to no account.", t.Name)
 	}
 	return ps, nil
+}
+
+// splitDNS separates the DNS groups, which a DNS constraint may narrow, from the other zone groups.
+func splitDNS(perms []authz.Perm) (plain, dns []authz.Perm) {
+	for _, p := range perms {
+		if p == authz.DNSRead || p == authz.DNSWrite {
+			dns = append(dns, p)
+		} else {
+			plain = append(plain, p)
+		}
+	}
+	return plain, dns
 }
 
 func groupRefs(perms []authz.Perm) []authz.GroupRef {

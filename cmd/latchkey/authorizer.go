@@ -1,0 +1,26 @@
+package main
+
+import (
+	"context"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/tokens"
+)
+
+// membershipAuthorizer answers the dashboard's permission questions with the same access that
+// bounds the user's API tokens (tokens.UserAccess: accepted memberships as policies, plus the
+// user's own profile and tokens). It reads the memberships on every call, so a role change or a
+// removal takes effect on the next request.
+type membershipAuthorizer struct {
+	db *store.DB
+}
+
+// UserCan reports whether userID may use p on r now.
+func (a membershipAuthorizer) UserCan(ctx context.Context, userID string, p authz.Perm, r authz.Resource) (bool, error) {
+	acc, err := tokens.UserAccess(a.db.Gorm(ctx), userID)
+	if err != nil {
+		return false, err
+	}
+	return acc.Compiled.Decide(p, r).Allowed, nil
+}

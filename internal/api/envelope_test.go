@@ -1,0 +1,73 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/errs"
+)
+
+func TestWriteErrorMapsCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		err        error
+		status     int
+		code       int
+		msg        string
+		pointer    string
+		hideDetail bool
+	}{
+		{"invalid field", errs.InvalidField("policies[0].effect", "must be allow or deny"), 400, 1004, "must be allow or deny", "/policies/0/effect", false},
+		{"duplicate answers 400 as upstream", errs.E(errs.Conflict, "An identical record already exists.").WithAPICode(81057), 400, 81057, "An identical record already exists.", "", false},
+		{"not found reads the same for every miss", errs.E(errs.NotFound, "zone 123 of account 456 not found"), 404, 7003, "Could not route to /client/v4/zones/x, perhaps your object identifier is invalid?", "", false},
+		{"too large", errs.E(errs.TooLarge, "value too large"), 413, 1004, "value too large", "", false},
+		{"internal errors hide their detail", errors.New("pq: relation secrets does not exist"), 500, 10001, "", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			r := httptest.NewRequest("GET", "/client/v4/zones/x", nil)
+			writeError(rec, r, slog.New(slog.NewTextHandler(io.Discard, nil)), tc.err)
+			if rec.Code != tc.status {
+				t.Fatalf("status = %d, want %d", rec.Code, tc.status)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" && ct != "application/json; charset=utf-8" {
+				t.Fatalf("Content-Type = %q", ct)
+			}
+			var env struct {
+				Success  bool              `json:"success"`
+				Errors   []json.RawMessage `json:"errors"`
+				Messages []json.RawMessage `json:"messages"`
+			}
+			body := rec.Body.Bytes()
+			if err := json.Unmarshal(body, &env); err != nil || env.Success || len(env.Errors) != 1 || env.Messages == nil {
+				t.Fatalf("envelope %s (%v)", body, err)
+			}
+			var item struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+				Source  *struct {
+					Pointer string `json:"pointer"`
+				} `json:"source"`
+			}
+			json.Unmarshal(env.Errors[0], &item)
+			if item.Code != tc.code {
+				t.Fatalf("code = %d, want %d", item.Code, tc.code)
+			}
+			if tc.hideDetail {
+				if item.Message == "" || strings.Contains(string(body), "pq:") || strings.Contains(string(body), "secrets") {
+					t.Fatalf("internal detail leaked: %s", body)
+				}
+			} else if item.Message != tc.msg {
+				t.Fatalf("message = %q, want %q", item.Message, tc.msg)
+			}
+			if tc.pointer != "" && (item.Source == nil || item.Source.Pointer != tc.pointer) {
+				t.Fatalf("source = %+v, want pointer %s", item.Source, tc.pointer)
+			}
+		})
+	}
+}

@@ -1,0 +1,311 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/kv"
+)
+
+// Body limits of the KV routes: a value, a bulk write (100 MiB of values, base64 grows them by a
+// third, plus JSON framing) and a bulk delete (10,000 keys of 512 bytes, escaped).
+const (
+	maxValueBody      = kv.MaxValueBytes + 64<<10
+	maxBulkWriteBody  = kv.MaxBulkBytes*4/3 + 16<<20
+	maxBulkDeleteBody = 8 << 20
+)
+
+func (s *Server) handleKVNamespaceList(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	p := kv.NamespaceListParams{Order: r.URL.Query().Get("order"), Direction: r.URL.Query().Get("direction")}
+	var err error
+	if p.Page, err = queryInt(r, "page"); err != nil {
+		return err
+	}
+	if p.PerPage, err = queryInt(r, "per_page"); err != nil {
+		return err
+	}
+	if p.Page < 0 {
+		return errs.InvalidField("page", "page counts from 1.")
+	}
+	ns, pg, err := s.KV.ListNamespaces(r.Context(), t.AccountID, p)
+	if err != nil {
+		return err
+	}
+	writeResult(w, ns, &ResultInfo{Page: pg.Page, PerPage: pg.PerPage, Count: pg.Count,
+		TotalCount: int(pg.TotalCount), TotalPages: int(pg.TotalPages)})
+	return nil
+}
+
+type titleBody struct {
+	Title *string `json:"title"`
+}
+
+func (b titleBody) title() string {
+	if b.Title == nil {
+		return ""
+	}
+	return *b.Title
+}
+
+func (s *Server) handleKVNamespaceCreate(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	var b titleBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	n, err := s.KV.CreateNamespace(r.Context(), s.actor(r), t.AccountID, b.title())
+	if err != nil {
+		return err
+	}
+	writeResult(w, n, nil)
+	return nil
+}
+
+func (s *Server) handleKVNamespaceGet(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	n, err := s.KV.Namespace(r.Context(), t.AccountID, r.PathValue("namespace_id"))
+	if err != nil {
+		return err
+	}
+	writeResult(w, n, nil)
+	return nil
+}
+
+func (s *Server) handleKVNamespaceRename(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	var b titleBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	n, err := s.KV.RenameNamespace(r.Context(), s.actor(r), t.AccountID, r.PathValue("namespace_id"), b.title())
+	if err != nil {
+		return err
+	}
+	writeResult(w, n, nil)
+	return nil
+}
+
+func (s *Server) handleKVNamespaceDelete(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	if err := s.KV.DeleteNamespace(r.Context(), s.actor(r), t.AccountID, r.PathValue("namespace_id")); err != nil {
+		return err
+	}
+	writeResult(w, map[string]any{}, nil)
+	return nil
+}
+
+// kvKeyListResponse is the envelope of a key listing: its result_info is {count, cursor}.
+type kvKeyListResponse struct {
+	Success    bool        `json:"success"`
+	Errors     []errorItem `json:"errors"`
+	Messages   []message   `json:"messages"`
+	Result     []kv.Key    `json:"result"`
+	ResultInfo kv.KeyPage  `json:"result_info"`
+}
+
+func (s *Server) handleKVKeyList(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	p := kv.KeyListParams{Prefix: r.URL.Query().Get("prefix"), Cursor: r.URL.Query().Get("cursor")}
+	var err error
+	if p.Limit, err = queryInt(r, "limit"); err != nil {
+		return err
+	}
+	keys, pg, err := s.KV.ListKeys(r.Context(), t.AccountID, r.PathValue("namespace_id"), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, kvKeyListResponse{Success: true, Errors: []errorItem{}, Messages: []message{}, Result: keys, ResultInfo: pg})
+	return nil
+}
+
+// queryInt64 reads an optional whole-number query parameter.
+func queryInt64(r *http.Request, name string) (int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, errs.InvalidField(name, "%s must be a whole number of seconds.", name)
+	}
+	return n, nil
+}
+
+// handleKVPut stores one value: the raw body (cloudflare-go's octet-stream), or a multipart form
+// with a "value" part and an optional JSON "metadata" part. ?expiration= and ?expiration_ttl=
+// set an expiry.
+func (s *Server) handleKVPut(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	wr := kv.Write{Key: r.PathValue("key")}
+	var err error
+	if wr.Expiration, err = queryInt64(r, "expiration"); err != nil {
+		return err
+	}
+	if wr.ExpirationTTL, err = queryInt64(r, "expiration_ttl"); err != nil {
+		return err
+	}
+	if err := kv.ValidKey(wr.Key); err != nil {
+		return err
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		if err := readKVMultipart(w, r, &wr); err != nil {
+			return err
+		}
+	} else {
+		body, err := readBody(w, r, maxValueBody, errs.TooLarge)
+		if err != nil {
+			return err
+		}
+		wr.Value = body
+	}
+	if err := s.KV.Put(r.Context(), s.actor(r), t.AccountID, r.PathValue("namespace_id"), wr); err != nil {
+		return err
+	}
+	writeResult(w, map[string]any{}, nil)
+	return nil
+}
+
+// readKVMultipart reads the "value" and "metadata" parts of a multipart PUT into wr.
+func readKVMultipart(w http.ResponseWriter, r *http.Request, wr *kv.Write) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxValueBody+kv.MaxMetadataBytes+64<<10)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return errs.E(errs.Invalid, "The multipart body is malformed.")
+	}
+	gotValue := false
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return &errs.Error{Code: errs.TooLarge, Field: "value", Message: "The request body is too large."}
+			}
+			return errs.E(errs.Invalid, "The multipart body is malformed.")
+		}
+		var limit int64
+		switch part.FormName() {
+		case "value":
+			limit = kv.MaxValueBytes
+		case "metadata":
+			limit = 64 << 10
+		default:
+			part.Close()
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(part, limit+1))
+		part.Close()
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return &errs.Error{Code: errs.TooLarge, Field: "value", Message: "The request body is too large."}
+			}
+			return errs.E(errs.Invalid, "The multipart body is malformed.")
+		}
+		if part.FormName() == "value" {
+			if int64(len(b)) > limit {
+				return &errs.Error{Code: errs.TooLarge, Field: "value",
+					Message: fmt.Sprintf("A value has at most %d bytes (25 MiB).", kv.MaxValueBytes)}
+			}
+			wr.Value, gotValue = b, true
+		} else {
+			if int64(len(b)) > limit {
+				return &errs.Error{Code: errs.TooLarge, Field: "metadata", Message: "The metadata part is too large."}
+			}
+			wr.Metadata = b
+		}
+	}
+	if !gotValue {
+		return errs.InvalidField("value", "The multipart body needs a \"value\" part.")
+	}
+	return nil
+}
+
+// handleKVGet answers the raw value, without an envelope, as upstream. Errors are enveloped.
+func (s *Server) handleKVGet(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	e, err := s.KV.Get(r.Context(), t.AccountID, r.PathValue("namespace_id"), r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Length", strconv.Itoa(len(e.Value)))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if e.Expiration != 0 {
+		h.Set("Expiration", strconv.FormatInt(e.Expiration, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(e.Value)
+	return nil
+}
+
+// handleKVMetadata answers the metadata of a key (null when it has none).
+func (s *Server) handleKVMetadata(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	e, err := s.KV.Get(r.Context(), t.AccountID, r.PathValue("namespace_id"), r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	var md any
+	if e.Metadata != nil {
+		md = e.Metadata
+	}
+	writeResult(w, md, nil)
+	return nil
+}
+
+func (s *Server) handleKVDelete(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	if err := s.KV.Delete(r.Context(), s.actor(r), t.AccountID, r.PathValue("namespace_id"), r.PathValue("key")); err != nil {
+		return err
+	}
+	writeResult(w, map[string]any{}, nil)
+	return nil
+}
+
+// handleKVBulkWrite stores a JSON array of pairs in one transaction.
+func (s *Server) handleKVBulkWrite(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	body, err := readBody(w, r, maxBulkWriteBody, errs.TooLarge)
+	if err != nil {
+		return err
+	}
+	var pairs []kv.BulkPair
+	if err := decodeBytes(body, &pairs, false); err != nil {
+		return err
+	}
+	if err := s.KV.BulkWrite(r.Context(), s.actor(r), t.AccountID, r.PathValue("namespace_id"), pairs); err != nil {
+		return err
+	}
+	writeResult(w, map[string]any{"successful_key_count": len(pairs), "unsuccessful_keys": []string{}}, nil)
+	return nil
+}
+
+// handleKVBulkDelete deletes a JSON array of keys in one transaction (DELETE /bulk, the form
+// cloudflare-go v0.119 sends, and POST /bulk/delete, upstream's newer one).
+func (s *Server) handleKVBulkDelete(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	body, err := readBody(w, r, maxBulkDeleteBody, errs.TooLarge)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	if err := decodeBytes(body, &keys, false); err != nil {
+		return err
+	}
+	if err := s.KV.BulkDelete(r.Context(), s.actor(r), t.AccountID, r.PathValue("namespace_id"), keys); err != nil {
+		return err
+	}
+	writeResult(w, map[string]any{"successful_key_count": len(keys), "unsuccessful_keys": []string{}}, nil)
+	return nil
+}

@@ -1,0 +1,92 @@
+// Package dashboard serves Latchkey's server-rendered dashboard: sign-up, sign-in and sign-out,
+// the account switcher and the zones pages. Views live in package web; this package parses
+// requests, finds the signed-in user from a server-side session, authorizes, calls the services
+// and renders. Every state-changing route sits behind Go's cross-origin protection, and every page
+// works without JavaScript (htmx only speeds navigation up).
+package dashboard
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/clientip"
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/zones"
+)
+
+// Deps are the dashboard's collaborators.
+type Deps struct {
+	Config     *config.Config
+	Logger     *slog.Logger
+	DB         *store.DB
+	IPs        *clientip.Resolver
+	Accounts   *accounts.Service
+	Zones      *zones.Service
+	Authorizer Authorizer
+	// Now returns the current time; nil means time.Now. Tests use it to expire sessions and
+	// throttling windows.
+	Now func() time.Time
+}
+
+// Session lifetimes: a session ends after IdleTimeout without a request, and at the latest
+// AbsoluteTimeout after sign-in.
+const (
+	IdleTimeout     = 12 * time.Hour
+	AbsoluteTimeout = 7 * 24 * time.Hour
+)
+
+// Sign-in throttling: failures counted in a sliding window per email and per client IP.
+const (
+	ThrottleWindow    = 15 * time.Minute
+	MaxFailuresEmail  = 5
+	MaxFailuresIP     = 20
+	zonesPerPage      = 25
+	maxUserAgentBytes = 512
+)
+
+// server holds the dashboard's state.
+type server struct {
+	Deps
+	sessions  *sessionManager
+	byEmail   *limiter
+	byIP      *limiter
+	csrf      *http.CrossOriginProtection
+	zonesPage int
+}
+
+// New returns the dashboard's handler. It serves every path the root mux does not claim.
+func New(d Deps) (http.Handler, error) {
+	switch {
+	case d.Config == nil:
+		return nil, errors.New("dashboard: Config is required")
+	case d.DB == nil || d.Accounts == nil || d.Zones == nil:
+		return nil, errors.New("dashboard: DB, Accounts and Zones are required")
+	case d.Authorizer == nil:
+		return nil, errors.New("dashboard: Authorizer is required")
+	case len(d.Config.SessionKey) < 32:
+		return nil, errors.New("dashboard: Config.SessionKey must hold 32 bytes (call EnsureSessionKey)")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.IPs == nil {
+		d.IPs = clientip.New(nil)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &server{
+		Deps:      d,
+		sessions:  newSessionManager(d.Config.SessionKey, d.Config.SecureCookies(), d.DB, d.Now),
+		byEmail:   newLimiter(MaxFailuresEmail, ThrottleWindow, d.Now),
+		byIP:      newLimiter(MaxFailuresIP, ThrottleWindow, d.Now),
+		csrf:      http.NewCrossOriginProtection(),
+		zonesPage: zonesPerPage,
+	}
+	s.csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOriginDenied))
+	return s.routes(), nil
+}

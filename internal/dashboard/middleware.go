@@ -1,0 +1,115 @@
+package dashboard
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/errs"
+	httpserver "github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// contentSecurityPolicy allows only this origin's own scripts and styles: no inline code, so an
+// injected string cannot run.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// securityHeaders marks every dashboard response as private and not frameable.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Vary", "Cookie, HX-Request")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loadSession puts the signed-in user, if any, in the request's context. A cookie whose session
+// has ended or was signed out is cleared.
+func (s *server) loadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := r.Cookie(s.sessions.cookieName); err != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p, err := s.principal(r)
+		switch {
+		case errs.Is(err, errs.NotFound):
+			s.sessions.clearCookie(w)
+			next.ServeHTTP(w, r)
+			return
+		case err != nil:
+			s.serverError(w, r, err)
+			return
+		}
+		httpserver.AddLogAttr(r.Context(), slog.String("user_id", p.User.ID))
+		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
+	})
+}
+
+// principal loads the session, its user, their accounts and the current account.
+func (s *server) principal(r *http.Request) (*principal, error) {
+	ctx := r.Context()
+	sess, err := s.sessions.load(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.Accounts.User(ctx, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	accts, err := s.Accounts.Accounts(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	p := &principal{User: u, Session: sess, Accounts: accts}
+	for i := range accts {
+		if sess.AccountID != nil && accts[i].ID == *sess.AccountID {
+			p.Account = &accts[i]
+		}
+	}
+	if p.Account == nil && len(accts) > 0 {
+		// The stored account is gone (or none was chosen yet): fall back to the first one.
+		p.Account = &accts[0]
+		sess.AccountID = &accts[0].ID
+		if err := store.UpdateSession(s.DB.Gorm(ctx), sess); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// requireUser sends signed-out visitors to the sign-in page, remembering where they were going.
+func requireUser(next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if principalFrom(r) == nil {
+			target := "/signin"
+			if r.Method == http.MethodGet && r.URL.Path != "/" {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			redirect(w, r, target)
+			return nil
+		}
+		return next(w, r)
+	}
+}
+
+// safeNext returns next when it is a path on this site, else "". It refuses absolute URLs,
+// scheme-relative "//host" and backslash tricks that browsers read as another host.
+func safeNext(next string) string {
+	if next == "" || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") ||
+		strings.ContainsAny(next, "\\\r\n\t") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return ""
+	}
+	return u.RequestURI()
+}

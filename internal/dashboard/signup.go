@@ -1,0 +1,52 @@
+package dashboard
+
+import (
+	"net/http"
+
+	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/web"
+)
+
+var signUpFields = []string{"email", "password", "name", "account_name"}
+
+// handleSignUpForm shows the sign-up form.
+func (s *server) handleSignUpForm(w http.ResponseWriter, r *http.Request) error {
+	if principalFrom(r) != nil {
+		redirect(w, r, "/zones")
+		return nil
+	}
+	f := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
+	return s.render(w, r, http.StatusOK, web.SignUp(s.page(w, r, "Create your account", ""),
+		web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength}))
+}
+
+// handleSignUp creates the user and their account, then signs them in. Invalid input comes back
+// with the message beside its field and the input kept (except the password).
+func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
+	f, err := parseForm(w, r, signUpFields...)
+	if err != nil {
+		return err
+	}
+	in := accounts.SignUpInput{Email: f.Value("email"), Password: f.Value("password"),
+		Name: f.Value("name"), AccountName: f.Value("account_name")}
+	f.Values["password"] = ""
+	u, acct, err := s.Accounts.SignUp(r.Context(), in, s.actor(r, nil))
+	if err != nil {
+		if !fieldError(&f, err, signUpFields...) {
+			return err
+		}
+		status := http.StatusUnprocessableEntity
+		if errs.Is(err, errs.Conflict) {
+			status = http.StatusConflict
+		}
+		return s.render(w, r, status, web.SignUp(s.page(w, r, "Create your account", ""),
+			web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength}))
+	}
+	if err := s.signIn(w, r, u); err != nil {
+		return err
+	}
+	s.flash(w, r, web.FlashSuccess, "Welcome to Latchkey! Your account “"+acct.Name+"” is ready. Add your first zone to get started.")
+	redirect(w, r, "/zones")
+	return nil
+}

@@ -1,0 +1,392 @@
+// Package dns manages the DNS records of a zone: validation of every supported record type
+// (A, AAAA, CNAME, TXT, MX, NS, SRV, CAA), Cloudflare's naming rules (relative or absolute names,
+// quoted or unquoted TXT), the zone-wide rules (a CNAME shares its name with no other record;
+// identical records are refused), and filtered, exactly paged listings.
+//
+// Every Service method takes the account and the zone, so a record of another tenant reads as
+// "not found", and every change writes its audit entry in the same transaction. Mutations accept
+// a Check that the caller (the API) uses to apply a token's DNS record constraints to the old and
+// the new record inside that transaction.
+package dns
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// Audit actions written by the Service.
+const (
+	ActionCreate = "dns_record.create"
+	ActionUpdate = "dns_record.update"
+	ActionDelete = "dns_record.delete"
+)
+
+// Cloudflare-compatible API codes of DNS record errors.
+const (
+	CodeNotFound        = 81044 // "Record does not exist."
+	CodeCNAMEConflict   = 81053 // a CNAME would share its name with another record
+	CodeCNAMEExists     = 81054 // a record would share its name with a CNAME
+	CodeAlreadyExists   = 81057 // an identical record exists (TXT, MX, NS, SRV, CAA)
+	CodeIdenticalRecord = 81058 // an identical record exists (A, AAAA, CNAME)
+)
+
+// Check is called inside a mutation's transaction with the record as it was (nil on create) and
+// as it will be (nil on delete), after validation and before anything is written. A non-nil
+// error aborts the change and is returned as is.
+type Check func(old, new *Record) error
+
+// Page is one page of a record listing.
+type Page struct {
+	Records []*Record
+	// Page and PerPage echo the request; Count is len(Records).
+	Page, PerPage, Count int
+	// TotalCount and TotalPages cover every matching record (after ListOptions.Filter).
+	TotalCount, TotalPages int
+}
+
+// Service manages DNS records.
+type Service struct {
+	db *store.DB
+}
+
+// NewService returns a Service over db.
+func NewService(db *store.DB) *Service { return &Service{db: db} }
+
+func zoneNotFound() error { return errs.E(errs.NotFound, "zone not found") }
+
+func recordNotFound() error {
+	return errs.E(errs.NotFound, "Record does not exist.").WithAPICode(CodeNotFound)
+}
+
+// Get returns a record of the zone zoneID of accountID.
+func (s *Service) Get(ctx context.Context, accountID, zoneID, id string) (*Record, error) {
+	if !store.ValidID(zoneID) {
+		return nil, zoneNotFound()
+	}
+	if !store.ValidID(id) {
+		return nil, recordNotFound()
+	}
+	tx := s.db.Gorm(ctx)
+	z, err := store.ZoneByID(tx, accountID, zoneID)
+	if err != nil {
+		return nil, err
+	}
+	return load(tx, z, id)
+}
+
+func load(tx *gorm.DB, z *store.Zone, id string) (*Record, error) {
+	row, err := store.DNSRecordByID(tx, z.AccountID, z.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := store.DNSRecordTags(tx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	return fromStore(z.Name, row, tags[id])
+}
+
+// List returns one page of the zone's records selected by o.
+func (s *Service) List(ctx context.Context, accountID, zoneID string, o ListOptions) (*Page, error) {
+	if !store.ValidID(zoneID) {
+		return nil, zoneNotFound()
+	}
+	if o.Page == 0 {
+		o.Page = 1
+	}
+	if o.PerPage == 0 {
+		o.PerPage = DefaultPerPage
+	}
+	if o.Page < 1 || o.PerPage < 1 || o.PerPage > MaxPerPage {
+		return nil, errs.InvalidField("per_page", "per_page is a whole number from 1 to %d.", MaxPerPage)
+	}
+	tx := s.db.Gorm(ctx)
+	z, err := store.ZoneByID(tx, accountID, zoneID)
+	if err != nil {
+		return nil, err
+	}
+	f := store.DNSRecordFilter{AccountID: accountID, ZoneID: zoneID, Conds: normalizeConds(z.Name, o.Conds),
+		MatchAny: o.MatchAny, TagConds: o.TagConds, TagMatchAny: o.TagMatchAny, Search: o.Search,
+		Order: o.Order, Desc: o.Desc}
+	offset := (o.Page - 1) * o.PerPage
+	if o.Filter == nil {
+		f.Offset, f.Limit = offset, o.PerPage
+	}
+	rows, total, err := store.ListDNSRecords(tx, f)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := toRecords(tx, z.Name, rows)
+	if err != nil {
+		return nil, err
+	}
+	if o.Filter != nil {
+		// The filter is Go code, so page after it: fetch every match, keep the allowed ones,
+		// then cut the page. Counts describe what the caller may see.
+		kept := recs[:0]
+		for _, r := range recs {
+			if o.Filter(r) {
+				kept = append(kept, r)
+			}
+		}
+		total = int64(len(kept))
+		if offset >= len(kept) {
+			recs = []*Record{}
+		} else {
+			recs = kept[offset:min(offset+o.PerPage, len(kept))]
+		}
+	}
+	return &Page{Records: recs, Page: o.Page, PerPage: o.PerPage, Count: len(recs), TotalCount: int(total),
+		TotalPages: int((total + int64(o.PerPage) - 1) / int64(o.PerPage))}, nil
+}
+
+func toRecords(tx *gorm.DB, zoneName string, rows []store.DNSRecord) ([]*Record, error) {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	tags, err := store.DNSRecordTags(tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Record, 0, len(rows))
+	for i := range rows {
+		r, err := fromStore(zoneName, &rows[i], tags[rows[i].ID])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Create adds a record to the zone zoneID of accountID. check may be nil.
+func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, zoneID string, p Params, check Check) (*Record, error) {
+	if !store.ValidID(zoneID) {
+		return nil, zoneNotFound()
+	}
+	var rec *Record
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		z, err := store.LockZoneForWrite(tx, accountID, zoneID)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		rec, err = s.write(tx, z, nil, p, check, now)
+		if err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: ActionCreate, ResourceType: "dns_record",
+			ResourceID: rec.ID, ZoneID: z.ID, ZoneName: z.Name, New: rec})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// Patch changes the fields of a record that p sets and keeps the others. check may be nil.
+func (s *Service) Patch(ctx context.Context, actor audit.Actor, accountID, zoneID, id string, p Params, check Check) (*Record, error) {
+	return s.update(ctx, actor, accountID, zoneID, id, p, true, check)
+}
+
+// Put replaces a record: fields p does not set take their defaults. check may be nil.
+func (s *Service) Put(ctx context.Context, actor audit.Actor, accountID, zoneID, id string, p Params, check Check) (*Record, error) {
+	return s.update(ctx, actor, accountID, zoneID, id, p, false, check)
+}
+
+func (s *Service) update(ctx context.Context, actor audit.Actor, accountID, zoneID, id string, p Params, partial bool, check Check) (*Record, error) {
+	if !store.ValidID(zoneID) {
+		return nil, zoneNotFound()
+	}
+	if !store.ValidID(id) {
+		return nil, recordNotFound()
+	}
+	var rec *Record
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		z, err := store.LockZoneForWrite(tx, accountID, zoneID)
+		if err != nil {
+			return err
+		}
+		old, err := load(tx, z, id)
+		if err != nil {
+			return err
+		}
+		if partial {
+			p = merge(old, p)
+		}
+		rec, err = s.write(tx, z, old, p, check, time.Now().UTC().Truncate(time.Microsecond))
+		if err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: ActionUpdate, ResourceType: "dns_record",
+			ResourceID: rec.ID, ZoneID: z.ID, ZoneName: z.Name, Old: old, New: rec})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// merge overlays the fields p sets on the record old.
+func merge(old *Record, p Params) Params {
+	m := old.params()
+	if p.Type != nil {
+		m.Type = p.Type
+		if p.Proxied == nil && !Proxiable(deref(p.Type)) {
+			m.Proxied = nil // a record that changes to a type that cannot be proxied stops being proxied
+		}
+		if p.Priority == nil && !hasPriority(deref(p.Type)) {
+			m.Priority = nil
+		}
+	}
+	if p.Name != nil {
+		m.Name = p.Name
+	}
+	if p.Data != nil {
+		m.Data, m.Content = p.Data, nil
+	}
+	if p.Content != nil {
+		m.Content = p.Content
+	}
+	if p.TTL != nil {
+		m.TTL = p.TTL
+	}
+	if p.Proxied != nil {
+		m.Proxied = p.Proxied
+	}
+	if p.Priority != nil {
+		m.Priority = p.Priority
+	}
+	if p.Comment != nil {
+		m.Comment = p.Comment
+	}
+	if p.Tags != nil {
+		m.Tags = p.Tags
+	}
+	return m
+}
+
+// write validates p as the new state of the record old (nil to create one), applies the zone's
+// rules and check, and stores it.
+func (s *Service) write(tx *gorm.DB, z *store.Zone, old *Record, p Params, check Check, now time.Time) (*Record, error) {
+	v, err := validate(z.Name, p)
+	if err != nil {
+		return nil, err
+	}
+	row := &store.DNSRecord{ID: store.NewID(), AccountID: z.AccountID, ZoneID: z.ID, Type: v.Type, Name: v.Name,
+		Content: v.Content, TTL: v.TTL, Proxied: v.Proxied, Priority: v.Priority, Comment: v.Comment,
+		Identity: v.identity(), CreatedAt: now, UpdatedAt: now}
+	if old != nil {
+		row.ID, row.CreatedAt = old.ID, old.CreatedOn
+	}
+	if row.Data, err = encodeData(v.Data); err != nil {
+		return nil, err
+	}
+	tags := make([]store.DNSRecordTag, len(v.Tags))
+	for i, t := range v.Tags {
+		tags[i] = store.DNSRecordTag{Name: t.Name, Value: t.Value}
+	}
+	rec, err := fromStore(z.Name, row, tags)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(old, rec); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkZoneRules(tx, row); err != nil {
+		return nil, err
+	}
+	if old == nil {
+		err = store.CreateDNSRecord(tx, row, tags)
+	} else {
+		err = store.UpdateDNSRecord(tx, row, tags)
+	}
+	if store.IsDuplicate(err) {
+		return nil, duplicate(row.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// checkZoneRules refuses a record that would be identical to another one of the zone, or that
+// would break the CNAME rule. The zone row is locked, so the answer holds until commit.
+func checkZoneRules(tx *gorm.DB, row *store.DNSRecord) error {
+	taken, err := store.DNSRecordIdentityTaken(tx, row.ZoneID, row.Identity, row.ID)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return duplicate(row.Type)
+	}
+	same, err := store.DNSRecordsNamed(tx, row.ZoneID, row.Name)
+	if err != nil {
+		return err
+	}
+	for _, o := range same {
+		if o.ID == row.ID {
+			continue
+		}
+		if row.Type == TypeCNAME {
+			return errs.InvalidField("name", "An A, AAAA, or CNAME record with that host already exists: a CNAME record cannot share its name (%s) with any other record.", row.Name).
+				WithCode(errs.Conflict).WithAPICode(CodeCNAMEConflict)
+		}
+		if o.Type == TypeCNAME {
+			return errs.InvalidField("name", "A CNAME record with that host already exists: %s is a CNAME, so no other record can have that name.", row.Name).
+				WithCode(errs.Conflict).WithAPICode(CodeCNAMEExists)
+		}
+	}
+	return nil
+}
+
+func duplicate(recordType string) error {
+	if Proxiable(recordType) {
+		return errs.E(errs.Conflict, "An identical record already exists.").WithAPICode(CodeIdenticalRecord)
+	}
+	return errs.E(errs.Conflict, "Record already exists.").WithAPICode(CodeAlreadyExists)
+}
+
+// Delete removes a record of the zone zoneID of accountID and returns it as it was. check may
+// be nil; it receives the record as old and nil as new.
+func (s *Service) Delete(ctx context.Context, actor audit.Actor, accountID, zoneID, id string, check Check) (*Record, error) {
+	if !store.ValidID(zoneID) {
+		return nil, zoneNotFound()
+	}
+	if !store.ValidID(id) {
+		return nil, recordNotFound()
+	}
+	var old *Record
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		z, err := store.LockZoneForWrite(tx, accountID, zoneID)
+		if err != nil {
+			return err
+		}
+		if old, err = load(tx, z, id); err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(old, nil); err != nil {
+				return err
+			}
+		}
+		if err := store.DeleteDNSRecord(tx, accountID, zoneID, id); err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: ActionDelete, ResourceType: "dns_record",
+			ResourceID: id, ZoneID: z.ID, ZoneName: z.Name, Old: old})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return old, nil
+}

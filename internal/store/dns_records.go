@@ -1,0 +1,373 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/latchkey/latchkey/internal/errs"
+)
+
+// DNSRecord is a DNS record of a zone as stored. internal/dns owns its meaning: Name is the
+// lower-case FQDN without a trailing dot, Content the stored form of the record's value, Data the
+// JSON components of SRV and CAA records, and Identity the hash that makes identical records
+// collide on a unique index.
+type DNSRecord struct {
+	ID        string `gorm:"primaryKey"`
+	AccountID string
+	ZoneID    string
+	Type      string
+	Name      string
+	Content   string
+	Data      *string
+	TTL       int `gorm:"column:ttl"`
+	Proxied   bool
+	Priority  *int
+	Comment   string
+	Identity  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TableName names the table of DNSRecord.
+func (DNSRecord) TableName() string { return "dns_records" }
+
+// DNSRecordTag is one "name:value" tag of a DNS record.
+type DNSRecordTag struct {
+	RecordID string `gorm:"primaryKey"`
+	Name     string `gorm:"primaryKey"`
+	Value    string
+}
+
+// TableName names the table of DNSRecordTag.
+func (DNSRecordTag) TableName() string { return "dns_record_tags" }
+
+// DNSOp is how a DNSCond compares.
+type DNSOp string
+
+// The comparison operators of DNS record listings. Contains, StartsWith and EndsWith ignore case.
+const (
+	DNSOpIn         DNSOp = "in"         // equal to one of Values
+	DNSOpContains   DNSOp = "contains"   // contains Values[0]
+	DNSOpStartsWith DNSOp = "startswith" // starts with Values[0]
+	DNSOpEndsWith   DNSOp = "endswith"   // ends with Values[0]
+	DNSOpPresent    DNSOp = "present"    // non-empty comment; tag named Values[0] exists
+	DNSOpAbsent     DNSOp = "absent"     // empty comment; no tag named Values[0]
+)
+
+// DNSCond is one condition of a DNS record listing. Field is type, name, content, comment,
+// proxied or tag. For tags, Values[0] is the tag name and the comparison (In, Contains, …)
+// applies to the tag value in Values[1]; In with only a name matches any value.
+type DNSCond struct {
+	Field  string
+	Op     DNSOp
+	Values []string
+}
+
+// DNSRecordFilter selects DNS records of one zone for ListDNSRecords.
+type DNSRecordFilter struct {
+	AccountID, ZoneID string
+	// Conds are combined with AND, or with OR when MatchAny is set. TagConds are combined (AND,
+	// or OR with TagMatchAny) into one more condition of that list.
+	Conds       []DNSCond
+	MatchAny    bool
+	TagConds    []DNSCond
+	TagMatchAny bool
+	// Search, when set, must occur (ignoring case) in the name, content, comment or a tag.
+	Search string
+	// Order is one of type, name, content, ttl, proxied ("" means type); Desc reverses it.
+	Order string
+	Desc  bool
+	// Offset and Limit page through the result; Limit 0 means all of it.
+	Offset, Limit int
+}
+
+var dnsOrderColumns = map[string]string{"": "type", "type": "type", "name": "name", "content": "content", "ttl": "ttl", "proxied": "proxied"}
+
+var dnsCondColumns = map[string]string{"type": "type", "name": "name", "content": "content", "comment": "comment"}
+
+// escapeLike escapes the LIKE wildcards of s for use with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// likeCond compares col, ignoring case, with v by op; it returns "" for an unknown op.
+func likeCond(col string, op DNSOp, v string) (string, any) {
+	v = escapeLike(strings.ToLower(v))
+	switch op {
+	case DNSOpContains:
+		v = "%" + v + "%"
+	case DNSOpStartsWith:
+		v += "%"
+	case DNSOpEndsWith:
+		v = "%" + v
+	default:
+		return "", nil
+	}
+	return "LOWER(" + col + `) LIKE ? ESCAPE '\'`, v
+}
+
+// dnsCondSQL renders one condition as SQL over the dns_records table.
+func dnsCondSQL(c DNSCond) (string, []any, error) {
+	bad := fmt.Errorf("unsupported DNS record condition %s %s %q", c.Field, c.Op, c.Values)
+	if c.Field == "tag" {
+		if len(c.Values) == 0 {
+			return "", nil, bad
+		}
+		const exists = "EXISTS (SELECT 1 FROM dns_record_tags t WHERE t.record_id = dns_records.id AND t.name = ?"
+		name := c.Values[0]
+		switch c.Op {
+		case DNSOpPresent:
+			return exists + ")", []any{name}, nil
+		case DNSOpAbsent:
+			return "NOT " + exists + ")", []any{name}, nil
+		case DNSOpIn:
+			if len(c.Values) == 1 {
+				return exists + ")", []any{name}, nil
+			}
+			return exists + " AND t.value = ?)", []any{name, c.Values[1]}, nil
+		default:
+			if len(c.Values) != 2 {
+				return "", nil, bad
+			}
+			expr, arg := likeCond("t.value", c.Op, c.Values[1])
+			if expr == "" {
+				return "", nil, bad
+			}
+			return exists + " AND " + expr + ")", []any{name, arg}, nil
+		}
+	}
+	if c.Field == "proxied" {
+		if c.Op != DNSOpIn || len(c.Values) != 1 || (c.Values[0] != "true" && c.Values[0] != "false") {
+			return "", nil, bad
+		}
+		return "proxied = ?", []any{c.Values[0] == "true"}, nil
+	}
+	col, ok := dnsCondColumns[c.Field]
+	if !ok {
+		return "", nil, bad
+	}
+	switch c.Op {
+	case DNSOpIn:
+		if len(c.Values) == 0 {
+			return "", nil, bad
+		}
+		return col + " IN ?", []any{c.Values}, nil
+	case DNSOpPresent:
+		return col + " <> ''", nil, nil
+	case DNSOpAbsent:
+		return col + " = ''", nil, nil
+	}
+	if len(c.Values) != 1 {
+		return "", nil, bad
+	}
+	expr, arg := likeCond(col, c.Op, c.Values[0])
+	if expr == "" {
+		return "", nil, bad
+	}
+	return expr, []any{arg}, nil
+}
+
+// combine joins conditions with AND or OR.
+func combine(conds []DNSCond, matchAny bool) (string, []any, error) {
+	var (
+		parts []string
+		args  []any
+	)
+	for _, c := range conds {
+		s, a, err := dnsCondSQL(c)
+		if err != nil {
+			return "", nil, err
+		}
+		parts = append(parts, "("+s+")")
+		args = append(args, a...)
+	}
+	op := " AND "
+	if matchAny {
+		op = " OR "
+	}
+	return strings.Join(parts, op), args, nil
+}
+
+// ListDNSRecords returns one page of the zone's records matching f and the total count of
+// matching records. The order is stable: after f.Order come name, type, content and id.
+func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) {
+	q := tx.Model(&DNSRecord{}).Where("account_id = ? AND zone_id = ?", f.AccountID, f.ZoneID)
+	conds := f.Conds
+	var (
+		parts []string
+		args  []any
+	)
+	if len(f.TagConds) > 0 {
+		s, a, err := combine(f.TagConds, f.TagMatchAny)
+		if err != nil {
+			return nil, 0, err
+		}
+		parts = append(parts, "("+s+")")
+		args = append(args, a...)
+	}
+	if len(conds) > 0 {
+		s, a, err := combine(conds, f.MatchAny)
+		if err != nil {
+			return nil, 0, err
+		}
+		parts = append(parts, "("+s+")")
+		args = append(args, a...)
+	}
+	if len(parts) > 0 {
+		op := " AND "
+		if f.MatchAny {
+			op = " OR "
+		}
+		q = q.Where(strings.Join(parts, op), args...)
+	}
+	if f.Search != "" {
+		v := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
+		q = q.Where(`LOWER(name) LIKE ? ESCAPE '\' OR LOWER(content) LIKE ? ESCAPE '\' OR LOWER(comment) LIKE ? ESCAPE '\'`+
+			` OR EXISTS (SELECT 1 FROM dns_record_tags t WHERE t.record_id = dns_records.id AND LOWER(t.name || ':' || t.value) LIKE ? ESCAPE '\')`,
+			v, v, v, v)
+	}
+	col, ok := dnsOrderColumns[f.Order]
+	if !ok {
+		return nil, 0, fmt.Errorf("unsupported DNS record order %q", f.Order)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, fmt.Errorf("count dns records: %w", err)
+	}
+	dir := ""
+	if f.Desc {
+		dir = " DESC"
+	}
+	q = q.Order(col + dir + ", name, type, content, id").Offset(f.Offset)
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	rs := []DNSRecord{}
+	if err := q.Find(&rs).Error; err != nil {
+		return nil, 0, fmt.Errorf("list dns records: %w", err)
+	}
+	return rs, total, nil
+}
+
+// DNSRecordTags returns the tags of the given records, keyed by record id, each list sorted by
+// tag name.
+func DNSRecordTags(tx *gorm.DB, recordIDs []string) (map[string][]DNSRecordTag, error) {
+	out := make(map[string][]DNSRecordTag, len(recordIDs))
+	for start := 0; start < len(recordIDs); start += 500 {
+		end := min(start+500, len(recordIDs))
+		var ts []DNSRecordTag
+		if err := tx.Where("record_id IN ?", recordIDs[start:end]).Order("record_id, name").Find(&ts).Error; err != nil {
+			return nil, fmt.Errorf("load dns record tags: %w", err)
+		}
+		for _, t := range ts {
+			out[t.RecordID] = append(out[t.RecordID], t)
+		}
+	}
+	return out, nil
+}
+
+// LockZoneForWrite reads a zone of accountID and, on PostgreSQL, locks its row until the
+// transaction ends, so that checks spanning several records of the zone (a CNAME shares its name
+// with no other record) cannot race. SQLite needs no lock: its IMMEDIATE transactions already
+// admit one writer at a time.
+func LockZoneForWrite(tx *gorm.DB, accountID, zoneID string) (*Zone, error) {
+	q := tx
+	if tx.Dialector.Name() == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var z Zone
+	if err := q.Where("account_id = ? AND id = ?", accountID, zoneID).Take(&z).Error; err != nil {
+		return nil, notFound(err, "zone")
+	}
+	return &z, nil
+}
+
+// DNSRecordByID finds a record of the zone of accountID; a record elsewhere is NotFound (with
+// Cloudflare's code 81044).
+func DNSRecordByID(tx *gorm.DB, accountID, zoneID, id string) (*DNSRecord, error) {
+	var r DNSRecord
+	err := tx.Where("account_id = ? AND zone_id = ? AND id = ?", accountID, zoneID, id).Take(&r).Error
+	if err != nil {
+		if err = notFound(err, "record"); errs.Is(err, errs.NotFound) {
+			return nil, errs.E(errs.NotFound, "Record does not exist.").WithAPICode(81044)
+		}
+		return nil, fmt.Errorf("find dns record: %w", err)
+	}
+	return &r, nil
+}
+
+// DNSRecordsNamed returns the zone's records named name.
+func DNSRecordsNamed(tx *gorm.DB, zoneID, name string) ([]DNSRecord, error) {
+	rs := []DNSRecord{}
+	if err := tx.Where("zone_id = ? AND name = ?", zoneID, name).Order("id").Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("find dns records by name: %w", err)
+	}
+	return rs, nil
+}
+
+// DNSRecordIdentityTaken reports whether a record of the zone other than exceptID has identity.
+func DNSRecordIdentityTaken(tx *gorm.DB, zoneID, identity, exceptID string) (bool, error) {
+	var n int64
+	if err := tx.Model(&DNSRecord{}).Where("zone_id = ? AND identity = ? AND id <> ?", zoneID, identity, exceptID).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("check dns record identity: %w", err)
+	}
+	return n > 0, nil
+}
+
+// CreateDNSRecord inserts r and its tags. A duplicate identity is reported as an error for which
+// IsDuplicate is true.
+func CreateDNSRecord(tx *gorm.DB, r *DNSRecord, tags []DNSRecordTag) error {
+	if err := tx.Create(r).Error; err != nil {
+		return fmt.Errorf("create dns record: %w", err)
+	}
+	return insertDNSRecordTags(tx, r.ID, tags)
+}
+
+func insertDNSRecordTags(tx *gorm.DB, recordID string, tags []DNSRecordTag) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	for i := range tags {
+		tags[i].RecordID = recordID
+	}
+	if err := tx.Create(&tags).Error; err != nil {
+		return fmt.Errorf("create dns record tags: %w", err)
+	}
+	return nil
+}
+
+// UpdateDNSRecord saves every mutable column of r and replaces its tags.
+func UpdateDNSRecord(tx *gorm.DB, r *DNSRecord, tags []DNSRecordTag) error {
+	res := tx.Model(r).Where("account_id = ? AND zone_id = ?", r.AccountID, r.ZoneID).
+		Select("type", "name", "content", "data", "ttl", "proxied", "priority", "comment", "identity", "updated_at").Updates(r)
+	if res.Error != nil {
+		return fmt.Errorf("update dns record: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errs.E(errs.NotFound, "Record does not exist.").WithAPICode(81044)
+	}
+	if err := tx.Where("record_id = ?", r.ID).Delete(&DNSRecordTag{}).Error; err != nil {
+		return fmt.Errorf("replace dns record tags: %w", err)
+	}
+	return insertDNSRecordTags(tx, r.ID, tags)
+}
+
+// DeleteDNSRecord removes a record of the zone of accountID, with its tags.
+func DeleteDNSRecord(tx *gorm.DB, accountID, zoneID, id string) error {
+	res := tx.Where("account_id = ? AND zone_id = ? AND id = ?", accountID, zoneID, id).Delete(&DNSRecord{})
+	if res.Error != nil {
+		return fmt.Errorf("delete dns record: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errs.E(errs.NotFound, "Record does not exist.").WithAPICode(81044)
+	}
+	// The foreign key cascades too; deleting explicitly keeps this correct even without it.
+	if err := tx.Where("record_id = ?", id).Delete(&DNSRecordTag{}).Error; err != nil {
+		return fmt.Errorf("delete dns record tags: %w", err)
+	}
+	return nil
+}
