@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dashboard"
 	"github.com/latchkey/latchkey/internal/kv"
+	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -29,6 +31,7 @@ type app struct {
 	zones    *zones.Service
 	tokens   *tokens.Service
 	api      *api.Server
+	requests *analytics.Recorder
 	dash     http.Handler
 	closers  []func()
 }
@@ -47,8 +50,13 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 		return nil, err
 	}
 	a.closers = append(a.closers, a.tokens.Close)
+	// The request recorder is closed after the HTTP server has stopped (closers run in reverse),
+	// so that the last requests are written.
+	a.requests = analytics.NewRecorder(db, logger, analytics.Options{})
+	a.closers = append(a.closers, a.requests.Close)
 	kvs := kv.NewService(db)
-	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs})
+	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
+		Accounts: a.accounts, Members: members.NewService(db, a.tokens), Requests: a.requests})
 	// Expired KV pairs are already invisible and expired sessions already refused; this only
 	// reclaims their rows.
 	a.every(ctx, 10*time.Minute, "purge expired KV pairs", func(ctx context.Context) error {
@@ -62,6 +70,7 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
 		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Authorizer: membershipAuthorizer{db: db}})
 	if err != nil {
+		a.Close() // stop the token cache, the recorder and the background jobs started above
 		return nil, err
 	}
 	a.dash = dash

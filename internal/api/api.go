@@ -12,10 +12,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/firewall"
 	"github.com/latchkey/latchkey/internal/kv"
+	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -29,6 +32,12 @@ type Deps struct {
 	IPs    *clientip.Resolver
 	Tokens *tokens.Service
 	Zones  *zones.Service
+	// Accounts, Members and Analytics default to services over DB when nil.
+	Accounts  *accounts.Service
+	Members   *members.Service
+	Analytics *analytics.Service
+	// Requests records every authenticated request for analytics; nil records nothing.
+	Requests *analytics.Recorder
 	// DNS and Purge default to services over DB when nil.
 	DNS   *dns.Service
 	Purge *purge.Service
@@ -59,6 +68,19 @@ func newServer(d Deps, table []Route) *Server {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Accounts == nil {
+		d.Accounts = accounts.NewService(d.DB)
+	}
+	if d.Members == nil {
+		var inv members.Invalidator
+		if d.Tokens != nil {
+			inv = d.Tokens
+		}
+		d.Members = members.NewService(d.DB, inv)
+	}
+	if d.Analytics == nil {
+		d.Analytics = analytics.NewService(d.DB)
 	}
 	if d.DNS == nil {
 		d.DNS = dns.NewService(d.DB)

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/latchkey/latchkey/internal/authz"
@@ -11,19 +9,6 @@ import (
 	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/tokens"
 )
-
-// readBody reads a request body of at most maxBody bytes.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, errs.E(errs.Invalid, "The request body is larger than %d bytes.", maxBody)
-		}
-		return nil, errs.E(errs.Invalid, "Could not read the request body.")
-	}
-	return body, nil
-}
 
 // decideDNS applies a token's DNS record constraints (and its owner's) to one record.
 func decideDNS(p *tokens.Principal, perm authz.Perm, t *Target, rec *dns.Record) authz.Decision {
@@ -83,7 +68,7 @@ func (s *Server) handleDNSGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) dnsParams(w http.ResponseWriter, r *http.Request) (dns.Params, error) {
-	body, err := readBody(w, r)
+	body, err := readBody(w, r, maxBody, errs.Invalid)
 	if err != nil {
 		return dns.Params{}, err
 	}
@@ -148,7 +133,7 @@ func (s *Server) handleDNSDelete(w http.ResponseWriter, r *http.Request) error {
 // result is {"id": zone_id}, as Cloudflare answers.
 func (s *Server) handlePurge(w http.ResponseWriter, r *http.Request) error {
 	t := TargetFrom(r.Context())
-	body, err := readBody(w, r)
+	body, err := readBody(w, r, maxBody, errs.Invalid)
 	if err != nil {
 		return err
 	}

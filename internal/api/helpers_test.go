@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/store"
@@ -28,6 +29,8 @@ type env struct {
 	tokens *tokens.Service
 	api    *Server
 	srv    *httptest.Server
+	// requests records the API requests; Flush it before reading analytics.
+	requests *analytics.Recorder
 }
 
 func newEnv(t testing.TB, db *store.DB) *env {
@@ -38,10 +41,11 @@ func newEnv(t testing.TB, db *store.DB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); svc.Close() })
-	s := New(Deps{DB: db, Tokens: svc, Zones: zones.NewService(db)})
+	rec := analytics.NewRecorder(db, nil, analytics.Options{Interval: 20 * time.Millisecond})
+	s := New(Deps{DB: db, Tokens: svc, Zones: zones.NewService(db), Requests: rec})
 	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, tokens: svc, api: s, srv: srv}
+	t.Cleanup(func() { srv.Close(); rec.Close() })
+	return &env{t: t, db: db, tokens: svc, api: s, srv: srv, requests: rec}
 }
 
 // mint creates a user-owned token for u as if in the dashboard and returns its secret and id.

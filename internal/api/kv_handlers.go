@@ -1,14 +1,12 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/kv"
@@ -21,37 +19,6 @@ const (
 	maxBulkWriteBody  = kv.MaxBulkBytes*4/3 + 16<<20
 	maxBulkDeleteBody = 8 << 20
 )
-
-// readLimited reads at most limit bytes of the body; a longer body is TooLarge (HTTP 413).
-func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &errs.Error{Code: errs.TooLarge, Message: fmt.Sprintf("The request body is larger than %d bytes.", limit)}
-		}
-		return nil, errs.E(errs.Invalid, "Could not read the request body.")
-	}
-	return body, nil
-}
-
-// decodeJSONBytes decodes body into v with the same errors as decodeJSON.
-func decodeJSONBytes(body []byte, v any) error {
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return errs.E(errs.Invalid, "The request body must be JSON.").WithAPICode(6007)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return errs.InvalidField(te.Field, "%s has the wrong type: expected %s.", te.Field, te.Type.String()).WithAPICode(6007)
-		}
-		if errors.As(err, &te) {
-			return errs.E(errs.Invalid, "The request body has the wrong type: expected %s.", te.Type.String()).WithAPICode(6007)
-		}
-		return errs.E(errs.Invalid, "Malformed JSON in request body: %v", err).WithAPICode(6007)
-	}
-	return nil
-}
 
 func (s *Server) handleKVNamespaceList(w http.ResponseWriter, r *http.Request) error {
 	t := TargetFrom(r.Context())
@@ -191,7 +158,7 @@ func (s *Server) handleKVPut(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	} else {
-		body, err := readLimited(w, r, maxValueBody)
+		body, err := readBody(w, r, maxValueBody, errs.TooLarge)
 		if err != nil {
 			return err
 		}
@@ -309,12 +276,12 @@ func (s *Server) handleKVDelete(w http.ResponseWriter, r *http.Request) error {
 // handleKVBulkWrite stores a JSON array of pairs in one transaction.
 func (s *Server) handleKVBulkWrite(w http.ResponseWriter, r *http.Request) error {
 	t := TargetFrom(r.Context())
-	body, err := readLimited(w, r, maxBulkWriteBody)
+	body, err := readBody(w, r, maxBulkWriteBody, errs.TooLarge)
 	if err != nil {
 		return err
 	}
 	var pairs []kv.BulkPair
-	if err := decodeJSONBytes(body, &pairs); err != nil {
+	if err := decodeBytes(body, &pairs, false); err != nil {
 		return err
 	}
 	if err := s.KV.BulkWrite(r.Context(), s.actor(r), t.AccountID, r.PathValue("namespace_id"), pairs); err != nil {
@@ -328,12 +295,12 @@ func (s *Server) handleKVBulkWrite(w http.ResponseWriter, r *http.Request) error
 // cloudflare-go v0.119 sends, and POST /bulk/delete, upstream's newer one).
 func (s *Server) handleKVBulkDelete(w http.ResponseWriter, r *http.Request) error {
 	t := TargetFrom(r.Context())
-	body, err := readLimited(w, r, maxBulkDeleteBody)
+	body, err := readBody(w, r, maxBulkDeleteBody, errs.TooLarge)
 	if err != nil {
 		return err
 	}
 	var keys []string
-	if err := decodeJSONBytes(body, &keys); err != nil {
+	if err := decodeBytes(body, &keys, false); err != nil {
 		return err
 	}
 	if err := s.KV.BulkDelete(r.Context(), s.actor(r), t.AccountID, r.PathValue("namespace_id"), keys); err != nil {

@@ -2,18 +2,14 @@ package api
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
-	"github.com/latchkey/latchkey/internal/dns"
-	"github.com/latchkey/latchkey/internal/firewall"
-	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -69,6 +65,8 @@ func TestEveryRouteDeclaresItsAccess(t *testing.T) {
 			}
 		case TokenUser.name:
 			want = authz.ScopeUser
+		case NewZoneInBody.name:
+			want = authz.ScopeZone
 		case Listing.name:
 			want = rt.Perm.perm.Scope()
 		default:
@@ -137,16 +135,29 @@ func TestAuthorizationMatrix(t *testing.T) {
 	ipIn := policies(full...)
 	ipIn.Condition = &authz.Condition{RequestIP: &authz.IPCondition{In: []string{"192.0.2.0/24"}}}
 	outsideIP, _ := e.mint(u, ipIn)
-	// Missing permission: something on each resource, but not what the routes need. Routes that
-	// need DNS Read get a token holding Zone Read instead.
-	missingWith := func(zonePerm authz.Perm) string {
+	// Missing permission: something on each resource (all zones of the account, the account, the
+	// user), but not the group the route needs nor one implying it.
+	missingTokens := map[[3]authz.Perm]string{}
+	missingFor := func(need authz.Perm) string {
+		pick := func(cands ...authz.Perm) authz.Perm {
+			for _, p := range cands {
+				if p != need && !slices.Contains(p.Group().Implies, need) {
+					return p
+				}
+			}
+			panic("no candidate")
+		}
+		key := [3]authz.Perm{pick(authz.DNSRead, authz.ZoneRead), pick(authz.BillingRead, authz.KVRead), pick(authz.UserRead, authz.TokensRead)}
+		if s, ok := missingTokens[key]; ok {
+			return s
+		}
 		secret, _ := e.mint(u, policies(
-			tt.Allow([]authz.Perm{zonePerm}, tt.ZoneKey(z.ID)),
-			tt.Allow([]authz.Perm{authz.BillingRead}, tt.AccountKey(a.ID)),
-			tt.Allow([]authz.Perm{authz.UserRead}, tt.UserKey(u.ID))))
+			tt.AllZonesOf([]authz.Perm{key[0]}, a.ID),
+			tt.Allow([]authz.Perm{key[1]}, tt.AccountKey(a.ID)),
+			tt.Allow([]authz.Perm{key[2]}, tt.UserKey(u.ID))))
+		missingTokens[key] = secret
 		return secret
 	}
-	missing, missingDNS := missingWith(authz.DNSRead), missingWith(authz.ZoneRead)
 	// The other tenant's full token, used on this tenant's objects.
 	foreign, _ := e.mint(u2, policies(fullAccess(u2, a2.ID)...))
 	_ = z2
@@ -172,7 +183,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{credExpired, bearerSet(expired)},
 		{credNotYet, bearerSet(notYet)},
 		{credOutsideIP, bearerSet(outsideIP)},
-		{credMissingPerm, nil}, // set per route below
+		{credMissingPerm, nil}, // chosen per route: missingFor
 		{credForeign, bearerSet(foreign)},
 		{credRight, bearerSet(right)},
 	}
@@ -181,84 +192,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, c := range creds {
 			name := fmt.Sprintf("%s %s/%s", rt.Method, rt.Pattern, c.name)
 			t.Run(name, func(t *testing.T) {
-				// Each case gets its own target token so that deletes and rolls do not interfere.
-				var tokenID string
-				if strings.Contains(rt.Pattern, "{token_id}") {
-					target := policies(tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID)))
-					target.Name = "target"
-					if strings.Contains(rt.Pattern, "{account_id}") {
-						_, tokenID = e.mintAccount(u, a.ID, target)
-					} else {
-						_, tokenID = e.mint(u, target)
-					}
-				}
+				// Each case gets its own target objects (tokens, members, zones to delete) from the
+				// shared route table, so that deletes and rolls do not interfere.
 				t.Cleanup(func() {
-					db.Gorm(bg).Where("name IN ?", []string{"target", "made by the matrix"}).Delete(&store.APIToken{})
+					db.Gorm(bg).Where("name IN ?", []string{"target", "made by a test"}).Delete(&store.APIToken{})
 				})
-				// Each case also gets its own DNS record.
-				var recordID string
-				if strings.Contains(rt.Pattern, "{record_id}") {
-					rec, err := dns.NewService(db).Create(bg, audit.CLI(), a.ID, z.ID, dnsParams("TXT", "matrix-"+store.NewID()[:8], "x"), nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					recordID = rec.ID
-				}
-				// Each case gets its own access rule, KV namespace and key.
-				var ruleID, namespaceID string
-				if strings.Contains(rt.Pattern, "{rule_id}") {
-					sc := firewall.Account(a.ID)
-					if strings.HasPrefix(rt.Pattern, "/zones/") {
-						sc = firewall.Zone(a.ID, z.ID)
-					}
-					rule, err := firewall.NewService(db).Create(bg, audit.CLI(), sc, firewall.Input{Mode: firewall.ModeBlock,
-						Configuration: firewall.Configuration{Target: firewall.TargetASN, Value: fmt.Sprintf("AS%d", 1+rand.IntN(1<<30))}})
-					if err != nil {
-						t.Fatal(err)
-					}
-					ruleID = rule.ID
-				}
-				if strings.Contains(rt.Pattern, "{namespace_id}") {
-					ns, err := kv.NewService(db).CreateNamespace(bg, audit.CLI(), a.ID, "matrix-"+store.NewID())
-					if err != nil {
-						t.Fatal(err)
-					}
-					namespaceID = ns.ID
-					if err := kv.NewService(db).Put(bg, audit.CLI(), a.ID, ns.ID, kv.Write{Key: "a/key", Value: []byte("v")}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				path := strings.NewReplacer("{zone_id}", z.ID, "{account_id}", a.ID, "{token_id}", tokenID, "{record_id}", recordID,
-					"{rule_id}", ruleID, "{namespace_id}", namespaceID, "{key...}", "a%2Fkey").Replace(rt.Pattern)
-				var body any
-				switch {
-				case strings.HasSuffix(rt.Pattern, "/access_rules/rules") && rt.Method == http.MethodPost:
-					body = map[string]any{"mode": "block", "configuration": map[string]string{"target": "ip6", "value": "2001:db8::" + store.NewID()[:4]}}
-				case strings.Contains(rt.Pattern, "/access_rules/rules/") && rt.Method == http.MethodPatch:
-					body = map[string]any{"mode": "challenge", "notes": "made by the matrix"}
-				case strings.HasSuffix(rt.Pattern, "/namespaces") && rt.Method == http.MethodPost,
-					strings.HasSuffix(rt.Pattern, "/{namespace_id}") && rt.Method == http.MethodPut:
-					body = map[string]any{"title": "matrix-" + store.NewID()}
-				case strings.Contains(rt.Pattern, "/values/") && rt.Method == http.MethodPut:
-					body = "a value"
-				case strings.HasSuffix(rt.Pattern, "/bulk") && rt.Method == http.MethodPut:
-					body = []map[string]any{{"key": "bulk", "value": "v"}}
-				case strings.Contains(rt.Pattern, "/bulk") && rt.Method != http.MethodPut:
-					body = []string{"a/key"}
-				case strings.Contains(rt.Pattern, "/dns_records") && rt.Method != http.MethodGet && rt.Method != http.MethodDelete:
-					body = map[string]any{"type": "TXT", "name": "matrix-" + store.NewID()[:8], "content": "made by the matrix"}
-				case strings.HasSuffix(rt.Pattern, "/purge_cache") && rt.Method == http.MethodPost:
-					body = map[string]any{"purge_everything": true}
-				case rt.Method == http.MethodPost || rt.Method == http.MethodPut && !strings.HasSuffix(rt.Pattern, "/value"):
-					body = map[string]any{"name": "made by the matrix", "policies": []authz.PolicyJSON{
-						tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))}}
-				}
+				fx := &fixture{t: t, e: e, user: u, account: a, zone: z}
+				path, body, _ := fx.request(rt)
 				set := c.set
 				if c.name == credMissingPerm {
-					set = bearerSet(missing)
-					if rt.Perm.perm == authz.DNSRead {
-						set = bearerSet(missingDNS)
-					}
+					set = bearerSet(missingFor(rt.Perm.perm))
 				}
 				res := e.doWith(rt.Method, path, set, body)
 				want := expected(rt, c.name)
@@ -318,6 +261,8 @@ func expected(rt Route, c string) expect {
 		switch {
 		case verify && strings.HasPrefix(rt.Pattern, "/accounts/"):
 			return expect{http.StatusUnauthorized, 1000}
+		case rt.Resource.name == NewZoneInBody.name:
+			return expect{http.StatusNotFound, 0} // the body names an account the token's owner is not in
 		case rt.Method == http.MethodPost && !hasObject:
 			// The body names this tenant's zone: the cap refuses it, naming only what was sent.
 			return expect{http.StatusForbidden, 10000}
@@ -337,9 +282,4 @@ func expected(rt Route, c string) expect {
 func (e *env) doWith(method, path string, set func(*http.Request), body any) *response {
 	e.t.Helper()
 	return e.doReq(method, path, body, set)
-}
-
-// dnsParams is a DNS record to create.
-func dnsParams(typ, name, content string) dns.Params {
-	return dns.Params{Type: &typ, Name: &name, Content: &content}
 }

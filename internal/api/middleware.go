@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/analytics"
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -35,7 +37,8 @@ func TargetFrom(ctx context.Context) *Target {
 	return nil
 }
 
-// wrap is the enforcement chain of one route: authenticate, locate, authorize, handle.
+// wrap is the enforcement chain of one route: authenticate, locate, authorize, handle. Every
+// authenticated request is then recorded for analytics (see recordRequest).
 func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
@@ -48,20 +51,79 @@ func (s *Server) wrap(rt Route) http.Handler {
 			return
 		}
 		server.AddLogAttr(r.Context(), slog.String("token_id", p.TokenID()))
-		t, err := rt.Resource.locate(s, r, p)
+		sw := &statusWriter{ResponseWriter: w}
+		var t *Target
+		allowed := false
+		defer func() { s.recordRequest(rt, r, p, t, sw, allowed) }()
+		t, err = rt.Resource.locate(s, r, p)
 		if err != nil {
-			writeError(w, r, s.Logger, err)
+			writeError(sw, r, s.Logger, err)
 			return
 		}
 		if err := s.authorize(rt, p, t); err != nil {
-			writeError(w, r, s.Logger, err)
+			writeError(sw, r, s.Logger, err)
 			return
 		}
+		allowed = true
 		ctx := context.WithValue(r.Context(), ctxKey{}, &reqState{principal: p, target: t})
-		if err := rt.Handler(s, w, r.WithContext(ctx)); err != nil {
-			writeError(w, r, s.Logger, err)
+		if err := rt.Handler(s, sw, r.WithContext(ctx)); err != nil {
+			writeError(sw, r, s.Logger, err)
 		}
 	})
+}
+
+// recordRequest hands an authenticated request to the analytics recorder (when there is one):
+// the route pattern, the group it needed, whether authorization let it through, the status and
+// the response size, and the zone and account it acted on.
+func (s *Server) recordRequest(rt Route, r *http.Request, p *tokens.Principal, t *Target, sw *statusWriter, allowed bool) {
+	if s.Requests == nil {
+		return
+	}
+	req := analytics.Request{At: s.Now(), Method: r.Method, Route: rt.Pattern, Status: sw.code(), TokenID: p.TokenID(),
+		Allowed: allowed, Bytes: sw.bytes, IP: s.IPs.IP(r).String()}
+	if rt.Perm.kind == requirePerm {
+		req.PermissionGroup = rt.Perm.perm.Group().ID
+	}
+	if t != nil {
+		req.AccountID = t.AccountID
+		if t.Zone != nil {
+			req.ZoneID = t.Zone.ID
+		}
+	}
+	s.Requests.Record(req)
+}
+
+// statusWriter remembers the status and counts the body bytes of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
 }
 
 // authenticate reads the credential of r and checks that it may be used now from the client's
@@ -123,6 +185,11 @@ func (s *Server) authorize(rt Route, p *tokens.Principal, t *Target) error {
 	d := p.Decide(rt.Perm.perm, t.Resource)
 	if d.Allowed {
 		return nil
+	}
+	if t.New {
+		// The resource does not exist yet: name what a grant must cover, not the new id.
+		all := authz.ResourceSelector{Kind: authz.SelectAccountZones, ID: t.AccountID}.String()
+		return denial(rt.Perm.code, d.Perm, all, `requires "`+d.Perm.String()+`" on every zone of the account (`+all+`)`)
 	}
 	if !p.CanSee(t.Resource) {
 		return errs.E(errs.NotFound, "not found")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -13,33 +14,86 @@ import (
 	"github.com/latchkey/latchkey/internal/tokens"
 )
 
-// maxBody bounds JSON request bodies.
+// maxBody bounds JSON request bodies. It is a sanity bound, not a quota, so a longer body is
+// invalid input (400); the KV routes, whose larger limits are documented quotas, answer 413.
 const maxBody = 1 << 20
 
-// decodeJSON reads a JSON body into v. An empty body is allowed when emptyOK.
+// decodeJSON reads a JSON body into v. An empty body is allowed when emptyOK. A body a locator
+// already read (Target.Body) is decoded instead of r.Body.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := readBody(w, r, maxBody, errs.Invalid)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, v, emptyOK)
+}
+
+// readBody is the one way the API reads a request body: at most limit bytes, and a longer body
+// is an error with code over (errs.Invalid for JSON documents within maxBody, errs.TooLarge for
+// KV values and bulk bodies). A body a locator already read (Target.Body) is returned instead of
+// reading r.Body again. w may be nil, as in locators. The result is never nil, so that a body
+// that was read (and is empty) can be told from one that was not.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, over errs.Code) ([]byte, error) {
+	if t := TargetFrom(r.Context()); t != nil && t.Body != nil {
+		return t.Body, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return errs.E(errs.Invalid, "The request body is larger than %d bytes.", maxBody)
+			return nil, errs.E(over, "The request body is larger than %d bytes.", limit)
 		}
-		return errs.E(errs.Invalid, "Could not read the request body.")
+		return nil, errs.E(errs.Invalid, "Could not read the request body.")
 	}
+	if body == nil {
+		body = []byte{}
+	}
+	return body, nil
+}
+
+// decodeBytes decodes a JSON body into v, with errors that name the offending field.
+func decodeBytes(body []byte, v any, emptyOK bool) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		if emptyOK {
 			return nil
 		}
-		return errs.E(errs.Invalid, "The request body must be a JSON object.").WithAPICode(6007)
+		return errs.E(errs.Invalid, "The request body is empty; it must be JSON.").WithAPICode(6007)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return errs.InvalidField(te.Field, "%s has the wrong type: expected %s.", te.Field, te.Type.String()).WithAPICode(6007)
+			return errs.InvalidField(te.Field, "%s has the wrong type: expected %s.", te.Field, jsonKind(te.Type)).WithAPICode(6007)
+		}
+		if errors.As(err, &te) {
+			return errs.E(errs.Invalid, "The request body has the wrong type: expected %s.", jsonKind(te.Type)).WithAPICode(6007)
 		}
 		return errs.E(errs.Invalid, "Malformed JSON in request body: %v", err).WithAPICode(6007)
 	}
 	return nil
+}
+
+// jsonKind names the JSON value a Go type decodes from, so that errors speak JSON rather than
+// naming the API's internal types.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another type"
 }
 
 // paging reads page and per_page (defaults 1 and def, per_page limited to lo..hi) and direction.

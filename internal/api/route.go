@@ -78,6 +78,11 @@ type Target struct {
 	AccountID string
 	// Listing is set when the handler filters a list itself.
 	Listing bool
+	// New is set when Resource does not exist yet (a zone being created): a denial is a 403
+	// once the account is visible, never a 404.
+	New bool
+	// Body is the request body a locator had to read; handlers decode it instead of r.Body.
+	Body []byte
 }
 
 // The locators.
@@ -95,6 +100,11 @@ var (
 	TokenItself = Locator{"the token itself", func(*Server, *http.Request, *tokens.Principal) (*Target, error) {
 		return &Target{}, nil
 	}}
+	// NewZoneInBody is for creating a zone: the account comes from the body's account.id (or
+	// organization.id, as cloudflare-go v0.119 sends it), and the permission is checked on the
+	// new zone's id in that account, which only a grant over all zones of the account reaches.
+	// An account the credential's owner does not belong to answers 404.
+	NewZoneInBody = Locator{"new zone in the body's account", locateNewZone}
 	// Listing is for list routes that return only the items the credential may see: the
 	// handler checks Perm on each item.
 	Listing = Locator{"filtered listing", func(*Server, *http.Request, *tokens.Principal) (*Target, error) {
@@ -128,4 +138,41 @@ func locateUser(s *Server, r *http.Request, p *tokens.Principal) (*Target, error
 		return nil, newAPIError(http.StatusForbidden, 9109, "Unauthorized to access requested resource: account-owned tokens cannot use /user endpoints")
 	}
 	return &Target{Resource: authz.User(o.UserID)}, nil
+}
+
+// newZoneBody is the body of POST /zones.
+type newZoneBody struct {
+	Name         string  `json:"name"`
+	Type         string  `json:"type"`
+	JumpStart    bool    `json:"jump_start"`
+	Account      *idOnly `json:"account"`
+	Organization *idOnly `json:"organization"`
+}
+
+type idOnly struct {
+	ID string `json:"id"`
+}
+
+func locateNewZone(s *Server, r *http.Request, p *tokens.Principal) (*Target, error) {
+	body, err := readBody(nil, r, maxBody, errs.Invalid)
+	if err != nil {
+		return nil, err
+	}
+	var b newZoneBody
+	if err := decodeBytes(body, &b, false); err != nil {
+		return nil, err
+	}
+	var id string
+	switch {
+	case b.Account != nil && b.Account.ID != "":
+		id = b.Account.ID
+	case b.Organization != nil && b.Organization.ID != "":
+		id = b.Organization.ID
+	default:
+		return nil, errs.InvalidField("account.id", "Name the account the zone belongs to: {\"account\": {\"id\": \"…\"}}.").WithAPICode(1001)
+	}
+	if !store.ValidID(id) || !p.Access.Member(id) {
+		return nil, errs.E(errs.NotFound, "account not found")
+	}
+	return &Target{Resource: authz.Zone(id, store.NewID()), AccountID: id, New: true, Body: body}, nil
 }

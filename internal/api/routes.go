@@ -31,6 +31,29 @@ func routes() []Route {
 		{"GET", "/zones", Need(authz.ZoneRead), Listing, (*Server).handleZoneList},
 		{"GET", "/zones/{zone_id}", Need(authz.ZoneRead), ZoneFromPath, (*Server).handleZoneGet},
 
+		// Zones, user, accounts, members, roles, audit logs and analytics (API.md §4; branch acct).
+		// Creating a zone needs Zone Write over all zones of the account named in the body.
+		{"POST", "/zones", Need(authz.ZoneWrite), NewZoneInBody, (*Server).handleZoneCreate},
+		{"PATCH", "/zones/{zone_id}", Need(authz.ZoneWrite), ZoneFromPath, (*Server).handleZonePatch},
+		{"DELETE", "/zones/{zone_id}", Need(authz.ZoneWrite), ZoneFromPath, (*Server).handleZoneDelete},
+		{"GET", "/zones/{zone_id}/analytics/dashboard", Need(authz.AnalyticsRead), ZoneFromPath, (*Server).handleZoneAnalytics},
+		{"GET", "/user", Need(authz.UserRead), TokenUser, (*Server).handleUserGet},
+		{"PATCH", "/user", Need(authz.UserWrite), TokenUser, (*Server).handleUserPatch},
+		{"GET", "/user/audit_logs", Need(authz.UserRead), TokenUser, (*Server).handleUserAuditLogs},
+		{"GET", "/user/tokens/{token_id}/usage", NeedOrUnauthorized(authz.TokensRead), TokenUser, (*Server).handleTokenUsage},
+		{"GET", "/accounts", Need(authz.AccountSettingsRead), Listing, (*Server).handleAccountList},
+		{"GET", "/accounts/{account_id}", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleAccountGet},
+		{"PUT", "/accounts/{account_id}", Need(authz.AccountSettingsWrite), AccountFromPath, (*Server).handleAccountUpdate},
+		{"GET", "/accounts/{account_id}/tokens/{token_id}/usage", NeedOrUnauthorized(authz.AccountTokensRead), AccountFromPath, (*Server).handleTokenUsage},
+		{"GET", "/accounts/{account_id}/members", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleMemberList},
+		{"POST", "/accounts/{account_id}/members", Need(authz.AccountSettingsWrite), AccountFromPath, (*Server).handleMemberCreate},
+		{"GET", "/accounts/{account_id}/members/{member_id}", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleMemberGet},
+		{"PUT", "/accounts/{account_id}/members/{member_id}", Need(authz.AccountSettingsWrite), AccountFromPath, (*Server).handleMemberUpdate},
+		{"DELETE", "/accounts/{account_id}/members/{member_id}", Need(authz.AccountSettingsWrite), AccountFromPath, (*Server).handleMemberDelete},
+		{"GET", "/accounts/{account_id}/roles", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleRoleList},
+		{"GET", "/accounts/{account_id}/roles/{role_id}", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleRoleGet},
+		{"GET", "/accounts/{account_id}/audit_logs", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleAccountAuditLogs},
+
 		// DNS records (API.md §4). Handlers also apply DNS record constraints per record.
 		{"GET", "/zones/{zone_id}/dns_records", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSList},
 		{"POST", "/zones/{zone_id}/dns_records", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSCreate},

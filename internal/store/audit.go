@@ -24,6 +24,8 @@ type AuditFilter struct {
 	ActorEmail  string
 	ZoneName    string
 	Action      string
+	// ActionType matches actions whose last part is it ("create" matches "zone.create").
+	ActionType string
 	// HideUserLogs leaves out entries whose actor is a user (dashboard sign-ins and the like).
 	HideUserLogs bool
 	Since        time.Time
@@ -58,6 +60,9 @@ func ListAuditEntries(tx *gorm.DB, f AuditFilter) ([]AuditEntry, int64, error) {
 	}
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
+	}
+	if f.ActionType != "" {
+		q = q.Where("action LIKE ?", "%."+f.ActionType)
 	}
 	if f.HideUserLogs {
 		q = q.Where("actor_type <> ?", "user")

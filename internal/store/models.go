@@ -8,8 +8,14 @@ type User struct {
 	Email        string
 	Name         string
 	PasswordHash string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Profile fields of the /user API.
+	FirstName string
+	LastName  string
+	Telephone string
+	Country   string
+	Zipcode   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Account is the tenant: zones, members, account-owned tokens and audit entries belong to one.

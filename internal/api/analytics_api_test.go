@@ -1,0 +1,180 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/cloudflare/cloudflare-go"
+
+	"github.com/latchkey/latchkey/internal/analytics"
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
+	tt "github.com/latchkey/latchkey/internal/tokens/tokenstest"
+)
+
+// TestCloudflareGoZoneAnalytics: every request against the zone is recorded by the middleware
+// (allowed and denied, with its status) and the dashboard counts exactly those.
+func TestCloudflareGoZoneAnalytics(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := newEnv(t, db)
+	u, a := tt.User(t, db)
+	z := tt.Zone(t, db, a.ID)
+	quiet := tt.Zone(t, db, a.ID)
+	_, a2 := tt.User(t, db)
+	foreignZone := tt.Zone(t, db, a2.ID)
+	reader, readerID := e.mint(u, policies(tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))))
+	analyst, _ := e.mint(u, policies(tt.Allow([]authz.Perm{authz.AnalyticsRead}, tt.ZoneKey(z.ID), tt.ZoneKey(quiet.ID))))
+
+	for range 5 {
+		if res := e.do("GET", "/zones/"+z.ID, bearerOf(reader), nil); res.Status != http.StatusOK {
+			t.Fatal(res.Raw)
+		}
+	}
+	for range 2 { // denied: Zone Write missing
+		if res := e.do("PATCH", "/zones/"+z.ID, bearerOf(reader), map[string]any{"paused": true}); res.Status != http.StatusForbidden {
+			t.Fatal(res.Raw)
+		}
+	}
+	if err := e.requests.Flush(bg); err != nil {
+		t.Fatal(err)
+	}
+	var rows []store.APIRequest
+	db.Gorm(bg).Where("token_id = ?", readerID).Find(&rows)
+	if len(rows) != 7 {
+		t.Fatalf("%d rows recorded, want 7", len(rows))
+	}
+	denied := 0
+	for _, r := range rows {
+		if r.ZoneID != z.ID || r.AccountID != a.ID || r.IP != "127.0.0.1" || r.Bytes == 0 {
+			t.Fatalf("row %+v", r)
+		}
+		if !r.Allowed {
+			denied++
+			if r.Status != http.StatusForbidden || r.Route != "/zones/{zone_id}" || r.Method != "PATCH" || r.PermissionGroup != authz.ZoneWrite.Group().ID {
+				t.Fatalf("denied row %+v", r)
+			}
+		}
+	}
+	if denied != 2 {
+		t.Fatalf("%d denied rows", denied)
+	}
+
+	cf := e.client(analyst)
+	since, until := time.Now().Add(-2*time.Hour), time.Now().Add(time.Minute)
+	d, err := cf.ZoneAnalyticsDashboard(bg, z.ID, cloudflare.ZoneAnalyticsOptions{Since: &since, Until: &until, Continuous: cloudflare.BoolPtr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Totals.Requests.All != 7 || d.Totals.Requests.HTTPStatus["200"] != 5 || d.Totals.Requests.HTTPStatus["403"] != 2 ||
+		d.Totals.Uniques.All != 1 || d.Totals.Bandwidth.All == 0 || d.Totals.Threats.All != 0 || d.Totals.Pageviews.All != 0 {
+		t.Fatalf("totals %+v", d.Totals)
+	}
+	if n := len(d.Timeseries); n < 3 || n > 4 {
+		t.Fatalf("%d hourly buckets for a little over two hours", n)
+	}
+	sum := 0
+	for _, b := range d.Timeseries {
+		sum += b.Requests.All
+	}
+	if sum != 7 {
+		t.Fatalf("buckets add up to %d", sum)
+	}
+	// Default range (seven days, daily) and relative minutes. The dashboard request above was a
+	// request against the zone too.
+	if err := e.requests.Flush(bg); err != nil {
+		t.Fatal(err)
+	}
+	d, err = cf.ZoneAnalyticsDashboard(bg, z.ID, cloudflare.ZoneAnalyticsOptions{})
+	if err != nil || d.Totals.Requests.All != 8 || len(d.Timeseries) < 7 || len(d.Timeseries) > 8 {
+		t.Fatalf("default range: %v %d buckets", err, len(d.Timeseries))
+	}
+	if res := e.do("GET", "/zones/"+z.ID+"/analytics/dashboard?since=-10080&until=0", bearerOf(analyst), nil); res.Status != http.StatusOK {
+		t.Fatal(res.Raw)
+	}
+	// A zone nobody used reads zero, never invented traffic (the analyst's own dashboard requests
+	// go to z and to the quiet zone's dashboard only after this one answers).
+	d, err = cf.ZoneAnalyticsDashboard(bg, quiet.ID, cloudflare.ZoneAnalyticsOptions{})
+	if err != nil || d.Totals.Requests.All != 0 || d.Totals.Bandwidth.All != 0 {
+		t.Fatalf("quiet zone: %v %+v", err, d.Totals)
+	}
+	// Denied without Analytics Read; another account's zone is 404; bad input is 400.
+	_, err = e.client(reader).ZoneAnalyticsDashboard(bg, z.ID, cloudflare.ZoneAnalyticsOptions{})
+	isStatus(t, err, http.StatusForbidden, 10000)
+	_, err = cf.ZoneAnalyticsDashboard(bg, foreignZone.ID, cloudflare.ZoneAnalyticsOptions{})
+	isStatus(t, err, http.StatusNotFound, 0)
+	for _, q := range []string{"since=soon", "since=60", "since=-60&until=-120", "since=-9999999", "continuous=perhaps",
+		"since=2020-01-01T00:00:00Z&until=2026-01-01T00:00:00Z"} {
+		if res := e.do("GET", "/zones/"+z.ID+"/analytics/dashboard?"+q, bearerOf(analyst), nil); res.Status != http.StatusBadRequest {
+			t.Fatalf("%s: %d %s", q, res.Status, res.Raw)
+		}
+	}
+}
+
+// TestTokenUsageEndpoints: the owner sees what a token did, by group and outcome, with the
+// least-privilege hints; API Tokens Read (Account API Tokens Read for account tokens) is needed;
+// another owner's token is 404.
+func TestTokenUsageEndpoints(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := newEnv(t, db)
+	u, a := tt.User(t, db)
+	z := tt.Zone(t, db, a.ID)
+	u2, _ := tt.User(t, db)
+	used, usedID := e.mint(u, policies(tt.Allow([]authz.Perm{authz.ZoneWrite, authz.DNSRead}, tt.ZoneKey(z.ID))))
+	for range 3 {
+		e.do("GET", "/zones/"+z.ID, bearerOf(used), nil)
+	}
+	e.do("GET", "/user/tokens", bearerOf(used), nil) // denied: API Tokens Read
+	e.do("GET", "/user/tokens/verify", bearerOf(used), nil)
+	acctTok, acctTokID := e.mintAccount(u, a.ID, policies(tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))))
+	e.do("GET", "/zones/"+z.ID, bearerOf(acctTok), nil)
+	if err := e.requests.Flush(bg); err != nil {
+		t.Fatal(err)
+	}
+
+	owner, _ := e.mint(u, policies(tt.Allow([]authz.Perm{authz.TokensRead}, tt.UserKey(u.ID)),
+		tt.Allow([]authz.Perm{authz.AccountTokensRead}, tt.AccountKey(a.ID))))
+	res := e.do("GET", "/user/tokens/"+usedID+"/usage", bearerOf(owner), nil)
+	if res.Status != http.StatusOK {
+		t.Fatal(res.Raw)
+	}
+	var got analytics.Usage
+	if err := json.Unmarshal(res.Body.Result, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.TokenID != usedID || got.Requests != 5 || got.Allowed != 4 || got.Denied != 1 || got.LastUsedOn == nil {
+		t.Fatalf("usage %s", res.Raw)
+	}
+	if len(got.ByPermissionGroup) != 3 || got.ByPermissionGroup[0].PermissionGroup.Name != "Zone Read" || got.ByPermissionGroup[0].Allowed != 3 {
+		t.Fatalf("by group %+v", got.ByPermissionGroup)
+	}
+	if len(got.Unused) != 1 || got.Unused[0].Name != "DNS Read" || len(got.ReadWouldDo) != 1 || got.ReadWouldDo[0].Name != "Zone Write" {
+		t.Fatalf("hints: unused %+v, read would do %+v", got.Unused, got.ReadWouldDo)
+	}
+	res = e.do("GET", "/accounts/"+a.ID+"/tokens/"+acctTokID+"/usage", bearerOf(owner), nil)
+	if res.Status != http.StatusOK || !json.Valid(res.Body.Result) {
+		t.Fatal(res.Raw)
+	}
+	if err := json.Unmarshal(res.Body.Result, &got); err != nil || got.Requests != 1 {
+		t.Fatalf("account token usage: %s", res.Raw)
+	}
+	// The account token is not a user token, and the user token is not an account token.
+	if res := e.do("GET", "/user/tokens/"+acctTokID+"/usage", bearerOf(owner), nil); res.Status != http.StatusNotFound {
+		t.Fatalf("account token through /user: %d", res.Status)
+	}
+	if res := e.do("GET", "/accounts/"+a.ID+"/tokens/"+usedID+"/usage", bearerOf(owner), nil); res.Status != http.StatusNotFound {
+		t.Fatalf("user token through /accounts: %d", res.Status)
+	}
+	other, _ := e.mint(u2, policies(tt.Allow([]authz.Perm{authz.TokensRead}, tt.UserKey(u2.ID))))
+	if res := e.do("GET", "/user/tokens/"+usedID+"/usage", bearerOf(other), nil); res.Status != http.StatusNotFound {
+		t.Fatalf("another user's token: %d %s", res.Status, res.Raw)
+	}
+	if res := e.do("GET", "/user/tokens/"+usedID+"/usage", bearerOf(used), nil); res.Status != http.StatusForbidden || res.code() != 9109 {
+		t.Fatalf("without API Tokens Read: %d %s", res.Status, res.Raw)
+	}
+	if res := e.do("GET", "/user/tokens/"+usedID+"/usage?since=tomorrow", bearerOf(owner), nil); res.Status != http.StatusBadRequest {
+		t.Fatalf("bad since: %d", res.Status)
+	}
+}

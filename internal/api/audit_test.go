@@ -1,0 +1,79 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
+)
+
+// TestEveryMutationWritesOneAuditEntry walks the route table: every route that can change
+// something (any method but GET) is called once with a token that may do everything, and must
+// write exactly one audit entry naming the token, the client's address and user agent, the API
+// interface and a successful result. A mutating route without an entry in routeRequests fails, so
+// routes added later are covered by adding their request there.
+func TestEveryMutationWritesOneAuditEntry(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		f := newFixture(t, e)
+		secret, tokenID := e.mint(f.user, policies(fullAccess(f.user, f.account.ID)...))
+		const agent = "latchkey-audit-test/1.0"
+		n := 0
+		for _, rt := range e.api.Routes() {
+			if rt.Method == http.MethodGet {
+				continue
+			}
+			n++
+			t.Run(rt.Method+" "+rt.Pattern, func(t *testing.T) {
+				f.t = t
+				path, body, known := f.request(rt)
+				if !known {
+					t.Fatalf("mutating route %s %s has no entry in routeRequests: add the request body it needs", rt.Method, rt.Pattern)
+				}
+				before := time.Now().Add(-time.Second)
+				var ids []string
+				if err := db.Gorm(bg).Model(&store.AuditEntry{}).Where("actor_id = ?", tokenID).Pluck("id", &ids).Error; err != nil {
+					t.Fatal(err)
+				}
+				res := e.doReq(rt.Method, path, body, func(r *http.Request) {
+					r.Header.Set("Authorization", bearerOf(secret))
+					r.Header.Set("User-Agent", agent)
+				})
+				if res.Status != http.StatusOK {
+					t.Fatalf("%s %s: %d %s", rt.Method, path, res.Status, res.Raw)
+				}
+				var es []store.AuditEntry
+				q := db.Gorm(bg).Where("actor_id = ?", tokenID)
+				if len(ids) > 0 {
+					q = q.Where("id NOT IN ?", ids)
+				}
+				if err := q.Find(&es).Error; err != nil {
+					t.Fatal(err)
+				}
+				if len(es) != 1 {
+					t.Fatalf("%d audit entries by the token, want exactly 1: %+v", len(es), es)
+				}
+				got := es[0]
+				if got.ActorType != audit.ActorToken || got.ActorIP != "127.0.0.1" || got.UserAgent != agent ||
+					got.Interface != audit.InterfaceAPI || !got.Result || got.Action == "" || got.CreatedAt.Before(before) {
+					t.Fatalf("audit entry %+v", got)
+				}
+				if got.OwnerUserID == nil || *got.OwnerUserID != f.user.ID {
+					t.Fatalf("entry not in the token owner's log: %+v", got)
+				}
+				if strings.Contains(rt.Pattern, "{account_id}") || strings.Contains(rt.Pattern, "{zone_id}") || rt.Pattern == "/zones" {
+					if got.AccountID == nil || *got.AccountID != f.account.ID {
+						t.Fatalf("entry not in the account's log: %+v", got)
+					}
+				}
+			})
+		}
+		if n < 10 {
+			t.Fatalf("only %d mutating routes", n)
+		}
+	})
+}
