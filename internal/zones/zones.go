@@ -80,7 +80,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, name
 			return err
 		}
 		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.create", ResourceType: "zone",
-			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, New: z})
+			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, New: summary(z)})
 	})
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (s *Service) SetPaused(ctx context.Context, actor audit.Actor, accountID, i
 			return err
 		}
 		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.update", ResourceType: "zone",
-			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, Old: old, New: z})
+			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, Old: summary(&old), New: summary(z)})
 	})
 	if err != nil {
 		return nil, err
@@ -138,6 +138,20 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, accountID, id s
 			return err
 		}
 		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.delete", ResourceType: "zone",
-			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, Old: z})
+			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, Old: summary(z)})
 	})
+}
+
+// zoneAudit is how a zone appears in the audit log's old and new values.
+type zoneAudit struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Paused bool   `json:"paused"`
+	Type   string `json:"type"`
+	Plan   string `json:"plan"`
+}
+
+func summary(z *store.Zone) zoneAudit {
+	return zoneAudit{ID: z.ID, Name: z.Name, Status: z.Status, Paused: z.Paused, Type: z.Type, Plan: z.Plan}
 }

@@ -2,10 +2,14 @@ package zones_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/firewall"
+	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -94,6 +98,73 @@ func TestServiceAuditsAndScopes(t *testing.T) {
 			if actions[i] != want[i] {
 				t.Fatalf("audit actions = %v, want %v", actions, want)
 			}
+		}
+	})
+}
+
+// Deleting a zone removes what belongs to it (records, purge history, zone-scoped access rules)
+// in the same statement, through the schema's foreign keys, on both databases; the account's own
+// rules stay.
+func TestDeleteZoneRemovesItsObjects(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a, err := accounts.NewService(db).SignUp(ctx, accounts.SignUpInput{Email: storetest.Name("c") + "@example.com", Password: "long enough password"}, audit.CLI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := zones.NewService(db)
+		z, err := svc.Create(ctx, audit.CLI(), a.ID, "cascade.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ, name, content := "TXT", "_acme-challenge", "token"
+		if _, err := dns.NewService(db).Create(ctx, audit.CLI(), a.ID, z.ID, dns.Params{Type: &typ, Name: &name, Content: &content}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := purge.NewService(db, nil).Purge(ctx, audit.CLI(), a.ID, z.ID, purge.Request{Kind: purge.KindEverything}); err != nil {
+			t.Fatal(err)
+		}
+		fw := firewall.NewService(db)
+		block := func(sc firewall.Scope, value string) {
+			t.Helper()
+			if _, err := fw.Create(ctx, audit.CLI(), sc, firewall.Input{Mode: "block", Configuration: firewall.Configuration{Target: "ip", Value: value}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		block(firewall.Zone(a.ID, z.ID), "192.0.2.1")
+		block(firewall.Account(a.ID), "192.0.2.2")
+
+		count := func(table string) int64 {
+			var n int64
+			if err := db.Gorm(ctx).Table(table).Where("account_id = ? AND zone_id = ?", a.ID, z.ID).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for _, table := range []string{"dns_records", "purge_requests", "firewall_access_rules"} {
+			if count(table) != 1 {
+				t.Fatalf("%s: setup wrote %d rows", table, count(table))
+			}
+		}
+		if err := svc.Delete(ctx, audit.CLI(), a.ID, z.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"dns_records", "purge_requests", "firewall_access_rules"} {
+			if n := count(table); n != 0 {
+				t.Errorf("%s: %d rows of the deleted zone remain", table, n)
+			}
+		}
+		var accountRules int64
+		db.Gorm(ctx).Table("firewall_access_rules").Where("account_id = ? AND zone_id IS NULL", a.ID).Count(&accountRules)
+		if accountRules != 1 {
+			t.Errorf("the account's own rule must survive the zone: %d rows", accountRules)
+		}
+		var entry store.AuditEntry
+		if err := db.Gorm(ctx).Where("account_id = ? AND action = ?", a.ID, "zone.delete").Take(&entry).Error; err != nil {
+			t.Fatal(err)
+		}
+		if entry.OldValue == nil || !strings.Contains(*entry.OldValue, `"name":"cascade.example"`) || strings.Contains(*entry.OldValue, "AccountID") {
+			t.Errorf("zone.delete old value = %v, want the zone's public fields", entry.OldValue)
 		}
 	})
 }
