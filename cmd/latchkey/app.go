@@ -63,6 +63,11 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 		_, err := kvs.PurgeExpired(ctx)
 		return err
 	})
+	// Recorded API requests are kept as long as analytics can query them.
+	a.every(ctx, time.Hour, "prune recorded API requests", func(ctx context.Context) error {
+		_, err := store.PruneAPIRequests(db.Gorm(ctx), time.Now().Add(-analytics.MaxRange).Unix())
+		return err
+	})
 	a.every(ctx, 10*time.Minute, "delete expired sessions", func(ctx context.Context) error {
 		_, err := store.PurgeExpiredSessions(db.Gorm(ctx), time.Now().UTC())
 		return err

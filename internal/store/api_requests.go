@@ -102,3 +102,13 @@ func TokenUse(tx *gorm.DB, tokenID string, since, until int64) ([]GroupUse, erro
 	}
 	return out, nil
 }
+
+// PruneAPIRequests deletes recorded requests older than before (Unix seconds) and reports how
+// many went.
+func PruneAPIRequests(tx *gorm.DB, before int64) (int64, error) {
+	res := tx.Where("ts < ?", before).Delete(&APIRequest{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("prune api requests: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}

@@ -135,3 +135,25 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+func TestPruneAPIRequests(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		tx := db.Gorm(context.Background())
+		rows := []store.APIRequest{
+			{ID: store.NewID(), TS: 100, Method: "GET", Route: "/zones", Status: 200},
+			{ID: store.NewID(), TS: 199, Method: "GET", Route: "/zones", Status: 200},
+			{ID: store.NewID(), TS: 200, Method: "GET", Route: "/zones", Status: 200},
+		}
+		if err := store.InsertAPIRequests(tx, rows); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := store.PruneAPIRequests(tx, 200); err != nil || n != 2 {
+			t.Fatalf("PruneAPIRequests = %d, %v; want the 2 rows before ts 200", n, err)
+		}
+		var left int64
+		tx.Model(&store.APIRequest{}).Count(&left)
+		if left != 1 {
+			t.Fatalf("%d rows left, want 1", left)
+		}
+	})
+}
