@@ -535,7 +535,7 @@ func TestCloudflareGoAuditLogs(t *testing.T) {
 	}
 	res, _ = cf.GetOrganizationAuditLogs(bg, a.ID, cloudflare.AuditLogFilter{Direction: "asc", HideUserLogs: true,
 		Since: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), Before: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
-	if len(res.Result) != 9 || res.Result[1].NewValueJSON["Name"] != zoneNames[0] {
+	if len(res.Result) != 9 || res.Result[1].NewValueJSON["name"] != zoneNames[0] {
 		t.Fatalf("ascending: %d %+v", len(res.Result), res.Result[0])
 	}
 	// Without hide_user_logs, the dashboard change shows too.
