@@ -81,8 +81,7 @@ func (s *server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 		v.CSVURL += "?" + q.Encode()
 	}
 	status := http.StatusOK
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	page = max(page, 1)
+	page := pageParam(r)
 	if len(f.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else {

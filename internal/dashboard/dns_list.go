@@ -44,8 +44,7 @@ func (s *server) renderDNS(w http.ResponseWriter, r *http.Request, status int, f
 		typ = ""
 	}
 	search := strings.TrimSpace(q.Get("search"))
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
+	page := pageParam(r)
 	o := dns.ListOptions{Search: search, Order: "type", Page: page, PerPage: listPerPage}
 	if typ != "" {
 		o.Conds = []store.DNSCond{{Field: "type", Op: store.DNSOpIn, Values: []string{typ}}}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/authz"
@@ -58,8 +57,7 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	page = max(page, 1)
+	page := pageParam(r)
 	ms, total, err := s.Members.List(r.Context(), acct.ID, page, listPerPage)
 	if err != nil {
 		return err

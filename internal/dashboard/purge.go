@@ -38,8 +38,7 @@ func (s *server) renderPurge(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	page = max(page, 1)
+	page := pageParam(r)
 	entries, total, err := s.Purge.List(r.Context(), p.Account.ID, z.ID, page, listPerPage)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
@@ -49,4 +50,16 @@ func (s *server) zoneHeader(r *http.Request, p *principal, z *store.Zone, tab st
 	}
 	h.CanPurge, err = s.can(r, p, authz.CachePurge, res)
 	return h, err
+}
+
+// maxPage bounds the page parameter, so that offsets cannot overflow.
+const maxPage = 1_000_000
+
+// pageParam returns the page number of r's query, 1 when missing or bad.
+func pageParam(r *http.Request) int {
+	n, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return min(n, maxPage)
 }
