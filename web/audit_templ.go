@@ -313,7 +313,7 @@ func Audit(p Page, v AuditView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = filterInput("action", "Action", "text", v.Filter.Value("action"), v.Filter.ErrorFor("action"), "dns_record.create").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = filterInput("action", "Action", "text", v.Filter.Value("action"), v.Filter.ErrorFor("action"), "zone.create").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -378,7 +378,7 @@ func Members(p Page, v MembersView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, " <section class=\"card mt-6 overflow-hidden\" aria-label=\"Member list\"><table class=\"min-w-full table-fixed divide-y divide-slate-200\"><thead class=\"bg-slate-50/80\"><tr><th scope=\"col\" class=\"px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500 sm:px-6\">Member</th><th scope=\"col\" class=\"w-48 px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500\">Role</th><th scope=\"col\" class=\"hidden w-56 px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500 md:table-cell\">Zones</th><th scope=\"col\" class=\"w-28 px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500\">Status</th><th scope=\"col\" class=\"w-44 px-4 py-3 text-right sm:px-6\"><span class=\"sr-only\">Actions</span></th></tr></thead> <tbody class=\"divide-y divide-slate-100 bg-white\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, " <section class=\"card mt-6 overflow-hidden\" aria-label=\"Member list\"><table class=\"min-w-full table-fixed divide-y divide-slate-200\"><thead class=\"bg-slate-50/80\"><tr><th scope=\"col\" class=\"px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500 sm:px-6\">Member</th><th scope=\"col\" class=\"w-48 px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500\">Role</th><th scope=\"col\" class=\"hidden w-56 px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500 md:table-cell\">Zones</th><th scope=\"col\" class=\"w-28 px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500\">Status</th><th scope=\"col\" class=\"w-48 px-4 py-3 text-right sm:px-6\"><span class=\"sr-only\">Actions</span></th></tr></thead> <tbody class=\"divide-y divide-slate-100 bg-white\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -483,7 +483,7 @@ func Members(p Page, v MembersView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</td><td class=\"px-4 py-3 text-right sm:px-6\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</td><td class=\"whitespace-nowrap px-4 py-3 text-right sm:px-6\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -242,6 +242,7 @@ type AuditDetailView struct {
 
 // TokenUsageView is what a token did with its permissions over the last days.
 type TokenUsageView struct {
+	Name, ListURL, EditURL    string
 	Days                      int
 	Requests, Allowed, Denied int64
 	LastUsed                  *time.Time

@@ -78,6 +78,10 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		v.Members = append(v.Members, memberView(m, p, zoneNames))
 	}
 	v.Roles, v.Zones = roleOptions(f.Value("role")), zoneOptions(zoneNames, zones)
+	if f.Value("role") == "" {
+		// No role is preselected: granting one is a choice to make, not a default.
+		v.Roles = append([]web.Option{{Value: "", Label: "Choose a role…", Selected: true}}, v.Roles...)
+	}
 	return s.render(w, r, status, web.Members(s.page(w, r, "Members", "members"), v))
 }
 
@@ -164,6 +168,10 @@ func (s *server) handleMemberInvite(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	c := memberChange(r, f)
+	if c.RoleID == "" {
+		f.Errors["role"] = "Choose a role."
+		return s.renderMembers(w, r, http.StatusUnprocessableEntity, f, c.Zones, nil)
+	}
 	m, code, err := s.Members.Invite(r.Context(), s.actor(r, p.User), g, acct.ID, f.Value("email"), c)
 	if err != nil {
 		if !memberFieldError(&f, err) {

@@ -161,6 +161,7 @@ func TestMembersBadInputAndCaps(t *testing.T) {
 		want   string
 	}{
 		{"bad email", form("email", "not an email", "role", roleDNS), http.StatusUnprocessableEntity, "email", ""},
+		{"no role chosen", form("email", "x@example.com", "role", ""), http.StatusUnprocessableEntity, "role", "Choose a role"},
 		{"unknown role", form("email", "x@example.com", "role", "nope"), http.StatusUnprocessableEntity, "role", "Unknown role"},
 		{"already a member", form("email", "owner@example.com", "role", roleDNS), http.StatusConflict, "email", "already a member"},
 		{"zone of another account", url.Values{"email": {"x@example.com"}, "role": {roleDNS}, "zones": {ts.otherZone.ID}}, http.StatusUnprocessableEntity, "zones", "no zone"},

@@ -54,6 +54,7 @@ func (s *server) routes() http.Handler {
 		mux.Handle("GET "+base+"/new", s.handle(requireUser(s.handleTokenNew)))
 		mux.Handle("POST "+base+"/new", s.handle(requireUser(s.handleTokenNewSubmit)))
 		mux.Handle("GET "+base+"/check", s.handle(requireUser(s.handleTokenCheck)))
+		mux.Handle("GET "+base+"/{id}/usage", s.handle(requireUser(s.handleTokenUsage)))
 		mux.Handle("GET "+base+"/{id}/edit", s.handle(requireUser(s.handleTokenEdit)))
 		mux.Handle("POST "+base+"/{id}/edit", s.handle(requireUser(s.handleTokenEditSubmit)))
 		mux.Handle("GET "+base+"/{id}/roll", s.handle(requireUser(s.handleTokenRollConfirm)))
