@@ -63,6 +63,9 @@ type Page struct {
 	Section string
 	// Path is the current request's path, where the account switcher returns to.
 	Path string
+	// AccountPages shows the members and audit log links: the user may read the current
+	// account's settings.
+	AccountPages bool
 }
 
 // Form carries a submitted form back to its page: the user's input and the messages for each
@@ -101,6 +104,8 @@ type SignUpView struct {
 	Form Form
 	// MinPasswordLength is shown as a hint under the password field.
 	MinPasswordLength int
+	// Next is where to go after signing up (a same-site path, e.g. an invitation to accept).
+	Next string
 }
 
 // SignInView is the sign-in page.
@@ -117,6 +122,8 @@ type Zone struct {
 	Status    string
 	Paused    bool
 	CreatedAt time.Time
+	// CanDNS and CanPurge link to the zone's DNS records and cache purge pages.
+	CanDNS, CanPurge bool
 }
 
 // StatusLabel is the status as shown in the badge.

@@ -37,7 +37,7 @@ type TokenRowItem struct {
 	LastUsed string
 	Expires  string
 	// URLs of the token's pages.
-	EditURL, RollURL, DeleteURL, StatusURL, CheckURL string
+	EditURL, RollURL, DeleteURL, StatusURL, CheckURL, UsageURL string
 }
 
 // TokenListView is the list of a user's or an account's tokens.

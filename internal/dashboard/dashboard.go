@@ -1,5 +1,6 @@
 // Package dashboard serves Latchkey's server-rendered dashboard: sign-up, sign-in and sign-out,
-// the account switcher, the zones pages and the API token pages. Views live in package web; this package parses
+// the account switcher, the zones pages with their DNS records and cache purge, the members and
+// invitations, the audit log and the API token pages. Views live in package web; this package parses
 // requests, finds the signed-in user from a server-side session, authorizes, calls the services
 // and renders. Every state-changing route sits behind Go's cross-origin protection, and every page
 // works without JavaScript (htmx only speeds navigation up).
@@ -12,8 +13,12 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/accounts"
+	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/members"
+	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
@@ -31,6 +36,12 @@ type Deps struct {
 	// capped, audited and drops the token from the API's cache at once.
 	Tokens     *tokens.Service
 	Authorizer Authorizer
+	// DNS, Purge, Members and Analytics default to services over DB when nil (Members then
+	// invalidates changed users' tokens through Tokens).
+	DNS       *dns.Service
+	Purge     *purge.Service
+	Members   *members.Service
+	Analytics *analytics.Service
 	// Now returns the current time; nil means time.Now. Tests use it to expire sessions and
 	// throttling windows.
 	Now func() time.Time
@@ -49,6 +60,7 @@ const (
 	MaxFailuresEmail  = 5
 	MaxFailuresIP     = 20
 	zonesPerPage      = 25
+	listPerPage       = 25
 	maxUserAgentBytes = 512
 )
 
@@ -82,6 +94,18 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.DNS == nil {
+		d.DNS = dns.NewService(d.DB)
+	}
+	if d.Purge == nil {
+		d.Purge = purge.NewService(d.DB, nil)
+	}
+	if d.Members == nil {
+		d.Members = members.NewService(d.DB, d.Tokens)
+	}
+	if d.Analytics == nil {
+		d.Analytics = analytics.NewService(d.DB)
 	}
 	s := &server{
 		Deps:      d,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/web"
 )
@@ -39,6 +40,12 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, title, section str
 		}
 		if pr.Account != nil {
 			p.CurrentAccount = &web.Account{ID: pr.Account.ID, Name: pr.Account.Name}
+			ok, err := s.Authorizer.UserCan(r.Context(), pr.User.ID, authz.AccountSettingsRead, authz.Account(pr.Account.ID))
+			if err != nil {
+				// The navigation is not worth failing a page over; the pages check again.
+				s.Logger.WarnContext(r.Context(), "navigation permission check failed", slog.Any("error", err))
+			}
+			p.AccountPages = ok && err == nil
 		}
 	}
 	return p

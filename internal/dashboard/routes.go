@@ -22,6 +22,31 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /zones/{id}/delete", s.handle(requireUser(s.handleZoneDeleteConfirm)))
 	mux.Handle("POST /zones/{id}/delete", s.handle(requireUser(s.handleZoneDelete)))
 
+	// A zone's DNS records (DNS Read to see, DNS Write to change) and cache (Cache Purge).
+	mux.Handle("GET /zones/{id}/dns", s.handle(requireUser(s.handleDNSList)))
+	mux.Handle("POST /zones/{id}/dns", s.handle(requireUser(s.handleDNSCreate)))
+	mux.Handle("GET /zones/{id}/dns/{record}/delete", s.handle(requireUser(s.handleDNSDeleteConfirm)))
+	mux.Handle("POST /zones/{id}/dns/{record}/delete", s.handle(requireUser(s.handleDNSDelete)))
+	mux.Handle("GET /zones/{id}/purge", s.handle(requireUser(s.handlePurgePage)))
+	mux.Handle("POST /zones/{id}/purge", s.handle(requireUser(s.handlePurgeCustom)))
+	mux.Handle("GET /zones/{id}/purge/everything", s.handle(requireUser(s.handlePurgeEverythingConfirm)))
+	mux.Handle("POST /zones/{id}/purge/everything", s.handle(requireUser(s.handlePurgeEverything)))
+
+	// The current account's members (Account Settings Read to see, Write to change) and its
+	// audit log (Account Settings Read). Accepting an invitation needs only a signed-in user
+	// whose email it was sent to; signed-out visitors are told to sign in or up first.
+	mux.Handle("GET /members", s.handle(requireUser(s.handleMembersList)))
+	mux.Handle("POST /members", s.handle(requireUser(s.handleMemberInvite)))
+	mux.Handle("GET /members/{id}/edit", s.handle(requireUser(s.handleMemberEdit)))
+	mux.Handle("POST /members/{id}/edit", s.handle(requireUser(s.handleMemberEditSubmit)))
+	mux.Handle("GET /members/{id}/delete", s.handle(requireUser(s.handleMemberDeleteConfirm)))
+	mux.Handle("POST /members/{id}/delete", s.handle(requireUser(s.handleMemberDelete)))
+	mux.Handle("GET /invitations/accept", s.handle(s.handleInvitationAcceptForm))
+	mux.Handle("POST /invitations/accept", s.handle(requireUser(s.handleInvitationAccept)))
+	mux.Handle("GET /audit", s.handle(requireUser(s.handleAuditList)))
+	mux.Handle("GET /audit.csv", s.handle(requireUser(s.handleAuditCSV)))
+	mux.Handle("GET /audit/{id}", s.handle(requireUser(s.handleAuditEntry)))
+
 	// API tokens: the user's own under /profile/tokens, an account's under
 	// /accounts/{account}/tokens; the same handlers serve both (see tokenScopeOf).
 	for _, base := range []string{"/profile/tokens", "/accounts/{account}/tokens"} {
@@ -29,6 +54,7 @@ func (s *server) routes() http.Handler {
 		mux.Handle("GET "+base+"/new", s.handle(requireUser(s.handleTokenNew)))
 		mux.Handle("POST "+base+"/new", s.handle(requireUser(s.handleTokenNewSubmit)))
 		mux.Handle("GET "+base+"/check", s.handle(requireUser(s.handleTokenCheck)))
+		mux.Handle("GET "+base+"/{id}/usage", s.handle(requireUser(s.handleTokenUsage)))
 		mux.Handle("GET "+base+"/{id}/edit", s.handle(requireUser(s.handleTokenEdit)))
 		mux.Handle("POST "+base+"/{id}/edit", s.handle(requireUser(s.handleTokenEditSubmit)))
 		mux.Handle("GET "+base+"/{id}/roll", s.handle(requireUser(s.handleTokenRollConfirm)))

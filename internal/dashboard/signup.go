@@ -8,17 +8,18 @@ import (
 	"github.com/latchkey/latchkey/web"
 )
 
-var signUpFields = []string{"email", "password", "name", "account_name"}
+var signUpFields = []string{"email", "password", "name", "account_name", "next"}
 
 // handleSignUpForm shows the sign-up form.
 func (s *server) handleSignUpForm(w http.ResponseWriter, r *http.Request) error {
+	next := safeNext(r.URL.Query().Get("next"))
 	if principalFrom(r) != nil {
-		redirect(w, r, "/zones")
+		redirect(w, r, cmp(next, "/zones"))
 		return nil
 	}
 	f := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
 	return s.render(w, r, http.StatusOK, web.SignUp(s.page(w, r, "Create your account", ""),
-		web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength}))
+		web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength, Next: next}))
 }
 
 // handleSignUp creates the user and their account, then signs them in. Invalid input comes back
@@ -31,6 +32,7 @@ func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 	in := accounts.SignUpInput{Email: f.Value("email"), Password: f.Value("password"),
 		Name: f.Value("name"), AccountName: f.Value("account_name")}
 	f.Values["password"] = ""
+	next := safeNext(f.Value("next"))
 	u, acct, err := s.Accounts.SignUp(r.Context(), in, s.actor(r, nil))
 	if err != nil {
 		if !fieldError(&f, err, signUpFields...) {
@@ -41,10 +43,15 @@ func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 			status = http.StatusConflict
 		}
 		return s.render(w, r, status, web.SignUp(s.page(w, r, "Create your account", ""),
-			web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength}))
+			web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength, Next: next}))
 	}
 	if err := s.signIn(w, r, u); err != nil {
 		return err
+	}
+	if next != "" {
+		s.flash(w, r, web.FlashSuccess, "Welcome to Latchkey! Your account “"+acct.Name+"” is ready.")
+		redirect(w, r, next)
+		return nil
 	}
 	s.flash(w, r, web.FlashSuccess, "Welcome to Latchkey! Your account “"+acct.Name+"” is ready. Add your first zone to get started.")
 	redirect(w, r, "/zones")

@@ -77,7 +77,15 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 		v.Pagination.NextURL = fmt.Sprintf("/zones?page=%d", page+1)
 	}
 	for _, z := range zs {
-		v.Zones = append(v.Zones, zoneView(z))
+		zv := zoneView(z)
+		res := authz.Zone(acct, z.ID)
+		if zv.CanDNS, err = s.Authorizer.UserCan(ctx, p.User.ID, authz.DNSRead, res); err != nil {
+			return err
+		}
+		if zv.CanPurge, err = s.Authorizer.UserCan(ctx, p.User.ID, authz.CachePurge, res); err != nil {
+			return err
+		}
+		v.Zones = append(v.Zones, zv)
 	}
 	return s.render(w, r, status, web.Zones(s.page(w, r, "Zones", "zones"), v))
 }

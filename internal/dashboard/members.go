@@ -1,0 +1,303 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/members"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/tokens"
+	"github.com/latchkey/latchkey/web"
+)
+
+// accountPage checks that the user may use perm on the current account's settings (members,
+// audit log) and returns the account.
+func (s *server) accountPage(r *http.Request, p *principal, perm authz.Perm, what string) (*store.Account, error) {
+	if p.Account == nil {
+		return nil, errNoAccount
+	}
+	ok, err := s.can(r, p, perm, authz.Account(p.Account.ID))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errs.E(errs.Forbidden, "%s of %s needs the %s permission, which your role does not include.", what, p.Account.Name, perm.Group().Name)
+	}
+	return p.Account, nil
+}
+
+// granter is the signed-in user's access, which caps what they may grant to others.
+func (s *server) granter(ctx context.Context, p *principal) (members.Granter, error) {
+	acc, err := tokens.UserAccess(s.DB.Gorm(ctx), p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	return acc.Compiled, nil
+}
+
+// handleMembersList shows the account's members with the invite form.
+func (s *server) handleMembersList(w http.ResponseWriter, r *http.Request) error {
+	f := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
+	return s.renderMembers(w, r, http.StatusOK, f, nil, nil)
+}
+
+func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status int, f web.Form, zones []string, invited *web.Invitation) error {
+	p := principalFrom(r)
+	acct, err := s.accountPage(r, p, authz.AccountSettingsRead, "Seeing the members")
+	if err != nil {
+		return err
+	}
+	canWrite, err := s.can(r, p, authz.AccountSettingsWrite, authz.Account(acct.ID))
+	if err != nil {
+		return err
+	}
+	page := pageParam(r)
+	ms, total, err := s.Members.List(r.Context(), acct.ID, page, listPerPage)
+	if err != nil {
+		return err
+	}
+	zoneNames, err := s.zoneNames(r.Context(), acct.ID)
+	if err != nil {
+		return err
+	}
+	v := web.MembersView{AccountName: acct.Name, CanWrite: canWrite, Form: f, Invited: invited,
+		Pagination: web.Pagination{Page: page, PerPage: listPerPage, Total: total}}
+	if page > 1 {
+		v.Pagination.PrevURL = fmt.Sprintf("/members?page=%d", page-1)
+	}
+	if int64(page*listPerPage) < total {
+		v.Pagination.NextURL = fmt.Sprintf("/members?page=%d", page+1)
+	}
+	for _, m := range ms {
+		v.Members = append(v.Members, memberView(m, p, zoneNames))
+	}
+	v.Roles, v.Zones = roleOptions(f.Value("role")), zoneOptions(zoneNames, zones)
+	if f.Value("role") == "" {
+		// No role is preselected: granting one is a choice to make, not a default.
+		v.Roles = append([]web.Option{{Value: "", Label: "Choose a role…", Selected: true}}, v.Roles...)
+	}
+	return s.render(w, r, status, web.Members(s.page(w, r, "Members", "members"), v))
+}
+
+// zoneNames maps the account's zone ids to their names, in name order.
+func (s *server) zoneNames(ctx context.Context, accountID string) ([]store.Zone, error) {
+	zs, _, err := s.Zones.List(ctx, store.ZoneFilter{AccountIDs: []string{accountID}})
+	return zs, err
+}
+
+func memberView(m members.Member, p *principal, zones []store.Zone) web.Member {
+	v := web.Member{ID: m.ID, Email: m.Email, RoleName: m.Role.Name, Status: m.Status,
+		You: m.UserID != nil && *m.UserID == p.User.ID}
+	if v.RoleName == "" {
+		v.RoleName = "Unknown role"
+	}
+	if m.User != nil {
+		v.Name = m.User.Name
+	}
+	for _, id := range m.Zones {
+		name := id
+		for _, z := range zones {
+			if z.ID == id {
+				name = z.Name
+			}
+		}
+		v.Zones = append(v.Zones, name)
+	}
+	return v
+}
+
+func roleOptions(selected string) []web.Option {
+	var out []web.Option
+	for _, r := range authz.Roles() {
+		out = append(out, web.Option{Value: r.ID, Label: r.Name, Selected: r.ID == selected})
+	}
+	return out
+}
+
+func zoneOptions(zones []store.Zone, selected []string) []web.Option {
+	out := make([]web.Option, len(zones))
+	for i, z := range zones {
+		out[i] = web.Option{Value: z.ID, Label: z.Name, Selected: slices.Contains(selected, z.ID)}
+	}
+	return out
+}
+
+// memberChange reads the role and zone scope fields.
+func memberChange(r *http.Request, f web.Form) members.Change {
+	c := members.Change{RoleID: f.Value("role")}
+	if zs := r.PostForm["zones"]; len(zs) > 0 {
+		c.Zones = zs
+	}
+	return c
+}
+
+// memberFieldError puts a members error beside its field: the service says "roles" where the
+// form says "role".
+func memberFieldError(f *web.Form, err error) bool {
+	e := errs.As(err)
+	if e != nil && e.Field == "roles" {
+		e.Field = "role"
+	}
+	if e != nil && e.Code == errs.Forbidden {
+		// A grant beyond the user's own access is a mistake to fix in the form, not a dead end.
+		f.Errors["role"] = e.Message
+		return true
+	}
+	return fieldError(f, err, "email", "role", "zones")
+}
+
+// handleMemberInvite invites someone and shows the invitation's code once.
+func (s *server) handleMemberInvite(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	f, err := parseForm(w, r, "email", "role")
+	if err != nil {
+		return err
+	}
+	acct, err := s.accountPage(r, p, authz.AccountSettingsWrite, "Inviting members")
+	if err != nil {
+		return err
+	}
+	g, err := s.granter(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	c := memberChange(r, f)
+	if c.RoleID == "" {
+		f.Errors["role"] = "Choose a role."
+		return s.renderMembers(w, r, http.StatusUnprocessableEntity, f, c.Zones, nil)
+	}
+	m, code, err := s.Members.Invite(r.Context(), s.actor(r, p.User), g, acct.ID, f.Value("email"), c)
+	if err != nil {
+		if !memberFieldError(&f, err) {
+			return err
+		}
+		return s.renderMembers(w, r, statusOf(err), f, c.Zones, nil)
+	}
+	inv := &web.Invitation{Email: m.Email, Code: code,
+		URL: strings.TrimSuffix(s.Config.BaseURL, "/") + "/invitations/accept?code=" + url.QueryEscape(code)}
+	if m.ExpiresAt != nil {
+		inv.Expires = *m.ExpiresAt
+	}
+	// The code is shown now and never again: render instead of redirecting.
+	blank := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
+	return s.renderMembers(w, r, http.StatusOK, blank, nil, inv)
+}
+
+// statusOf is the status of a form sent back with err.
+func statusOf(err error) int {
+	if errs.Is(err, errs.Conflict) {
+		return http.StatusConflict
+	}
+	if errs.Is(err, errs.Forbidden) {
+		return http.StatusForbidden
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// writableMember loads the member named by the path for a change.
+func (s *server) writableMember(r *http.Request, p *principal) (*store.Account, *members.Member, error) {
+	if p.Account == nil {
+		return nil, nil, errs.E(errs.NotFound, "member not found")
+	}
+	acct, err := s.accountPage(r, p, authz.AccountSettingsWrite, "Changing members")
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.Members.Get(r.Context(), acct.ID, r.PathValue("id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return acct, m, nil
+}
+
+// handleMemberEdit shows a member's role and zones.
+func (s *server) handleMemberEdit(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	_, m, err := s.writableMember(r, p)
+	if err != nil {
+		return err
+	}
+	f := web.Form{Values: map[string]string{"role": m.RoleID}, Errors: map[string]string{}}
+	return s.renderMemberEdit(w, r, http.StatusOK, p, m, f, m.Zones)
+}
+
+func (s *server) renderMemberEdit(w http.ResponseWriter, r *http.Request, status int, p *principal, m *members.Member, f web.Form, zones []string) error {
+	zs, err := s.zoneNames(r.Context(), m.AccountID)
+	if err != nil {
+		return err
+	}
+	v := web.MemberEditView{Member: memberView(*m, p, zs), Roles: roleOptions(f.Value("role")), Zones: zoneOptions(zs, zones), Form: f}
+	return s.render(w, r, status, web.MemberEdit(s.page(w, r, "Change role · "+m.Email, "members"), v))
+}
+
+// handleMemberEditSubmit gives the member the chosen role and zones.
+func (s *server) handleMemberEditSubmit(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	f, err := parseForm(w, r, "role")
+	if err != nil {
+		return err
+	}
+	acct, m, err := s.writableMember(r, p)
+	if err != nil {
+		return err
+	}
+	g, err := s.granter(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	c := memberChange(r, f)
+	if _, err := s.Members.Update(r.Context(), s.actor(r, p.User), g, acct.ID, m.ID, c); err != nil {
+		if !memberFieldError(&f, err) {
+			return err
+		}
+		return s.renderMemberEdit(w, r, statusOf(err), p, m, f, c.Zones)
+	}
+	s.flash(w, r, web.FlashSuccess, "Changed the role of "+m.Email+".")
+	redirect(w, r, "/members")
+	return nil
+}
+
+// handleMemberDeleteConfirm asks to confirm a removal.
+func (s *server) handleMemberDeleteConfirm(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	acct, m, err := s.writableMember(r, p)
+	if err != nil {
+		return err
+	}
+	zs, err := s.zoneNames(r.Context(), acct.ID)
+	if err != nil {
+		return err
+	}
+	v := web.MemberDeleteView{AccountName: acct.Name, Member: memberView(*m, p, zs)}
+	return s.render(w, r, http.StatusOK, web.MemberDelete(s.page(w, r, "Remove "+m.Email, "members"), v))
+}
+
+// handleMemberDelete removes the member (or withdraws the invitation) once confirmed. The
+// service refuses to remove the last Super Administrator or someone above the user's access.
+func (s *server) handleMemberDelete(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	acct, m, err := s.writableMember(r, p)
+	if err != nil {
+		return err
+	}
+	g, err := s.granter(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if err := s.Members.Remove(r.Context(), s.actor(r, p.User), g, acct.ID, m.ID); err != nil {
+		return err
+	}
+	if m.Status != store.MembershipAccepted {
+		s.flash(w, r, web.FlashSuccess, "Withdrew the invitation of "+m.Email+".")
+	} else {
+		s.flash(w, r, web.FlashSuccess, "Removed "+m.Email+" from "+acct.Name+".")
+	}
+	redirect(w, r, "/members")
+	return nil
+}

@@ -1,0 +1,70 @@
+package dashboard
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+func TestTokenUsagePage(t *testing.T) {
+	e := newSQLiteEnv(t)
+	ann, bob := e.client(), e.client()
+	ann.signUp("ann@example.com", "Acme")
+	bob.signUp("bob@example.com", "Bobco")
+	ex := e.addZone(e.accountOf("ann@example.com").ID, "example.com")
+	v := url.Values{"name": {"certbot"}}
+	zoneRow(v, 0, "DNS", "edit", "zone", "", ex.ID)
+	zoneRow(v, 1, "Zone", "read", "zone", "", ex.ID)
+	id, _ := createToken(t, ann, "/profile/tokens", v)
+	usage := "/profile/tokens/" + id + "/usage"
+
+	empty := ann.get(usage)
+	if empty.Status != http.StatusOK || empty.text("#usage-requests") != "0" || !strings.Contains(empty.Body, "No requests in this period") {
+		t.Fatalf("no usage: %d %q", empty.Status, empty.text("#usage-requests"))
+	}
+	if href, _ := ann.get("/profile/tokens").Doc.Find(".token-name").Attr("href"); href != usage {
+		t.Errorf("the list links the name to %q", href)
+	}
+
+	// Three DNS reads and a denied purge, recorded as the API's recorder does; one old request
+	// outside the period.
+	now := time.Now().UTC()
+	row := func(group string, allowed bool, at time.Time) store.APIRequest {
+		return store.APIRequest{ID: store.NewID(), TS: at.Unix(), Method: "GET", Route: "/zones/{zone_id}/dns_records", Status: 200,
+			TokenID: id, ZoneID: ex.ID, PermissionGroup: group, Allowed: allowed, IP: "192.0.2.1"}
+	}
+	dnsRead, purge := authz.DNSRead.Group().ID, authz.CachePurge.Group().ID
+	rows := []store.APIRequest{row(dnsRead, true, now.Add(-time.Hour)), row(dnsRead, true, now.Add(-2*time.Hour)),
+		row(dnsRead, true, now.Add(-3*time.Hour)), row(purge, false, now.Add(-time.Hour)), row(dnsRead, true, now.Add(-40*24*time.Hour))}
+	if err := store.InsertAPIRequests(e.db.Gorm(t.Context()), rows); err != nil {
+		t.Fatal(err)
+	}
+	res := ann.get(usage)
+	if res.text("#usage-requests") != "4" || res.text("#usage-allowed") != "3" || res.text("#usage-denied") != "1" {
+		t.Errorf("totals %q %q %q", res.text("#usage-requests"), res.text("#usage-allowed"), res.text("#usage-denied"))
+	}
+	if first := res.text(".usage-row"); !strings.Contains(first, "DNS Read") || !strings.Contains(first, "3") {
+		t.Errorf("first group row %q", first)
+	}
+	if u := res.text(".usage-unused"); !strings.Contains(u, "Never used: Zone Read") {
+		t.Errorf("unused hint %q", u)
+	}
+	if r := res.text(".usage-read"); !strings.Contains(r, "DNS Write was only used to read") {
+		t.Errorf("read hint %q", r)
+	}
+
+	// Another user's token, and junk, are 404.
+	for _, c := range []struct {
+		c    *client
+		path string
+	}{{bob, usage}, {ann, "/profile/tokens/" + store.NewID() + "/usage"}, {ann, "/profile/tokens/junk/usage"}} {
+		if res := c.c.get(c.path); res.Status != http.StatusNotFound {
+			t.Errorf("%s: %d", c.path, res.Status)
+		}
+	}
+}

@@ -1,0 +1,266 @@
+package web
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// ZoneHeader is the title and tabs shown above every page of one zone (DNS records, cache).
+type ZoneHeader struct {
+	ID, Name string
+	// Tab is the active tab: "dns" or "purge".
+	Tab string
+	// CanDNS and CanPurge show the tabs the user may open.
+	CanDNS, CanPurge bool
+}
+
+// DNSURL is the zone's DNS records page.
+func (z ZoneHeader) DNSURL() string { return "/zones/" + z.ID + "/dns" }
+
+// PurgeURL is the zone's cache purge page.
+func (z ZoneHeader) PurgeURL() string { return "/zones/" + z.ID + "/purge" }
+
+// DNSRecord is one row of a zone's DNS records.
+type DNSRecord struct {
+	ID, Type, Name, Content string
+	TTL                     int
+	Proxied, Proxiable      bool
+	Priority                *int
+	Comment                 string
+}
+
+// TTLLabel is the TTL as people read it: "Auto" for 1, else minutes, hours or seconds.
+func (r DNSRecord) TTLLabel() string { return TTLLabel(r.TTL) }
+
+// PriorityLabel is the priority, or "" for types without one.
+func (r DNSRecord) PriorityLabel() string {
+	if r.Priority == nil {
+		return ""
+	}
+	return strconv.Itoa(*r.Priority)
+}
+
+// TTLLabel formats a DNS TTL in seconds (1 means automatic).
+func TTLLabel(ttl int) string {
+	switch {
+	case ttl == 1:
+		return "Auto"
+	case ttl%86400 == 0:
+		return plural(ttl/86400, "day")
+	case ttl%3600 == 0:
+		return fmt.Sprintf("%d hr", ttl/3600)
+	case ttl%60 == 0:
+		return fmt.Sprintf("%d min", ttl/60)
+	}
+	return fmt.Sprintf("%d s", ttl)
+}
+
+// DNSView is a zone's DNS records page.
+type DNSView struct {
+	Zone       ZoneHeader
+	Records    []DNSRecord
+	Pagination Pagination
+	// Types are the record type filter's options (the first is "All types"); TypeOptions the
+	// add form's.
+	Types, TypeOptions []Option
+	// TTLs are the add form's TTL choices.
+	TTLs []Option
+	// Search is the current search text; Filtered is set when a type or search narrows the list.
+	Search   string
+	Filtered bool
+	// CanWrite shows the add form and the delete buttons.
+	CanWrite bool
+	// Form is the add-record form, with errors after a failed submission.
+	Form Form
+}
+
+// DNSDeleteView asks to confirm a record's deletion.
+type DNSDeleteView struct {
+	Zone   ZoneHeader
+	Record DNSRecord
+}
+
+// PurgeEntry is one recorded purge in a zone's history.
+type PurgeEntry struct {
+	Kind  string
+	Items []string
+	// Actor says who purged: an email, or an API token or system id.
+	Actor string
+	At    time.Time
+}
+
+// When formats the time of the purge.
+func (e PurgeEntry) When() string { return e.At.UTC().Format("Jan 2, 2006 15:04 UTC") }
+
+// ISO is the time for a <time datetime> attribute.
+func (e PurgeEntry) ISO() string { return e.At.UTC().Format(time.RFC3339) }
+
+// KindLabel names the kind of purge.
+func (e PurgeEntry) KindLabel() string {
+	switch e.Kind {
+	case "everything":
+		return "Everything"
+	case "files":
+		return "URLs"
+	case "tags":
+		return "Cache tags"
+	case "hosts":
+		return "Hosts"
+	case "prefixes":
+		return "Prefixes"
+	}
+	return e.Kind
+}
+
+// PurgeView is a zone's cache purge page.
+type PurgeView struct {
+	Zone       ZoneHeader
+	Entries    []PurgeEntry
+	Pagination Pagination
+	// Kinds are the custom purge's choices (URLs, tags, hosts, prefixes).
+	Kinds []Option
+	// MaxItems is how many items one purge may list.
+	MaxItems int
+	// Form is the custom purge form ("kind" and "items"), with errors after a failed one.
+	Form Form
+}
+
+// PurgeConfirmView asks to confirm purging everything.
+type PurgeConfirmView struct {
+	Zone ZoneHeader
+}
+
+// Member is one row of the members list.
+type Member struct {
+	ID, Email, Name string
+	RoleName        string
+	// Zones are the names of the zones the role is limited to; empty means all zones.
+	Zones []string
+	// Status is "accepted" or "pending".
+	Status string
+	// You marks the signed-in user's own membership.
+	You bool
+}
+
+// Pending reports whether the member has not accepted their invitation yet.
+func (m Member) Pending() bool { return m.Status != "accepted" }
+
+// MembersView is the members page.
+type MembersView struct {
+	AccountName string
+	Members     []Member
+	Pagination  Pagination
+	// CanWrite shows the invite form and the change and remove buttons.
+	CanWrite bool
+	// Roles and Zones are the invite form's choices.
+	Roles, Zones []Option
+	// Form is the invite form, with errors after a failed one.
+	Form Form
+	// Invited is set right after an invitation: its code is shown this once.
+	Invited *Invitation
+}
+
+// Invitation is a new invitation with its one-time code.
+type Invitation struct {
+	Email, Code string
+	// URL is the accept page with the code filled in.
+	URL string
+	// Expires is when the code stops working.
+	Expires time.Time
+}
+
+// ExpiresLabel formats the code's expiry.
+func (i Invitation) ExpiresLabel() string { return i.Expires.UTC().Format("Jan 2, 2006 15:04 UTC") }
+
+// MemberEditView is the page that changes a member's role and zones.
+type MemberEditView struct {
+	Member       Member
+	Roles, Zones []Option
+	Form         Form
+}
+
+// MemberDeleteView asks to confirm a member's removal.
+type MemberDeleteView struct {
+	AccountName string
+	Member      Member
+}
+
+// InvitationAcceptView is the page where a user accepts an invitation with its code.
+type InvitationAcceptView struct {
+	// SignedIn is false for visitors, who are asked to sign in or sign up first.
+	SignedIn bool
+	Email    string
+	// SignInURL and SignUpURL come back here after signing in or up.
+	SignInURL, SignUpURL string
+	Form                 Form
+}
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	ID string
+	At time.Time
+	// Actor is an email, "API token <id>" or a system name; Interface is api, dashboard or cli.
+	Actor, ActorType, Interface string
+	IP                          string
+	Action                      string
+	ResourceType, ResourceID    string
+	ZoneName                    string
+	OK                          bool
+}
+
+// When formats the entry's time.
+func (e AuditEntry) When() string { return e.At.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// ISO is the time for a <time datetime> attribute.
+func (e AuditEntry) ISO() string { return e.At.UTC().Format(time.RFC3339) }
+
+// URL is the entry's detail page.
+func (e AuditEntry) URL() string { return "/audit/" + e.ID }
+
+// AuditView is the audit log page.
+type AuditView struct {
+	AccountName string
+	Entries     []AuditEntry
+	Pagination  Pagination
+	// Filter holds the filter form's values and errors (action, actor_email, actor_ip, zone,
+	// since, until).
+	Filter Form
+	// Filtered is set when any filter applies; CSVURL exports what the filters select.
+	Filtered bool
+	CSVURL   string
+}
+
+// AuditDetailView is one audit entry with its old and new values as indented JSON.
+type AuditDetailView struct {
+	Entry     AuditEntry
+	UserAgent string
+	Old, New  string
+	// BackURL returns to the list.
+	BackURL string
+}
+
+// TokenUsageView is what a token did with its permissions over the last days.
+type TokenUsageView struct {
+	Name, ListURL, EditURL    string
+	Days                      int
+	Requests, Allowed, Denied int64
+	LastUsed                  *time.Time
+	Groups                    []TokenUsageGroup
+	// Unused lists granted groups no request needed; ReadWouldDo Write groups only read with.
+	Unused, ReadWouldDo []string
+}
+
+// LastUsedLabel formats when the token was last used.
+func (v TokenUsageView) LastUsedLabel() string {
+	if v.LastUsed == nil {
+		return "Not used in this period"
+	}
+	return v.LastUsed.UTC().Format("Jan 2, 2006 15:04 UTC")
+}
+
+// TokenUsageGroup counts the requests that needed one permission group.
+type TokenUsageGroup struct {
+	Name            string
+	Allowed, Denied int64
+}
