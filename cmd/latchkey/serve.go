@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/latchkey/latchkey/internal/app"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/server"
@@ -51,16 +52,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	logger.Info("database ready", "dialect", db.Dialect())
 
 	ips := clientip.New(cfg.TrustedProxies)
-	app, err := newApp(ctx, cfg, logger, db, ips)
+	a, err := app.New(ctx, cfg, logger, db, ips)
 	if err != nil {
 		return err
 	}
-	defer app.Close()
+	defer a.Close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	return server.Serve(ctx, logger, ln, server.New(logger, db, ips, app.Handlers()), cfg.ShutdownTimeout)
+	return server.Serve(ctx, logger, ln, server.New(logger, db, ips, a.Handlers()), cfg.ShutdownTimeout)
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

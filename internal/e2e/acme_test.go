@@ -24,19 +24,16 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/latchkey/latchkey/internal/accounts"
-	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
+	"github.com/latchkey/latchkey/internal/app"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/clientip"
+	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dns"
-	"github.com/latchkey/latchkey/internal/kv"
-	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/tokens"
-	"github.com/latchkey/latchkey/internal/zones"
-	"github.com/latchkey/latchkey/static"
 )
 
 // authDNS is a tiny authoritative DNS server on 127.0.0.1 for a fixed set of zones: it answers
@@ -161,20 +158,15 @@ func newACMEEnv(t *testing.T, db *store.DB) *acmeEnv {
 	logger := slog.New(slog.NewTextHandler(e.logs, nil))
 	ips := clientip.New(nil)
 
-	// The same services and order as newApp in cmd/latchkey/app.go. The dashboard is left out:
-	// it needs cmd/latchkey's membership authorizer and plays no part in what ACME clients do.
-	accts := accounts.NewService(db)
-	zs := zones.NewService(db)
-	toks := tokens.NewService(db, logger)
-	if err := toks.Start(ctx); err != nil {
+	// Exactly the wiring `latchkey serve` runs.
+	cfg := &config.Config{BaseURL: "http://127.0.0.1", SessionKey: make([]byte, 32)}
+	lk, err := app.New(ctx, cfg, logger, db, ips)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(toks.Close)
-	requests := analytics.NewRecorder(db, logger, analytics.Options{})
-	t.Cleanup(requests.Close)
-	apiHandler := api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: toks, Zones: zs, KV: kv.NewService(db),
-		Accounts: accts, Members: members.NewService(db, toks), Requests: requests})
-	e.srv = httptest.NewServer(server.New(logger, db, ips, server.Handlers{API: apiHandler, Static: static.Handler()}))
+	t.Cleanup(lk.Close)
+	accts, zs, toks := lk.Accounts(), lk.Zones(), lk.Tokens()
+	e.srv = httptest.NewServer(server.New(logger, db, ips, lk.Handlers()))
 	t.Cleanup(e.srv.Close)
 
 	u, a, err := accts.SignUp(ctx, accounts.SignUpInput{Email: storetest.Name("acme") + "@example.net",

@@ -1,4 +1,6 @@
-package main
+// Package app wires one Latchkey server process: the services, the API, the dashboard and their
+// background jobs. cmd/latchkey serves it; end-to-end tests start exactly the same wiring.
+package app
 
 import (
 	"context"
@@ -21,8 +23,8 @@ import (
 	"github.com/latchkey/latchkey/static"
 )
 
-// app wires the services and the HTTP handlers of one server process.
-type app struct {
+// App is one server process's services and HTTP handlers.
+type App struct {
 	cfg      *config.Config
 	logger   *slog.Logger
 	db       *store.DB
@@ -36,8 +38,11 @@ type app struct {
 	closers  []func()
 }
 
-func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store.DB, ips *clientip.Resolver) (*app, error) {
-	a := &app{
+// New builds the services and handlers over db and starts their background work (the token
+// change feed and last-used writer, the request recorder, periodic clean-ups). Call Close after
+// the HTTP server has stopped.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store.DB, ips *clientip.Resolver) (*App, error) {
+	a := &App{
 		cfg:      cfg,
 		logger:   logger,
 		db:       db,
@@ -55,8 +60,9 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 	a.requests = analytics.NewRecorder(db, logger, analytics.Options{})
 	a.closers = append(a.closers, a.requests.Close)
 	kvs := kv.NewService(db)
+	mem := members.NewService(db, a.tokens)
 	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
-		Accounts: a.accounts, Members: members.NewService(db, a.tokens), Requests: a.requests})
+		Accounts: a.accounts, Members: mem, Requests: a.requests})
 	// Expired KV pairs are already invisible and expired sessions already refused; this only
 	// reclaims their rows.
 	a.every(ctx, 10*time.Minute, "purge expired KV pairs", func(ctx context.Context) error {
@@ -73,7 +79,7 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 		return err
 	})
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
-		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Authorizer: membershipAuthorizer{db: db}})
+		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db}})
 	if err != nil {
 		a.Close() // stop the token cache, the recorder and the background jobs started above
 		return nil, err
@@ -82,13 +88,22 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *st
 	return a, nil
 }
 
+// Accounts returns the accounts service, for admin tools and tests.
+func (a *App) Accounts() *accounts.Service { return a.accounts }
+
+// Zones returns the zones service.
+func (a *App) Zones() *zones.Service { return a.zones }
+
+// Tokens returns the token service.
+func (a *App) Tokens() *tokens.Service { return a.tokens }
+
 // Handlers returns the handlers the server routes to.
-func (a *app) Handlers() server.Handlers {
+func (a *App) Handlers() server.Handlers {
 	return server.Handlers{API: a.api, Dashboard: a.dash, Static: static.Handler()}
 }
 
 // every runs fn every interval until the app is closed, logging failures.
-func (a *app) every(ctx context.Context, interval time.Duration, what string, fn func(context.Context) error) {
+func (a *App) every(ctx context.Context, interval time.Duration, what string, fn func(context.Context) error) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -110,7 +125,7 @@ func (a *app) every(ctx context.Context, interval time.Duration, what string, fn
 }
 
 // Close stops background work.
-func (a *app) Close() {
+func (a *App) Close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		a.closers[i]()
 	}
