@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/latchkey/latchkey/internal/errs"
 )
@@ -44,6 +45,21 @@ func UpdateUser(tx *gorm.DB, u *User) error {
 			return errs.InvalidField("email", "An account with this email already exists.").WithCode(errs.Conflict)
 		}
 		return fmt.Errorf("update user: %w", err)
+	}
+	return nil
+}
+
+// LockUser takes a row lock on the user for the rest of tx on PostgreSQL, so that concurrent
+// changes counted per user (such as the token quota) run one after the other. SQLite transactions
+// begin IMMEDIATE and are serialised already. A missing user is NotFound.
+func LockUser(tx *gorm.DB, userID string) error {
+	var u User
+	q := tx.Select("id").Where("id = ?", userID)
+	if tx.Dialector.Name() == "postgres" {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(&u).Error; err != nil {
+		return notFound(err, "user")
 	}
 	return nil
 }

@@ -230,14 +230,14 @@ func (p *prepared) apply(r *store.APIToken) error {
 	return nil
 }
 
-func checkOwnerExists(tx *gorm.DB, o Owner) error {
+// lockOwner checks that the owner exists and, on PostgreSQL, locks its row until tx ends, so that
+// concurrent creations cannot both pass the quota check.
+func lockOwner(tx *gorm.DB, o Owner) error {
 	switch o.Kind {
 	case OwnerUser:
-		_, err := store.UserByID(tx, o.UserID)
-		return err
+		return store.LockUser(tx, o.UserID)
 	case OwnerAccount:
-		_, err := store.AccountByID(tx, o.AccountID)
-		return err
+		return store.LockAccount(tx, o.AccountID)
 	}
 	return fmt.Errorf("unknown token owner kind %q", o.Kind)
 }
@@ -282,7 +282,7 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 	}
 	var t *Token
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if err := checkOwnerExists(tx, owner); err != nil {
+		if err := lockOwner(tx, owner); err != nil {
 			return err
 		}
 		n, err := store.CountAPITokens(tx, owner.store())

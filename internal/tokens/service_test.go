@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,6 +136,39 @@ func TestTokenLifecycle(t *testing.T) {
 		want := "token.create token.update token.update token.roll token.delete"
 		if got := strings.Join(auditActions(t, db, tok.ID), " "); got != want {
 			t.Fatalf("audit actions = %q, want %q", got, want)
+		}
+	})
+}
+
+// Concurrent creations cannot overshoot the quota: the owner's row is locked while it is counted.
+func TestQuotaHoldsUnderConcurrency(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		svc := tokens.NewService(db, nil)
+		u, _ := tt.User(t, db)
+		in := tokens.Input{Name: "t", Policies: []authz.PolicyJSON{tt.Allow([]authz.Perm{authz.UserRead}, tt.UserKey(u.ID))}}
+		const tries = tokens.MaxUserTokens + 15
+		var wg sync.WaitGroup
+		var ok, refused atomic.Int32
+		for range tries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, err := svc.Create(ctx, dashboard(u), tokens.UserOwner(u.ID), in)
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errs.Is(err, errs.Invalid) && strings.Contains(errs.MessageOf(err), "limit of 50"):
+					refused.Add(1)
+				default:
+					t.Errorf("create: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		var n int64
+		db.Gorm(ctx).Model(&store.APIToken{}).Where("user_id = ?", u.ID).Count(&n)
+		if ok.Load() != tokens.MaxUserTokens || refused.Load() != tries-tokens.MaxUserTokens || n != tokens.MaxUserTokens {
+			t.Fatalf("%d created, %d refused, %d stored; want exactly %d stored", ok.Load(), refused.Load(), n, tokens.MaxUserTokens)
 		}
 	})
 }
