@@ -126,7 +126,7 @@ func (s *Server) handleTokenRoll(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &ignored, true); err != nil {
 		return err
 	}
-	secret, err := s.Tokens.Roll(r.Context(), s.actor(r), tokenOwner(r), r.PathValue("token_id"))
+	secret, err := s.Tokens.Roll(r.Context(), s.creator(r), tokenOwner(r), r.PathValue("token_id"))
 	if err != nil {
 		return err
 	}

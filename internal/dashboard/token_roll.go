@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 
+	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/web"
 )
 
@@ -19,7 +20,7 @@ func (s *server) handleTokenRoll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	secret, err := s.Tokens.Roll(r.Context(), s.actor(r, p.User), sc.owner, t.ID)
+	secret, err := s.Tokens.Roll(r.Context(), tokens.Creator{Actor: s.actor(r, p.User), UserID: p.User.ID}, sc.owner, t.ID)
 	if err != nil {
 		return err
 	}

@@ -133,11 +133,13 @@ func truncate(t *time.Time) *time.Time {
 
 // capCheck enforces "nobody creates access they do not have". It checks the new token against
 // the owner's bounds, the creating user's current access and the creating token. old, on update,
-// is the token as it was: a change that stays within old is always allowed, so that a token whose
-// owner lost access can still be disabled or narrowed.
+// is the token as it was: a change that stays within old (and does not enable a disabled token)
+// is always allowed, so that a token whose owner lost access can still be disabled or narrowed.
 func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old *Credential) error {
 	within := func(bound []authz.Policy) bool { return subset(tx, p.policies, bound) == nil }
-	if old != nil && within(old.Policies) && authz.IPSubset(p.ip, old.IP) &&
+	// Enabling a disabled token revives its access, so it is not "staying within" what it had.
+	revives := old != nil && old.Status != StatusActive && p.status == StatusActive
+	if old != nil && !revives && within(old.Policies) && authz.IPSubset(p.ip, old.IP) &&
 		notLater(p.expiresOn, timePtr(old.ExpiresOn)) && notEarlier(p.notBefore, timePtr(old.NotBefore)) {
 		return nil
 	}
@@ -438,10 +440,25 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, owner Owner, id
 }
 
 // Roll gives a token of owner a new secret and returns it; the old secret stops working at once.
-// The id, policies and conditions stay.
-func (s *Service) Roll(ctx context.Context, actor audit.Actor, owner Owner, id string) (string, error) {
+// The id, policies and conditions stay. Whoever receives the new secret holds the token, so c
+// must be allowed to create it as it stands (see capCheck): a token may roll itself and tokens
+// within it, but not a broader sibling.
+func (s *Service) Roll(ctx context.Context, c Creator, owner Owner, id string) (string, error) {
+	actor := c.Actor
 	var secret string
 	err := s.mutate(ctx, owner, id, func(tx *gorm.DB, row *store.APIToken) error {
+		// The new secret goes to c, so c must be able to create this very token now.
+		cur, err := credentialFromRow(row, Hash{})
+		if err != nil {
+			return err
+		}
+		held := &prepared{policies: cur.Policies, ip: cur.IP, notBefore: timePtr(cur.NotBefore), expiresOn: timePtr(cur.ExpiresOn)}
+		if err := s.capCheck(tx, c, owner, held, nil); err != nil {
+			if e := errs.As(err); e == nil || (e.Code != errs.Forbidden && e.Code != errs.Invalid) {
+				return err
+			}
+			return errs.E(errs.Forbidden, "You may not roll this token: its new secret would give you more than you may grant. %s", errs.MessageOf(err))
+		}
 		secret = NewSecret(OwnerKind(row.OwnerKind))
 		parsed, err := Parse(secret)
 		if err != nil {

@@ -109,7 +109,7 @@ func TestTokenLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Roll: the old secret fails, the new one works.
-		secret2, err := svc.Roll(ctx, audit.CLI(), tokens.UserOwner(u.ID), tok.ID)
+		secret2, err := svc.Roll(ctx, tokens.Creator{Actor: audit.CLI()}, tokens.UserOwner(u.ID), tok.ID)
 		if err != nil || secret2 == secret {
 			t.Fatalf("roll: %v", err)
 		}
