@@ -61,6 +61,11 @@ func (s *Server) wrap(rt Route) http.Handler {
 			return
 		}
 		if err := s.authorize(rt, p, t); err != nil {
+			if errs.Is(err, errs.NotFound) {
+				// The token cannot see this zone or account: it answered 404 like a missing one,
+				// and the request is no traffic of that tenant's to record against it.
+				t = nil
+			}
 			writeError(sw, r, s.Logger, err)
 			return
 		}
