@@ -96,8 +96,16 @@ func (s *server) loadGrants(r *http.Request, p *principal, sc *tokenScope) (*gra
 		g.acctByID[g.accounts[i].ID] = &g.accounts[i]
 	}
 	if len(ids) > 0 {
-		if g.zones, err = listAllZones(r, s.Zones, ids); err != nil {
+		all, err := listAllZones(r, s.Zones, ids)
+		if err != nil {
 			return nil, err
+		}
+		// Only zones the user holds some permission on: a member limited to some zones does not
+		// learn the others' names from the token pages, as the zone list and the API hide them.
+		for _, z := range all {
+			if g.seesZone(&z) {
+				g.zones = append(g.zones, z)
+			}
 		}
 	}
 	for i := range g.zones {
@@ -109,6 +117,17 @@ func (s *server) loadGrants(r *http.Request, p *principal, sc *tokenScope) (*gra
 func listAllZones(r *http.Request, zs *zones.Service, accountIDs []string) ([]store.Zone, error) {
 	out, _, err := zs.List(r.Context(), store.ZoneFilter{AccountIDs: accountIDs})
 	return out, err
+}
+
+// seesZone reports whether the user holds any zone permission on z.
+func (g *grants) seesZone(z *store.Zone) bool {
+	res := authz.Zone(z.AccountID, z.ID)
+	for _, gr := range authz.Groups() {
+		if gr.Scope == authz.ScopeZone && g.access.Compiled.Decide(gr.Perm, res).Allowed {
+			return true
+		}
+	}
+	return false
 }
 
 // allZonesOf reports whether the user may grant perm on every zone of account a.
