@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -53,5 +54,98 @@ func TestUnseenZonesKeepOtherTenantsTrafficOut(t *testing.T) {
 		if r.Status == http.StatusOK && (r.ZoneID != own.ID || r.AccountID != a.ID) {
 			t.Fatalf("the token's request to its own zone lost its zone: %+v", r)
 		}
+	}
+}
+
+// TestObjectsAnswer404UnderAnotherParent addresses real objects by id under a parent they do not
+// belong to, with a token holding everything on the parent in the path: a DNS record of another
+// zone of the same account and of another tenant's zone, an account rule under a zone path and a
+// zone rule under the account path, another tenant's KV namespace, member and account token, and
+// user tokens as account tokens and the other way round. Each answers 404 and changes nothing.
+func TestObjectsAnswer404UnderAnotherParent(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := newEnv(t, db)
+	u, a := tt.User(t, db)
+	z1, z2 := tt.Zone(t, db, a.ID), tt.Zone(t, db, a.ID)
+	victim, b := tt.User(t, db)
+	zb := tt.Zone(t, db, b.ID)
+	mine, _ := e.mint(u, policies(fullAccess(u, a.ID)...))
+	theirs, theirTokenID := e.mint(victim, policies(fullAccess(victim, b.ID)...))
+	_, myAcctTokenID := e.mintAccount(u, a.ID, policies(tt.AllZonesOf([]authz.Perm{authz.ZoneRead}, a.ID)))
+	_, theirAcctTokenID := e.mintAccount(victim, b.ID, policies(tt.AllZonesOf([]authz.Perm{authz.ZoneRead}, b.ID)))
+	_, myUserTokenID := e.mint(u, policies(tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z1.ID))))
+
+	create := func(auth, path string, body any) string {
+		t.Helper()
+		res := e.do("POST", path, bearerOf(auth), body)
+		var out struct {
+			ID string `json:"id"`
+		}
+		if res.Status != http.StatusOK || json.Unmarshal(res.Body.Result, &out) != nil || out.ID == "" {
+			t.Fatalf("POST %s: %s", path, res.Raw)
+		}
+		return out.ID
+	}
+	txt := map[string]any{"type": "TXT", "name": "probe", "content": "x"}
+	recZ2 := create(mine, "/zones/"+z2.ID+"/dns_records", txt)
+	recZB := create(theirs, "/zones/"+zb.ID+"/dns_records", txt)
+	rule := map[string]any{"mode": "block", "configuration": map[string]string{"target": "ip", "value": "203.0.113.9"}}
+	acctRule := create(mine, "/accounts/"+a.ID+"/firewall/access_rules/rules", rule)
+	zoneRule := create(mine, "/zones/"+z1.ID+"/firewall/access_rules/rules", rule)
+	nsB := create(theirs, "/accounts/"+b.ID+"/storage/kv/namespaces", map[string]string{"title": "secrets"})
+	var memberB store.Membership
+	db.Gorm(bg).Where("account_id = ?", b.ID).Take(&memberB)
+	var before int64
+	db.Gorm(bg).Model(&store.AuditEntry{}).Count(&before)
+
+	patch := map[string]any{"content": "owned"}
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/zones/" + z1.ID + "/dns_records/" + recZ2, nil},
+		{"PATCH", "/zones/" + z1.ID + "/dns_records/" + recZ2, patch},
+		{"PUT", "/zones/" + z1.ID + "/dns_records/" + recZ2, txt},
+		{"DELETE", "/zones/" + z1.ID + "/dns_records/" + recZ2, nil},
+		{"GET", "/zones/" + z1.ID + "/dns_records/" + recZB, nil},
+		{"PATCH", "/zones/" + z1.ID + "/dns_records/" + recZB, patch},
+		{"DELETE", "/zones/" + z1.ID + "/dns_records/" + recZB, nil},
+		{"GET", "/zones/" + z1.ID + "/firewall/access_rules/rules/" + acctRule, nil},
+		{"PATCH", "/zones/" + z1.ID + "/firewall/access_rules/rules/" + acctRule, map[string]string{"mode": "whitelist"}},
+		{"DELETE", "/zones/" + z1.ID + "/firewall/access_rules/rules/" + acctRule, nil},
+		{"GET", "/zones/" + z2.ID + "/firewall/access_rules/rules/" + zoneRule, nil},
+		{"GET", "/accounts/" + a.ID + "/firewall/access_rules/rules/" + zoneRule, nil},
+		{"DELETE", "/accounts/" + a.ID + "/firewall/access_rules/rules/" + zoneRule, nil},
+		{"GET", "/accounts/" + a.ID + "/storage/kv/namespaces/" + nsB, nil},
+		{"PUT", "/accounts/" + a.ID + "/storage/kv/namespaces/" + nsB, map[string]string{"title": "mine"}},
+		{"DELETE", "/accounts/" + a.ID + "/storage/kv/namespaces/" + nsB, nil},
+		{"GET", "/accounts/" + a.ID + "/storage/kv/namespaces/" + nsB + "/keys", nil},
+		{"GET", "/accounts/" + a.ID + "/storage/kv/namespaces/" + nsB + "/values/k", nil},
+		{"GET", "/accounts/" + a.ID + "/members/" + memberB.ID, nil},
+		{"PUT", "/accounts/" + a.ID + "/members/" + memberB.ID, map[string]any{"roles": []string{tt.RoleID(t, "DNS")}}},
+		{"DELETE", "/accounts/" + a.ID + "/members/" + memberB.ID, nil},
+		{"GET", "/accounts/" + a.ID + "/tokens/" + theirAcctTokenID, nil},
+		{"PUT", "/accounts/" + a.ID + "/tokens/" + theirAcctTokenID + "/value", map[string]any{}},
+		{"DELETE", "/accounts/" + a.ID + "/tokens/" + theirAcctTokenID, nil},
+		{"GET", "/accounts/" + a.ID + "/tokens/" + myUserTokenID, nil},
+		{"PUT", "/accounts/" + a.ID + "/tokens/" + myUserTokenID + "/value", map[string]any{}},
+		{"GET", "/user/tokens/" + myAcctTokenID, nil},
+		{"PUT", "/user/tokens/" + myAcctTokenID + "/value", map[string]any{}},
+		{"GET", "/user/tokens/" + theirTokenID, nil},
+		{"GET", "/user/tokens/" + theirTokenID + "/usage", nil},
+		{"PUT", "/user/tokens/" + theirTokenID + "/value", map[string]any{}},
+		{"DELETE", "/user/tokens/" + theirTokenID, nil},
+	} {
+		if res := e.do(c.method, c.path, bearerOf(mine), c.body); res.Status != http.StatusNotFound {
+			t.Errorf("%s %s: %d, want 404: %s", c.method, c.path, res.Status, res.Raw)
+		}
+	}
+	var after int64
+	db.Gorm(bg).Model(&store.AuditEntry{}).Count(&after)
+	if after != before {
+		t.Fatalf("%d audit entries written by refused requests", after-before)
+	}
+	if res := e.do("GET", "/user/tokens/verify", bearerOf(theirs), nil); res.Status != http.StatusOK {
+		t.Fatalf("the victim's token stopped working: %s", res.Raw)
 	}
 }
