@@ -101,6 +101,9 @@ func (s *server) tokenFormSubmit(w http.ResponseWriter, r *http.Request, p *prin
 	}
 	f := r.PostForm
 	in := parseTokenInput(f)
+	// Whether the rows can express the stored policies is the server's to say, not the form's: a
+	// form that leaves its marker out must not replace policies the user never saw as rows.
+	in.Unrepresentable = existing != nil && g.inputFromToken(existing).Unrepresentable
 	fe := newFormErrors()
 	switch {
 	case f.Has("add_row"):
