@@ -163,6 +163,7 @@ func (s *server) renderTokenForm(w http.ResponseWriter, r *http.Request, sc *tok
 	if existing != nil {
 		v.Editing = true
 		v.Action, v.Heading = sc.base+"/"+existing.ID+"/edit", "Edit “"+existing.Name+"”"
+		v.ReadOnlyURL = readOnlyURL(sc, existing)
 		if in.Unrepresentable {
 			if ps, err := authz.ParsePolicies(existing.Policies); err == nil {
 				v.Current = g.describePolicies(ps)
