@@ -184,6 +184,9 @@ type MemberEditView struct {
 type MemberDeleteView struct {
 	AccountName string
 	Member      Member
+	// Error is why a removal was refused (the last Super Administrator, a member above the
+	// user's access), shown on the page after a failed attempt.
+	Error string
 }
 
 // InvitationAcceptView is the page where a user accepts an invitation with its code.

@@ -38,6 +38,8 @@ type TokenRowItem struct {
 	Expires  string
 	// URLs of the token's pages.
 	EditURL, RollURL, DeleteURL, StatusURL, CheckURL, UsageURL string
+	// ReadOnlyURL is the "Make read-only" page; empty when the token has no Write permission.
+	ReadOnlyURL string
 }
 
 // TokenListView is the list of a user's or an account's tokens.
@@ -132,6 +134,9 @@ type TokenFormView struct {
 	Unrepresentable bool
 	Current         []string
 	Replace         bool
+	// ReadOnlyURL, on edit, offers to make the token read-only in one step; empty when it has
+	// no Write permission.
+	ReadOnlyURL string
 
 	Errors map[string]string
 	Error  string
@@ -172,6 +177,17 @@ type TokenConfirmView struct {
 	ListURL string
 	// Kind is "roll" or "delete".
 	Kind string
+}
+
+// TokenReadOnlyView asks to confirm making a token read-only.
+type TokenReadOnlyView struct {
+	Name    string
+	Action  string
+	ListURL string
+	// Before and After describe what the token can do today and once read-only.
+	Before, After []string
+	// Error says why the token cannot be made read-only; the page then offers no button.
+	Error string
 }
 
 // TokenCheckView is the "Can this token do X?" page.

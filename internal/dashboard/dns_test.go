@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
 // Role ids from authz.Roles() not declared in zones_test.go.
@@ -33,7 +34,13 @@ type tenants struct {
 
 func newTenants(t *testing.T) *tenants {
 	t.Helper()
-	e := newSQLiteEnv(t)
+	return newTenantsOn(t, storetest.SQLite(t))
+}
+
+// newTenantsOn is newTenants on db (storetest.Each gives one of each database).
+func newTenantsOn(t *testing.T, db *store.DB) *tenants {
+	t.Helper()
+	e := newEnv(t, db)
 	ts := &tenants{e: e, owner: e.client(), other: e.client(), dnsSvc: dns.NewService(e.db)}
 	ts.owner.signUp("owner@example.com", "Acme")
 	ts.acct = e.accountOf("owner@example.com")

@@ -270,16 +270,21 @@ func (s *server) handleMemberDeleteConfirm(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
+	return s.renderMemberDelete(w, r, http.StatusOK, p, acct, m, "")
+}
+
+func (s *server) renderMemberDelete(w http.ResponseWriter, r *http.Request, status int, p *principal, acct *store.Account, m *members.Member, errMsg string) error {
 	zs, err := s.zoneNames(r.Context(), acct.ID)
 	if err != nil {
 		return err
 	}
-	v := web.MemberDeleteView{AccountName: acct.Name, Member: memberView(*m, p, zs)}
-	return s.render(w, r, http.StatusOK, web.MemberDelete(s.page(w, r, "Remove "+m.Email, "members"), v))
+	v := web.MemberDeleteView{AccountName: acct.Name, Member: memberView(*m, p, zs), Error: errMsg}
+	return s.render(w, r, status, web.MemberDelete(s.page(w, r, "Remove "+m.Email, "members"), v))
 }
 
 // handleMemberDelete removes the member (or withdraws the invitation) once confirmed. The
-// service refuses to remove the last Super Administrator or someone above the user's access.
+// service refuses to remove the last Super Administrator or someone above the user's access;
+// the confirmation page then says why.
 func (s *server) handleMemberDelete(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(r)
 	acct, m, err := s.writableMember(r, p)
@@ -291,7 +296,10 @@ func (s *server) handleMemberDelete(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if err := s.Members.Remove(r.Context(), s.actor(r, p.User), g, acct.ID, m.ID); err != nil {
-		return err
+		if !refusal(err) {
+			return err
+		}
+		return s.renderMemberDelete(w, r, statusOf(err), p, acct, m, errs.MessageOf(err))
 	}
 	if m.Status != store.MembershipAccepted {
 		s.flash(w, r, web.FlashSuccess, "Withdrew the invitation of "+m.Email+".")
@@ -300,4 +308,14 @@ func (s *server) handleMemberDelete(w http.ResponseWriter, r *http.Request) erro
 	}
 	redirect(w, r, "/members")
 	return nil
+}
+
+// refusal reports whether err is the members service saying no (invalid, conflicting or beyond
+// the user's access) rather than a missing member or a failure.
+func refusal(err error) bool {
+	switch errs.CodeOf(err) {
+	case errs.Invalid, errs.Conflict, errs.Forbidden:
+		return true
+	}
+	return false
 }

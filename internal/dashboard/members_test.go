@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
 // memberID returns the id of the member row with this email on the members page.
@@ -29,7 +31,11 @@ func memberID(t *testing.T, c *client, email string) string {
 }
 
 func TestMembersInviteAcceptChangeRemove(t *testing.T) {
-	ts := newTenants(t)
+	storetest.Each(t, testMembersInviteAcceptChangeRemove)
+}
+
+func testMembersInviteAcceptChangeRemove(t *testing.T, db *store.DB) {
+	ts := newTenantsOn(t, db)
 	e, c := ts.e, ts.owner
 
 	res := c.get("/members")
@@ -139,6 +145,26 @@ func TestMembersInviteAcceptChangeRemove(t *testing.T) {
 	}
 }
 
+// memberState describes every membership and counts the audit entries, to show that a refused
+// change wrote nothing.
+func memberState(t *testing.T, e *env) string {
+	t.Helper()
+	var ms []store.Membership
+	if err := e.db.Gorm(t.Context()).Order("id").Find(&ms).Error; err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, m := range ms {
+		zs, err := m.ZoneScope()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s %s %s %v\n", m.ID, m.Email, m.RoleID, m.Status, zs)
+	}
+	fmt.Fprintf(&b, "audit entries: %d", e.count(&store.AuditEntry{}))
+	return b.String()
+}
+
 func membership(t *testing.T, e *env, id string) *store.Membership {
 	t.Helper()
 	var m store.Membership
@@ -184,32 +210,6 @@ func TestMembersBadInputAndCaps(t *testing.T) {
 		})
 	}
 
-	t.Run("the last Super Administrator keeps the role", func(t *testing.T) {
-		res := c.post("/members/"+ownerID+"/edit", form("role", roleDNS))
-		if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.text("#field-role-error"), "last Super Administrator") {
-			t.Errorf("demote: %d %q", res.Status, res.text("#field-role-error"))
-		}
-		if res := c.post("/members/"+ownerID+"/delete", form()); res.Status != http.StatusBadRequest {
-			t.Errorf("remove: %d", res.Status)
-		}
-		if membership(t, e, ownerID).RoleID != accounts.SuperAdministratorRoleID {
-			t.Error("role changed")
-		}
-	})
-	t.Run("nobody grants beyond their own access", func(t *testing.T) {
-		admin := ts.memberClient("admin@example.com", roleAdministrator, nil)
-		n := e.count(&store.Membership{})
-		res := admin.post("/members", form("email", "new@example.com", "role", accounts.SuperAdministratorRoleID))
-		if res.Status != http.StatusForbidden || !strings.Contains(res.text("#field-role-error"), "You cannot grant the role Super Administrator") {
-			t.Errorf("invite: %d %q", res.Status, res.text("#field-role-error"))
-		}
-		if res := admin.post("/members/"+ownerID+"/delete", form()); res.Status != http.StatusForbidden {
-			t.Errorf("remove the owner: %d", res.Status)
-		}
-		if e.count(&store.Membership{}) != n {
-			t.Error("memberships changed")
-		}
-	})
 	t.Run("read-only members see the list without forms", func(t *testing.T) {
 		ro := ts.memberClient("ro@example.com", roleAdminReadOnly, nil)
 		res := ro.get("/members")
@@ -235,5 +235,72 @@ func TestMembersBadInputAndCaps(t *testing.T) {
 				t.Errorf("status %d, want 404", r.Status)
 			}
 		}
+	})
+}
+
+// TestMembersRefusals checks, on both databases, that what the members service refuses (taking
+// Super Administrator from the last one, granting or changing beyond one's own access) is shown
+// where the user acted and changes nothing.
+func TestMembersRefusals(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ts := newTenantsOn(t, db)
+		e, c := ts.e, ts.owner
+		ownerID := memberID(t, c, "owner@example.com")
+
+		t.Run("the last Super Administrator keeps the role", func(t *testing.T) {
+			before := memberState(t, e)
+			res := c.post("/members/"+ownerID+"/edit", form("role", roleDNS))
+			if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.text("#field-role-error"), "last Super Administrator") {
+				t.Errorf("demote: %d %q", res.Status, res.text("#field-role-error"))
+			}
+			if !strings.Contains(res.text("h1"), "Change the role of owner@example.com") {
+				t.Errorf("demote: not the edit page again: %q", res.text("h1"))
+			}
+			// The refused choice stays selected, so the user sees what was refused.
+			if sel, _ := res.Doc.Find(`#field-role option[selected]`).Attr("value"); sel != roleDNS {
+				t.Errorf("demote: role %q selected", sel)
+			}
+			res = c.post("/members/"+ownerID+"/edit", url.Values{"role": {accounts.SuperAdministratorRoleID}, "zones": {ts.zone.ID}})
+			if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.text("#field-role-error"), "last Super Administrator") {
+				t.Errorf("limit to a zone: %d %q", res.Status, res.text("#field-role-error"))
+			}
+			res = c.post("/members/"+ownerID+"/delete", form())
+			if res.Status != http.StatusUnprocessableEntity || !strings.Contains(res.text("#form-error"), "last Super Administrator") {
+				t.Errorf("remove: %d %q", res.Status, res.text("#form-error"))
+			}
+			if !strings.Contains(res.text("h1"), "Remove owner@example.com") || res.Doc.Find(`form[action="/members/`+ownerID+`/delete"]`).Length() != 1 {
+				t.Errorf("remove: not the confirmation page again: %q", res.text("h1"))
+			}
+			if after := memberState(t, e); after != before {
+				t.Errorf("something changed:\n%s\n%s", before, after)
+			}
+		})
+		t.Run("nobody grants beyond their own access", func(t *testing.T) {
+			admin := ts.memberClient("admin@example.com", roleAdministrator, nil)
+			ts.memberClient("dns@example.com", roleDNS, nil)
+			dnsID := memberID(t, c, "dns@example.com")
+			before := memberState(t, e)
+			res := admin.post("/members", form("email", "new@example.com", "role", accounts.SuperAdministratorRoleID))
+			if res.Status != http.StatusForbidden || !strings.Contains(res.text("#field-role-error"), "You cannot grant the role Super Administrator") {
+				t.Errorf("invite: %d %q", res.Status, res.text("#field-role-error"))
+			}
+			res = admin.post("/members/"+dnsID+"/edit", form("role", accounts.SuperAdministratorRoleID))
+			if res.Status != http.StatusForbidden || !strings.Contains(res.text("#field-role-error"), "You cannot grant the role Super Administrator") ||
+				!strings.Contains(res.text("h1"), "Change the role of dns@example.com") {
+				t.Errorf("promote: %d %q %q", res.Status, res.text("#field-role-error"), res.text("h1"))
+			}
+			res = admin.post("/members/"+ownerID+"/edit", form("role", roleDNS))
+			if res.Status != http.StatusForbidden || !strings.Contains(res.text("#field-role-error"), "You cannot change this member") {
+				t.Errorf("demote the owner: %d %q", res.Status, res.text("#field-role-error"))
+			}
+			res = admin.post("/members/"+ownerID+"/delete", form())
+			if res.Status != http.StatusForbidden || !strings.Contains(res.text("#form-error"), "You cannot change this member: their role Super Administrator exceeds your own access") ||
+				!strings.Contains(res.text("h1"), "Remove owner@example.com") {
+				t.Errorf("remove the owner: %d %q %q", res.Status, res.text("#form-error"), res.text("h1"))
+			}
+			if after := memberState(t, e); after != before {
+				t.Errorf("something changed:\n%s\n%s", before, after)
+			}
+		})
 	})
 }

@@ -60,6 +60,8 @@ func (s *server) routes() http.Handler {
 		mux.Handle("GET "+base+"/{id}/roll", s.handle(requireUser(s.handleTokenRollConfirm)))
 		mux.Handle("POST "+base+"/{id}/roll", s.handle(requireUser(s.handleTokenRoll)))
 		mux.Handle("POST "+base+"/{id}/status", s.handle(requireUser(s.handleTokenStatus)))
+		mux.Handle("GET "+base+"/{id}/readonly", s.handle(requireUser(s.handleTokenReadOnlyConfirm)))
+		mux.Handle("POST "+base+"/{id}/readonly", s.handle(requireUser(s.handleTokenReadOnly)))
 		mux.Handle("GET "+base+"/{id}/delete", s.handle(requireUser(s.handleTokenDeleteConfirm)))
 		mux.Handle("POST "+base+"/{id}/delete", s.handle(requireUser(s.handleTokenDelete)))
 	}

@@ -101,6 +101,9 @@ func (s *server) tokenFormSubmit(w http.ResponseWriter, r *http.Request, p *prin
 	}
 	f := r.PostForm
 	in := parseTokenInput(f)
+	// Whether the rows can express the stored policies is the server's to say, not the form's: a
+	// form that leaves its marker out must not replace policies the user never saw as rows.
+	in.Unrepresentable = existing != nil && g.inputFromToken(existing).Unrepresentable
 	fe := newFormErrors()
 	switch {
 	case f.Has("add_row"):
@@ -160,6 +163,7 @@ func (s *server) renderTokenForm(w http.ResponseWriter, r *http.Request, sc *tok
 	if existing != nil {
 		v.Editing = true
 		v.Action, v.Heading = sc.base+"/"+existing.ID+"/edit", "Edit “"+existing.Name+"”"
+		v.ReadOnlyURL = readOnlyURL(sc, existing)
 		if in.Unrepresentable {
 			if ps, err := authz.ParsePolicies(existing.Policies); err == nil {
 				v.Current = g.describePolicies(ps)

@@ -60,7 +60,8 @@ func (s *server) handleTokensList(w http.ResponseWriter, r *http.Request) error 
 		v.Tokens = append(v.Tokens, web.TokenRowItem{ID: t.ID, Name: t.Name, Status: t.Status, Summary: g.oneLine(t.Policies),
 			Hint: t.Hint, Created: web.FormatDate(&t.IssuedOn), LastUsed: web.FormatAgo(t.LastUsedOn, now),
 			Expires: formatExpiry(t.ExpiresOn), EditURL: base + "/edit", RollURL: base + "/roll", DeleteURL: base + "/delete",
-			StatusURL: base + "/status", CheckURL: sc.base + "/check?token=" + t.ID, UsageURL: base + "/usage"})
+			StatusURL: base + "/status", CheckURL: sc.base + "/check?token=" + t.ID, UsageURL: base + "/usage",
+			ReadOnlyURL: readOnlyURL(sc, t)})
 	}
 	return s.render(w, r, http.StatusOK, web.TokenList(s.page(w, r, v.Title, "tokens"), v))
 }
