@@ -73,7 +73,7 @@ func TestEveryStateChangingRouteRefusesCrossSitePosts(t *testing.T) {
 		"/zones/" + z.ID + "/dns", "/zones/" + z.ID + "/purge", "/zones/" + z.ID + "/purge/everything",
 		"/members", "/members/" + m.ID + "/edit", "/members/" + m.ID + "/delete", "/invitations/accept",
 		"/profile/tokens/new", "/profile/tokens/" + tok.ID + "/edit", "/profile/tokens/" + tok.ID + "/roll",
-		"/profile/tokens/" + tok.ID + "/status", "/profile/tokens/" + tok.ID + "/delete",
+		"/profile/tokens/" + tok.ID + "/status", "/profile/tokens/" + tok.ID + "/delete", "/profile/tokens/" + tok.ID + "/readonly",
 		"/accounts/" + acct.ID + "/tokens/new",
 	} {
 		res := c.post(path, form("name", "evil.example", "type", "TXT", "content", "x", "status", "disabled", "confirm", "1",
