@@ -51,7 +51,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 			return
 		}
 		server.AddLogAttr(r.Context(), slog.String("token_id", p.TokenID()))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &server.StatusRecorder{ResponseWriter: w}
 		var t *Target
 		allowed := false
 		defer func() { s.recordRequest(rt, r, p, t, sw, allowed) }()
@@ -80,12 +80,12 @@ func (s *Server) wrap(rt Route) http.Handler {
 // recordRequest hands an authenticated request to the analytics recorder (when there is one):
 // the route pattern, the group it needed, whether authorization let it through, the status and
 // the response size, and the zone and account it acted on.
-func (s *Server) recordRequest(rt Route, r *http.Request, p *tokens.Principal, t *Target, sw *statusWriter, allowed bool) {
+func (s *Server) recordRequest(rt Route, r *http.Request, p *tokens.Principal, t *Target, sw *server.StatusRecorder, allowed bool) {
 	if s.Requests == nil {
 		return
 	}
-	req := analytics.Request{At: s.Now(), Method: r.Method, Route: rt.Pattern, Status: sw.code(), TokenID: p.TokenID(),
-		Allowed: allowed, Bytes: sw.bytes, IP: s.IPs.IP(r).String()}
+	req := analytics.Request{At: s.Now(), Method: r.Method, Route: rt.Pattern, Status: sw.Status(), TokenID: p.TokenID(),
+		Allowed: allowed, Bytes: sw.Bytes(), IP: s.IPs.IP(r).String()}
 	if rt.Perm.kind == requirePerm {
 		req.PermissionGroup = rt.Perm.perm.Group().ID
 	}
@@ -96,39 +96,6 @@ func (s *Server) recordRequest(rt Route, r *http.Request, p *tokens.Principal, t
 		}
 	}
 	s.Requests.Record(req)
-}
-
-// statusWriter remembers the status and counts the body bytes of a response.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) code() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
 }
 
 // authenticate reads the credential of r and checks that it may be used now from the client's
