@@ -161,6 +161,16 @@ func (s *Server) handleAccountAuditLogs(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	f.AccountID = TargetFrom(r.Context()).AccountID
+	// What the token's owner may see bounds the log: a member limited to some zones does not
+	// learn of the others here. (The token's own grants do not: a token for reading the log needs
+	// only Account Settings Read.)
+	acc := PrincipalFrom(r.Context()).Access
+	f.LimitZones, f.Zones, err = store.VisibleZones(s.DB.Gorm(r.Context()), f.AccountID, func(z string) bool {
+		return acc.SeesZone(f.AccountID, z)
+	})
+	if err != nil {
+		return err
+	}
 	return s.writeAudit(w, r, f, page, perPage)
 }
 

@@ -149,3 +149,60 @@ func TestObjectsAnswer404UnderAnotherParent(t *testing.T) {
 		t.Fatalf("the victim's token stopped working: %s", res.Raw)
 	}
 }
+
+// A member limited to some zones reads the account's audit log without learning of the other
+// zones: entries about zones their role does not reach are left out (the list, the total and the
+// id filter), while entries about no zone stay. Whoever sees every zone sees every entry.
+func TestAuditLogHidesZonesTheMemberCannotSee(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		owner, a := tt.User(t, db)
+		z1, z2 := tt.Zone(t, db, a.ID), tt.Zone(t, db, a.ID)
+		admin, _ := tt.User(t, db)
+		tt.Member(t, db, a.ID, admin, "Administrator", []string{z1.ID})
+		readLog := policies(tt.Allow([]authz.Perm{authz.AccountSettingsRead}, tt.AccountKey(a.ID)))
+		limited, _ := e.mint(admin, readLog)
+		full, _ := e.mint(owner, readLog)
+
+		zonesIn := func(secret, query string) (map[string]int, int) {
+			t.Helper()
+			r := e.do("GET", "/accounts/"+a.ID+"/audit_logs?per_page=1000"+query, bearerOf(secret), nil)
+			if r.Status != 200 {
+				t.Fatalf("audit logs: %d %s", r.Status, r.Raw)
+			}
+			seen := map[string]int{}
+			for _, it := range mustList(t, r) {
+				res, _ := it["resource"].(map[string]any)
+				id, _ := res["id"].(string)
+				seen[id]++
+			}
+			return seen, r.Body.ResultInfo.TotalCount
+		}
+		got, total := zonesIn(full, "")
+		if got[z1.ID] != 1 || got[z2.ID] != 1 || total < 3 {
+			t.Fatalf("the owner must see both zones' entries and the sign-up: %v (total %d)", got, total)
+		}
+		got, total = zonesIn(limited, "")
+		if got[z1.ID] != 1 || got[z2.ID] != 0 {
+			t.Fatalf("a member limited to %s saw %v", z1.Name, got)
+		}
+		if total != len(mustListTotal(t, e, limited, a.ID)) {
+			t.Fatalf("total_count %d counts hidden entries", total)
+		}
+		if got, _ := zonesIn(limited, "&zone.name="+z2.Name); len(got) != 0 {
+			t.Fatalf("filtering by the hidden zone's name answered %v", got)
+		}
+		var hidden store.AuditEntry
+		if err := db.Gorm(bg).Where("zone_id = ?", z2.ID).Take(&hidden).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := zonesIn(limited, "&id="+hidden.ID); len(got) != 0 {
+			t.Fatalf("asking for the hidden entry by id answered %v", got)
+		}
+	})
+}
+
+func mustListTotal(t *testing.T, e *env, secret, accountID string) []map[string]any {
+	t.Helper()
+	return mustList(t, e.do("GET", "/accounts/"+accountID+"/audit_logs?per_page=1000", bearerOf(secret), nil))
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/web"
 )
 
@@ -56,6 +57,18 @@ func auditFilter(r *http.Request, accountID string) (store.AuditFilter, web.Form
 	return af, f
 }
 
+// limitAuditZones keeps a member limited to some zones from reading entries about the others.
+func (s *server) limitAuditZones(r *http.Request, p *principal, af *store.AuditFilter) error {
+	acc, err := tokens.UserAccess(s.DB.Gorm(r.Context()), p.User.ID)
+	if err != nil {
+		return err
+	}
+	af.LimitZones, af.Zones, err = store.VisibleZones(s.DB.Gorm(r.Context()), af.AccountID, func(z string) bool {
+		return acc.SeesZone(af.AccountID, z)
+	})
+	return err
+}
+
 // filterQuery encodes the filter form's non-empty values.
 func filterQuery(f web.Form) url.Values {
 	q := url.Values{}
@@ -75,6 +88,9 @@ func (s *server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	af, f := auditFilter(r, acct.ID)
+	if err := s.limitAuditZones(r, p, &af); err != nil {
+		return err
+	}
 	q := filterQuery(f)
 	v := web.AuditView{AccountName: acct.Name, Filter: f, Filtered: len(q) > 0, CSVURL: "/audit.csv"}
 	if len(q) > 0 {
@@ -139,7 +155,11 @@ func (s *server) handleAuditEntry(w http.ResponseWriter, r *http.Request) error 
 	if !store.ValidID(id) {
 		return errs.E(errs.NotFound, "audit entry not found")
 	}
-	es, _, err := store.ListAuditEntries(s.DB.Gorm(r.Context()), store.AuditFilter{AccountID: acct.ID, ID: id, Limit: 1})
+	af := store.AuditFilter{AccountID: acct.ID, ID: id, Limit: 1}
+	if err := s.limitAuditZones(r, p, &af); err != nil {
+		return err
+	}
+	es, _, err := store.ListAuditEntries(s.DB.Gorm(r.Context()), af)
 	if err != nil {
 		return err
 	}
@@ -178,6 +198,9 @@ func (s *server) handleAuditCSV(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	af, f := auditFilter(r, acct.ID)
+	if err := s.limitAuditZones(r, p, &af); err != nil {
+		return err
+	}
 	if len(f.Errors) > 0 {
 		for _, n := range auditFilterFields {
 			if msg := f.ErrorFor(n); msg != "" {

@@ -195,3 +195,36 @@ func TestAuditCSVExport(t *testing.T) {
 		t.Errorf("bad filter: %d", bad.Status)
 	}
 }
+
+// A member limited to some zones reads the audit log (page, details and CSV) without learning of
+// the account's other zones; entries about no zone stay visible.
+func TestAuditLogHidesZonesTheMemberCannotSee(t *testing.T) {
+	ts := newTenants(t)
+	hidden := ts.e.addZone(ts.acct.ID, "hidden.example")
+	admin := ts.memberClient("zone-admin@example.com", roleAdministrator, []string{ts.zone.ID})
+
+	page := admin.get("/audit")
+	if page.Status != http.StatusOK {
+		t.Fatalf("audit page: %d", page.Status)
+	}
+	if strings.Contains(page.Body, "hidden.example") || strings.Contains(page.Body, hidden.ID) {
+		t.Error("the audit page names a zone the member's role does not reach")
+	}
+	if !strings.Contains(page.Body, "example.com") {
+		t.Error("the audit page leaves out the member's own zone")
+	}
+	var entry store.AuditEntry
+	if err := ts.e.db.Gorm(t.Context()).Where("zone_id = ?", hidden.ID).Take(&entry).Error; err != nil {
+		t.Fatal(err)
+	}
+	if res := admin.get("/audit/" + entry.ID); res.Status != http.StatusNotFound {
+		t.Errorf("details of a hidden zone's entry: %d, want 404", res.Status)
+	}
+	csvRes := admin.get("/audit.csv")
+	if csvRes.Status != http.StatusOK || strings.Contains(csvRes.Body, "hidden.example") || !strings.Contains(csvRes.Body, "example.com") {
+		t.Errorf("CSV export: %d, names the hidden zone or leaves out the member's own", csvRes.Status)
+	}
+	if owner := ts.owner.get("/audit"); !strings.Contains(owner.Body, "hidden.example") {
+		t.Error("the owner, who sees every zone, must see the hidden zone's entries")
+	}
+}

@@ -30,6 +30,10 @@ type AuditFilter struct {
 	HideUserLogs bool
 	Since        time.Time
 	Before       time.Time
+	// LimitZones keeps only entries about no zone or about one of Zones: a member limited to
+	// some zones of the account does not learn of the others through the log.
+	LimitZones bool
+	Zones      []string
 	// Ascending orders oldest first; the default is newest first.
 	Ascending     bool
 	Offset, Limit int
@@ -64,6 +68,13 @@ func ListAuditEntries(tx *gorm.DB, f AuditFilter) ([]AuditEntry, int64, error) {
 	if f.ActionType != "" {
 		q = q.Where("action LIKE ?", "%."+f.ActionType)
 	}
+	if f.LimitZones {
+		if len(f.Zones) == 0 {
+			q = q.Where("zone_id = ''")
+		} else {
+			q = q.Where("zone_id = '' OR zone_id IN ?", f.Zones)
+		}
+	}
 	if f.HideUserLogs {
 		q = q.Where("actor_type <> ?", "user")
 	}
@@ -90,4 +101,23 @@ func ListAuditEntries(tx *gorm.DB, f AuditFilter) ([]AuditEntry, int64, error) {
 		return nil, 0, fmt.Errorf("list audit entries: %w", err)
 	}
 	return es, total, nil
+}
+
+// VisibleZones says which zones of accountID an audit reader may see: all (limit false) when
+// sees accepts the stand-in id "*", which only grants over every zone of the account match;
+// otherwise the ids of the account's zones that sees accepts.
+func VisibleZones(tx *gorm.DB, accountID string, sees func(zoneID string) bool) (limit bool, ids []string, err error) {
+	if sees("*") {
+		return false, nil, nil
+	}
+	var all []string
+	if err := tx.Model(&Zone{}).Where("account_id = ?", accountID).Pluck("id", &all).Error; err != nil {
+		return false, nil, fmt.Errorf("list zone ids of account: %w", err)
+	}
+	for _, id := range all {
+		if sees(id) {
+			ids = append(ids, id)
+		}
+	}
+	return true, ids, nil
 }

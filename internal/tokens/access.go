@@ -26,6 +26,22 @@ func (a *Access) Member(accountID string) bool {
 	return ok
 }
 
+// SeesZone reports whether the owner holds any zone permission on zone zoneID of accountID, that
+// is, whether they may learn that it exists. zoneID "*" stands for every zone of the account:
+// only grants over all its zones see it.
+func (a *Access) SeesZone(accountID, zoneID string) bool {
+	if !a.Member(accountID) {
+		return false
+	}
+	r := authz.Zone(accountID, zoneID)
+	for _, g := range zoneGroups {
+		if a.Compiled.Decide(g, r).Allowed {
+			return true
+		}
+	}
+	return false
+}
+
 // Accounts returns the ids of the accounts the owner belongs to.
 func (a *Access) Accounts() []string {
 	out := make([]string, 0, len(a.accounts))
