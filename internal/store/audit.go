@@ -121,3 +121,32 @@ func VisibleZones(tx *gorm.DB, accountID string, sees func(zoneID string) bool) 
 	}
 	return true, ids, nil
 }
+
+// LatestAuditEntries returns, by resource id, the newest entry with the given action about each
+// of the given resources of resourceType in one log (f.AccountID or f.OwnerUserID, whose indexes
+// the query uses); resources without one are absent.
+func LatestAuditEntries(tx *gorm.DB, f AuditFilter, action, resourceType string, resourceIDs []string) (map[string]AuditEntry, error) {
+	out := map[string]AuditEntry{}
+	switch {
+	case f.AccountID != "":
+		tx = tx.Where("account_id = ?", f.AccountID)
+	case f.OwnerUserID != "":
+		tx = tx.Where("owner_user_id = ?", f.OwnerUserID)
+	default:
+		return out, nil
+	}
+	for len(resourceIDs) > 0 {
+		n := min(len(resourceIDs), 500)
+		var es []AuditEntry
+		err := tx.Session(&gorm.Session{}).Where("action = ? AND resource_type = ? AND resource_id IN ?", action, resourceType, resourceIDs[:n]).
+			Order("created_at, id").Find(&es).Error
+		if err != nil {
+			return nil, fmt.Errorf("find latest %s entries: %w", action, err)
+		}
+		for _, e := range es {
+			out[e.ResourceID] = e // ordered oldest first: the newest wins
+		}
+		resourceIDs = resourceIDs[n:]
+	}
+	return out, nil
+}

@@ -221,3 +221,14 @@ func ZoneAccounts(tx *gorm.DB, ids []string) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// DisableAPIToken sets an active token's status to disabled, in one statement so that the check
+// and the change cannot be split by a concurrent edit, and reports whether it changed anything.
+func DisableAPIToken(tx *gorm.DB, id string, at time.Time) (bool, error) {
+	res := tx.Model(&APIToken{}).Where("id = ? AND status = ?", id, "active").
+		Updates(map[string]any{"status": "disabled", "modified_on": at})
+	if res.Error != nil {
+		return false, fmt.Errorf("disable api token: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
