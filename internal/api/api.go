@@ -44,6 +44,9 @@ type Deps struct {
 	// Firewall and KV default to services over DB when nil.
 	Firewall *firewall.Service
 	KV       *kv.Service
+	// LeakReportsPerMinute is how many leak reports (POST /leaked_tokens) one client address may
+	// send a minute; 0 means DefaultLeakReportsPerMinute.
+	LeakReportsPerMinute int
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -53,6 +56,7 @@ type Server struct {
 	Deps
 	mux    *http.ServeMux
 	routes []Route
+	leaks  *ipLimiter
 }
 
 // Prefix is where the API is mounted.
@@ -97,7 +101,10 @@ func newServer(d Deps, table []Route) *Server {
 	if d.IPs == nil {
 		d.IPs = clientip.New(nil)
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), routes: table}
+	if d.LeakReportsPerMinute <= 0 {
+		d.LeakReportsPerMinute = DefaultLeakReportsPerMinute
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), routes: table, leaks: newIPLimiter(d.LeakReportsPerMinute, time.Minute, d.Now)}
 	paths := http.NewServeMux()
 	seen := map[string]bool{}
 	for _, rt := range s.routes {

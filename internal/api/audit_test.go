@@ -9,13 +9,15 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
+	"github.com/latchkey/latchkey/internal/tokens"
 )
 
 // TestEveryMutationWritesOneAuditEntry walks the route table: every route that can change
 // something (any method but GET) is called once with a token that may do everything, and must
 // write exactly one audit entry naming the token, the client's address and user agent, the API
 // interface and a successful result. A mutating route without an entry in routeRequests fails, so
-// routes added later are covered by adding their request there.
+// routes added later are covered by adding their request there. Public routes take no token: their
+// entry names the system actor instead (a leak report: one entry, about the reported token).
 func TestEveryMutationWritesOneAuditEntry(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
@@ -35,8 +37,12 @@ func TestEveryMutationWritesOneAuditEntry(t *testing.T) {
 					t.Fatalf("mutating route %s %s has no entry in routeRequests: add the request body it needs", rt.Method, rt.Pattern)
 				}
 				before := time.Now().Add(-time.Second)
+				actorType, actorID := audit.ActorToken, tokenID
+				if rt.Perm.IsPublic() {
+					actorType, actorID = audit.ActorSystem, tokens.LeakReporterID
+				}
 				var ids []string
-				if err := db.Gorm(bg).Model(&store.AuditEntry{}).Where("actor_id = ?", tokenID).Pluck("id", &ids).Error; err != nil {
+				if err := db.Gorm(bg).Model(&store.AuditEntry{}).Where("actor_id = ?", actorID).Pluck("id", &ids).Error; err != nil {
 					t.Fatal(err)
 				}
 				res := e.doReq(rt.Method, path, body, func(r *http.Request) {
@@ -47,7 +53,7 @@ func TestEveryMutationWritesOneAuditEntry(t *testing.T) {
 					t.Fatalf("%s %s: %d %s", rt.Method, path, res.Status, res.Raw)
 				}
 				var es []store.AuditEntry
-				q := db.Gorm(bg).Where("actor_id = ?", tokenID)
+				q := db.Gorm(bg).Where("actor_id = ?", actorID)
 				if len(ids) > 0 {
 					q = q.Where("id NOT IN ?", ids)
 				}
@@ -55,10 +61,17 @@ func TestEveryMutationWritesOneAuditEntry(t *testing.T) {
 					t.Fatal(err)
 				}
 				if len(es) != 1 {
-					t.Fatalf("%d audit entries by the token, want exactly 1: %+v", len(es), es)
+					t.Fatalf("%d audit entries by %s, want exactly 1: %+v", len(es), actorID, es)
 				}
 				got := es[0]
-				if got.ActorType != audit.ActorToken || got.ActorIP != "127.0.0.1" || got.UserAgent != agent ||
+				if rt.Perm.IsPublic() {
+					// The entry is about the reported token, which is now disabled.
+					tok, err := e.tokens.Get(bg, tokens.UserOwner(f.user.ID), got.ResourceID)
+					if got.Action != tokens.ActionLeakReported || err != nil || tok.Status != tokens.StatusDisabled {
+						t.Fatalf("leak report entry %+v about %+v (%v)", got, tok, err)
+					}
+				}
+				if got.ActorType != actorType || got.ActorIP != "127.0.0.1" || got.UserAgent != agent ||
 					got.Interface != audit.InterfaceAPI || !got.Result || got.Action == "" || got.CreatedAt.Before(before) {
 					t.Fatalf("audit entry %+v", got)
 				}

@@ -30,7 +30,7 @@ func TestEveryRouteDeclaresItsAccess(t *testing.T) {
 		}
 		seen[name] = true
 		if !rt.Perm.Declared() {
-			t.Errorf("%s: no permission declared (use Need(...) or NoPermission)", name)
+			t.Errorf("%s: no permission declared (use Need(...), NoPermission or Public)", name)
 		}
 		if !rt.Resource.Declared() {
 			t.Errorf("%s: no resource locator declared", name)
@@ -45,6 +45,17 @@ func TestEveryRouteDeclaresItsAccess(t *testing.T) {
 		}
 		ws := wildcard.FindAllString(rt.Pattern, -1)
 		has := func(w string) bool { return strings.Contains(strings.Join(ws, ""), w) }
+		if rt.Perm.kind == requirePublic || rt.Resource.name == NoResource.name {
+			// No credential: nothing to locate, and no object in the path whose tenant would
+			// go unchecked.
+			if rt.Perm.kind != requirePublic || rt.Resource.name != NoResource.name {
+				t.Errorf("%s: Public and NoResource go together (got %v and %s)", name, rt.Perm.kind, rt.Resource)
+			}
+			if len(ws) > 0 {
+				t.Errorf("%s: a Public route cannot address objects (%v)", name, ws)
+			}
+			continue
+		}
 		if rt.Perm.kind == requireNothing {
 			if rt.Resource.name != TokenItself.name {
 				t.Errorf("%s: a route without a permission must act on the token itself, not %s", name, rt.Resource)
@@ -188,6 +199,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{credRight, bearerSet(right)},
 	}
 
+	publicAnswers := map[string]string{}
 	for _, rt := range e.api.Routes() {
 		for _, c := range creds {
 			name := fmt.Sprintf("%s %s/%s", rt.Method, rt.Pattern, c.name)
@@ -201,7 +213,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 				path, body, _ := fx.request(rt)
 				set := c.set
 				if c.name == credMissingPerm {
-					set = bearerSet(missingFor(rt.Perm.perm))
+					if rt.Perm.IsPublic() {
+						set = bearerSet(missingFor(authz.ZoneWrite))
+					} else {
+						set = bearerSet(missingFor(rt.Perm.perm))
+					}
 				}
 				res := e.doWith(rt.Method, path, set, body)
 				want := expected(rt, c.name)
@@ -210,6 +226,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				if res.Status >= 400 && res.Body.Success {
 					t.Fatalf("error with success=true: %s", res.Raw)
+				}
+				if rt.Perm.IsPublic() {
+					// The credential is never read: every kind gets the very same answer.
+					key := rt.Method + " " + rt.Pattern
+					if first, ok := publicAnswers[key]; !ok {
+						publicAnswers[key] = res.Raw
+					} else if res.Raw != first {
+						t.Fatalf("a public route answered %q with %s but %q with %s", creds[0].name, first, c.name, res.Raw)
+					}
 				}
 				if c.name == credMissingPerm && res.Status == http.StatusForbidden {
 					m := res.Body.Errors[0].Missing
@@ -232,6 +257,9 @@ func bearerSet(secret string) func(*http.Request) {
 
 // expected is the outcome of credential kind c on route rt.
 func expected(rt Route, c string) expect {
+	if rt.Perm.IsPublic() {
+		return expect{http.StatusOK, 0}
+	}
 	verify := rt.Perm.kind == requireNothing
 	hasObject := strings.Contains(rt.Pattern, "{")
 	switch c {

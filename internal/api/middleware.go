@@ -38,9 +38,17 @@ func TargetFrom(ctx context.Context) *Target {
 }
 
 // wrap is the enforcement chain of one route: authenticate, locate, authorize, handle. Every
-// authenticated request is then recorded for analytics (see recordRequest).
+// authenticated request is then recorded for analytics (see recordRequest). A Public route skips
+// the chain: it never reads the credential, so its answer cannot depend on one.
 func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Perm.kind == requirePublic {
+			ctx := context.WithValue(r.Context(), ctxKey{}, &reqState{target: &Target{}})
+			if err := rt.Handler(s, w, r.WithContext(ctx)); err != nil {
+				writeError(w, r, s.Logger, err)
+			}
+			return
+		}
 		p, err := s.authenticate(r)
 		if err != nil {
 			if rt.Perm.kind == requireNothing && errs.Is(err, errs.Unauthenticated) {

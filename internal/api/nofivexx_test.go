@@ -55,6 +55,9 @@ func TestMalformedBodiesNeverFail(t *testing.T) {
 					t.Fatal(err)
 				}
 				path, _, _ := f.request(rt) // fresh objects: an earlier request may have deleted them
+				if rt.Perm.IsPublic() {
+					e.api.leaks.reset() // every body reaches the handler, not the rate limit
+				}
 				status, raw, ct := send(t, e, rt.Method, path, secret, b)
 				sent++
 				if status >= 500 {

@@ -15,8 +15,9 @@ import (
 type Route struct {
 	Method  string
 	Pattern string // after /client/v4, with {name} wildcards
-	// Perm is the permission group the route needs on its resource: Need(authz.X), or
-	// NoPermission for endpoints any valid token may call (verify).
+	// Perm is the permission group the route needs on its resource: Need(authz.X),
+	// NoPermission for endpoints any valid token may call (verify), or Public for the few
+	// endpoints that take no credential at all (leak reports).
 	Perm Requirement
 	// Resource says how to find the resource Perm is checked on.
 	Resource Locator
@@ -38,6 +39,7 @@ const (
 	requireUndeclared requirementKind = iota
 	requirePerm
 	requireNothing
+	requirePublic
 )
 
 // Need declares that a route needs permission group p on its resource.
@@ -52,6 +54,15 @@ func NeedOrUnauthorized(p authz.Perm) Requirement {
 // NoPermission declares a route that any valid, usable token may call. A failed authentication
 // there answers 401 with code 1000, as Cloudflare's verify endpoint does.
 var NoPermission = Requirement{kind: requireNothing}
+
+// Public declares a route that takes no credential at all: it does not authenticate, so any
+// Authorization header is ignored and every caller gets the same answer. Its locator must be
+// NoResource, and its handler must be safe for anyone on the Internet to call (bounded input,
+// rate-limited, no answer that depends on what exists).
+var Public = Requirement{kind: requirePublic}
+
+// IsPublic reports whether the route takes no credential.
+func (q Requirement) IsPublic() bool { return q.kind == requirePublic }
 
 // Declared reports whether the requirement was set.
 func (q Requirement) Declared() bool { return q.kind != requireUndeclared }
@@ -105,6 +116,10 @@ var (
 	// new zone's id in that account, which only a grant over all zones of the account reaches.
 	// An account the credential's owner does not belong to answers 404.
 	NewZoneInBody = Locator{"new zone in the body's account", locateNewZone}
+	// NoResource is for Public routes: there is no principal, so nothing to locate or authorize.
+	NoResource = Locator{"no resource (public)", func(*Server, *http.Request, *tokens.Principal) (*Target, error) {
+		return &Target{}, nil
+	}}
 	// Listing is for list routes that return only the items the credential may see: the
 	// handler checks Perm on each item.
 	Listing = Locator{"filtered listing", func(*Server, *http.Request, *tokens.Principal) (*Target, error) {

@@ -27,6 +27,9 @@ func routes() []Route {
 		{"DELETE", "/accounts/{account_id}/tokens/{token_id}", NeedOrUnauthorized(authz.AccountTokensWrite), AccountFromPath, (*Server).handleTokenDelete},
 		{"PUT", "/accounts/{account_id}/tokens/{token_id}/value", NeedOrUnauthorized(authz.AccountTokensWrite), AccountFromPath, (*Server).handleTokenRoll},
 
+		// Leaked-key reports: anyone who finds a secret in public switches its token off.
+		{"POST", "/leaked_tokens", Public, NoResource, (*Server).handleLeakReport},
+
 		// Zones (API.md §4).
 		{"GET", "/zones", Need(authz.ZoneRead), Listing, (*Server).handleZoneList},
 		{"GET", "/zones/{zone_id}", Need(authz.ZoneRead), ZoneFromPath, (*Server).handleZoneGet},

@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
+	"github.com/latchkey/latchkey/internal/tokens"
 	tt "github.com/latchkey/latchkey/internal/tokens/tokenstest"
 )
 
@@ -53,6 +54,16 @@ var routeRequests = map[string]routeRequest{
 	"PUT /accounts/{account_id}/tokens/{token_id}":       {Body: tokenBodyFor},
 	"DELETE /accounts/{account_id}/tokens/{token_id}":    {},
 	"PUT /accounts/{account_id}/tokens/{token_id}/value": {},
+
+	// Leak reports: a new live token of the fixture's user (named "target", so the matrix
+	// removes it), one unknown but well-formed secret and one malformed entry.
+	"POST /leaked_tokens": {Body: func(f *fixture) any {
+		in := policies(tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(f.zone.ID)))
+		in.Name = "target"
+		secret, _ := f.e.mint(f.user, in)
+		return map[string]any{"tokens": []string{secret, tokens.NewSecret(tokens.OwnerAccount), "lkt_not-a-secret"},
+			"url": "https://paste.example/" + storetest.Name("p"), "source": "test scanner"}
+	}},
 
 	// Zones, user, accounts, members (branch acct).
 	"POST /zones": {Body: func(f *fixture) any {

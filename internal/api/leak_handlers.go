@@ -1,0 +1,164 @@
+package api
+
+import (
+	"log/slog"
+	"math"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/tokens"
+)
+
+// Leak report limits.
+const (
+	// maxLeakReportBody bounds the body of a leak report: 100 secrets and a URL fit many times.
+	maxLeakReportBody = 64 << 10
+	// DefaultLeakReportsPerMinute is how many leak reports one client address may send a minute.
+	DefaultLeakReportsPerMinute = 30
+	// maxUserAgent bounds the user agent an anonymous reporter gets recorded in the audit log.
+	maxUserAgent = 512
+)
+
+// leakReportBody is the body of POST /leaked_tokens.
+type leakReportBody struct {
+	Tokens []string `json:"tokens"`
+	URL    string   `json:"url"`
+	Source string   `json:"source"`
+}
+
+// handleLeakReport takes secrets found in public from anyone, without a credential, and switches
+// off the tokens they belong to (tokens.Service.ReportLeaked). The answer is the same whatever
+// matched — how many entries were received — so the endpoint cannot tell whether a secret exists;
+// it can only disable a token, which whoever holds the secret could do anyway. Each client address
+// (an IPv6 /64) may send DefaultLeakReportsPerMinute reports a minute.
+func (s *Server) handleLeakReport(w http.ResponseWriter, r *http.Request) error {
+	ip := s.IPs.IP(r)
+	if wait := s.leaks.take(ip); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		return errs.E(errs.TooManyRequests, "Too many leak reports from your address; try again in %d seconds.", secs)
+	}
+	body, err := readBody(w, r, maxLeakReportBody, errs.Invalid)
+	if err != nil {
+		return err
+	}
+	var b leakReportBody
+	if err := decodeBytes(body, &b, false); err != nil {
+		return err
+	}
+	if err := b.validate(); err != nil {
+		return err
+	}
+	actor := audit.Actor{Type: audit.ActorSystem, ID: tokens.LeakReporterID, IP: ip.String(),
+		UserAgent: truncateUTF8(r.UserAgent(), maxUserAgent), Interface: audit.InterfaceAPI}
+	out, err := s.Tokens.ReportLeaked(r.Context(), actor, b.Tokens, tokens.LeakReport{URL: b.URL, Source: b.Source})
+	if err != nil {
+		return err
+	}
+	// For the operator's request log only; the reporter learns none of it.
+	server.AddLogAttr(r.Context(), slog.Group("leak_report", "received", out.Received, "malformed", out.Malformed,
+		"unknown", out.Unknown, "disabled", out.Disabled, "already_disabled", out.Already))
+	writeResult(w, map[string]int{"received": out.Received}, nil)
+	return nil
+}
+
+func (b *leakReportBody) validate() error {
+	if len(b.Tokens) == 0 {
+		return errs.InvalidField("tokens", `List the secrets you found: {"tokens": ["lkt_…"]}.`)
+	}
+	if len(b.Tokens) > tokens.MaxLeakReportTokens {
+		return errs.InvalidField("tokens", "At most %d tokens per report; send the rest in another.", tokens.MaxLeakReportTokens)
+	}
+	if b.URL != "" {
+		u, err := url.Parse(b.URL)
+		if len(b.URL) > tokens.MaxLeakURLLength || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errs.InvalidField("url", "url must be an http or https URL of at most %d characters.", tokens.MaxLeakURLLength)
+		}
+	}
+	if !utf8.ValidString(b.Source) || utf8.RuneCountInString(b.Source) > tokens.MaxLeakSourceLength ||
+		strings.ContainsFunc(b.Source, unicode.IsControl) {
+		return errs.InvalidField("source", "source is text of at most %d characters, without control characters.", tokens.MaxLeakSourceLength)
+	}
+	return nil
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// ipLimiter allows each client network at most max requests per window, in memory and per
+// process: with several processes a client gets a few more, never unlimited ones. IPv6 clients
+// are counted per /64, which one host usually holds whole.
+type ipLimiter struct {
+	mu      sync.Mutex
+	max     int
+	window  time.Duration
+	now     func() time.Time
+	windows map[netip.Prefix]*ipWindow
+	// sweepAt is the map size above which finished windows are dropped, so memory stays bounded.
+	sweepAt int
+}
+
+type ipWindow struct {
+	start time.Time
+	n     int
+}
+
+func newIPLimiter(max int, window time.Duration, now func() time.Time) *ipLimiter {
+	return &ipLimiter{max: max, window: window, now: now, windows: map[netip.Prefix]*ipWindow{}, sweepAt: 1024}
+}
+
+// take counts a request from ip and returns 0 when it may proceed, or how long the client must
+// wait when its window is full.
+func (l *ipLimiter) take(ip netip.Addr) time.Duration {
+	bits := 32
+	if ip.Is6() && !ip.Is4In6() {
+		bits = 64
+	}
+	key, _ := ip.Unmap().Prefix(bits) // an invalid address (no RemoteAddr) shares one bucket
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	w := l.windows[key]
+	if w == nil || !now.Before(w.start.Add(l.window)) {
+		if len(l.windows) >= l.sweepAt {
+			for k, v := range l.windows {
+				if !now.Before(v.start.Add(l.window)) {
+					delete(l.windows, k)
+				}
+			}
+			l.sweepAt = max(1024, 2*len(l.windows))
+		}
+		w = &ipWindow{start: now}
+		l.windows[key] = w
+	}
+	if w.n >= l.max {
+		return w.start.Add(l.window).Sub(now)
+	}
+	w.n++
+	return 0
+}
+
+// reset forgets every window.
+func (l *ipLimiter) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.windows = map[netip.Prefix]*ipWindow{}
+}
