@@ -40,6 +40,8 @@ type TokenRowItem struct {
 	EditURL, RollURL, DeleteURL, StatusURL, CheckURL, UsageURL string
 	// ReadOnlyURL is the "Make read-only" page; empty when the token has no Write permission.
 	ReadOnlyURL string
+	// LeakNotice says the token was reported as leaked and disabled; empty otherwise.
+	LeakNotice string
 }
 
 // TokenListView is the list of a user's or an account's tokens.
@@ -137,6 +139,8 @@ type TokenFormView struct {
 	// ReadOnlyURL, on edit, offers to make the token read-only in one step; empty when it has
 	// no Write permission.
 	ReadOnlyURL string
+	// LeakNotice, on edit, says the token was reported as leaked and disabled; empty otherwise.
+	LeakNotice string
 
 	Errors map[string]string
 	Error  string

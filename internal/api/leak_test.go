@@ -174,14 +174,20 @@ func TestLeakReport(t *testing.T) {
 			t.Fatalf("%d leak entries after a second report (of the same secret twice), want 2", n)
 		}
 
+		// Enabling it before rolling would revive the leaked secret: refused.
+		enable := map[string]any{"name": "again", "status": "active",
+			"policies": []authz.PolicyJSON{tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))}}
+		if res := e.do("PUT", "/user/tokens/"+id, bearerOf(admin), enable); res.Status != http.StatusForbidden ||
+			!strings.Contains(res.Raw, "Roll the token first") {
+			t.Fatalf("enabled before rolling: %d %s", res.Status, res.Raw)
+		}
 		// The owner rolls the token and re-enables it; the leaked secret stays dead.
 		res = e.do("PUT", "/user/tokens/"+id+"/value", bearerOf(admin), map[string]any{})
 		var rolled string
 		if res.Status != http.StatusOK || json.Unmarshal(res.Body.Result, &rolled) != nil {
 			t.Fatalf("roll: %d %s", res.Status, res.Raw)
 		}
-		res = e.do("PUT", "/user/tokens/"+id, bearerOf(admin), map[string]any{"name": "again", "status": "active",
-			"policies": []authz.PolicyJSON{tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))}})
+		res = e.do("PUT", "/user/tokens/"+id, bearerOf(admin), enable)
 		if res.Status != http.StatusOK {
 			t.Fatalf("re-enable: %d %s", res.Status, res.Raw)
 		}

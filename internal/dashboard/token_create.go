@@ -164,6 +164,11 @@ func (s *server) renderTokenForm(w http.ResponseWriter, r *http.Request, sc *tok
 		v.Editing = true
 		v.Action, v.Heading = sc.base+"/"+existing.ID+"/edit", "Edit “"+existing.Name+"”"
 		v.ReadOnlyURL = readOnlyURL(sc, existing)
+		leaks, err := s.Tokens.LeakNotices(r.Context(), []*tokens.Token{existing})
+		if err != nil {
+			return err
+		}
+		v.LeakNotice = leakNoticeText(leaks, existing.ID)
 		if in.Unrepresentable {
 			if ps, err := authz.ParsePolicies(existing.Policies); err == nil {
 				v.Current = g.describePolicies(ps)

@@ -51,6 +51,10 @@ func (s *server) handleTokensList(w http.ResponseWriter, r *http.Request) error 
 	for _, o := range []struct{ value, label string }{{"", "All"}, {tokens.StatusActive, "Active"}, {tokens.StatusDisabled, "Disabled"}, {tokens.StatusExpired, "Expired"}} {
 		v.Statuses = append(v.Statuses, web.Option{Value: o.value, Label: o.label, Selected: o.value == status})
 	}
+	leaks, err := s.Tokens.LeakNotices(ctx, all)
+	if err != nil {
+		return err
+	}
 	now := s.Now()
 	for _, t := range all {
 		if status != "" && t.Status != status {
@@ -61,7 +65,7 @@ func (s *server) handleTokensList(w http.ResponseWriter, r *http.Request) error 
 			Hint: t.Hint, Created: web.FormatDate(&t.IssuedOn), LastUsed: web.FormatAgo(t.LastUsedOn, now),
 			Expires: formatExpiry(t.ExpiresOn), EditURL: base + "/edit", RollURL: base + "/roll", DeleteURL: base + "/delete",
 			StatusURL: base + "/status", CheckURL: sc.base + "/check?token=" + t.ID, UsageURL: base + "/usage",
-			ReadOnlyURL: readOnlyURL(sc, t)})
+			ReadOnlyURL: readOnlyURL(sc, t), LeakNotice: leakNoticeText(leaks, t.ID)})
 	}
 	return s.render(w, r, http.StatusOK, web.TokenList(s.page(w, r, v.Title, "tokens"), v))
 }
@@ -93,4 +97,18 @@ func formatExpiry(t *time.Time) string {
 		return u.Add(-time.Second).Format("Jan 2, 2006")
 	}
 	return u.Format("Jan 2, 2006 15:04") + " UTC"
+}
+
+// leakNoticeText tells the owner that token id was reported as leaked (see
+// tokens.Service.LeakNotices), or is empty.
+func leakNoticeText(leaks map[string]tokens.LeakNotice, id string) string {
+	n, ok := leaks[id]
+	if !ok {
+		return ""
+	}
+	where := ""
+	if n.URL != "" {
+		where = " at " + n.URL
+	}
+	return "Reported as leaked on " + n.At.UTC().Format("Jan 2, 2006") + where + "; it was disabled. Roll it and re-enable, or delete it."
 }

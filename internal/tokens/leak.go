@@ -175,48 +175,68 @@ type LeakNotice struct {
 	Source string
 }
 
-// LeakNotices returns, for those of ts that are disabled, the latest leak report recorded since
-// the token last changed: the report that disabled it, or one about a token that was already
-// disabled. A token re-enabled (or otherwise changed) after its report has no notice.
+// LeakNotices returns, for those of ts that are disabled, the latest leak report not yet
+// answered by a roll: the token stays disabled until its owner rolls it (Update refuses to enable
+// it before), and the notice says so. A token rolled since its last report has no notice.
 func (s *Service) LeakNotices(ctx context.Context, ts []*Token) (map[string]LeakNotice, error) {
 	ids := map[Owner][]string{}
-	byID := map[string]*Token{}
 	for _, t := range ts {
 		if t.Status == StatusDisabled {
 			ids[t.Owner] = append(ids[t.Owner], t.ID)
-			byID[t.ID] = t
 		}
 	}
 	out := map[string]LeakNotice{}
-	es := map[string]store.AuditEntry{}
 	for o, list := range ids {
-		// A token's entries are in its owner's log: the user's, or the account's.
-		f := store.AuditFilter{OwnerUserID: o.UserID}
-		if o.Kind == OwnerAccount {
-			f = store.AuditFilter{AccountID: o.AccountID}
-		}
-		found, err := store.LatestAuditEntries(s.db.Gorm(ctx), f, ActionLeakReported, "api_token", list)
+		leaks, rolls, err := leaksAndRolls(s.db.Gorm(ctx), o, list)
 		if err != nil {
 			return nil, err
 		}
-		for id, e := range found {
-			es[id] = e
-		}
-	}
-	for id, e := range es {
-		t := byID[id]
-		if t == nil || e.CreatedAt.Before(t.ModifiedOn) {
-			continue
-		}
-		n := LeakNotice{At: e.CreatedAt.UTC()}
-		if e.NewValue != nil {
-			var v leakValue
-			if err := json.Unmarshal([]byte(*e.NewValue), &v); err != nil {
-				return nil, fmt.Errorf("decode leak report of token %s: %w", id, err)
+		for id, e := range leaks {
+			if roll, ok := rolls[id]; ok && roll.CreatedAt.After(e.CreatedAt) {
+				continue
 			}
-			n.URL, n.Source = v.URL, v.Source
+			n := LeakNotice{At: e.CreatedAt.UTC()}
+			if e.NewValue != nil {
+				var v leakValue
+				if err := json.Unmarshal([]byte(*e.NewValue), &v); err != nil {
+					return nil, fmt.Errorf("decode leak report of token %s: %w", id, err)
+				}
+				n.URL, n.Source = v.URL, v.Source
+			}
+			out[id] = n
 		}
-		out[id] = n
 	}
 	return out, nil
+}
+
+// leaksAndRolls returns the latest leak report and the latest roll of each of the given tokens of
+// owner, from the owner's log (the user's, or the account's).
+func leaksAndRolls(tx *gorm.DB, owner Owner, ids []string) (leaks, rolls map[string]store.AuditEntry, err error) {
+	f := store.AuditFilter{OwnerUserID: owner.UserID}
+	if owner.Kind == OwnerAccount {
+		f = store.AuditFilter{AccountID: owner.AccountID}
+	}
+	if leaks, err = store.LatestAuditEntries(tx, f, ActionLeakReported, "api_token", ids); err != nil || len(leaks) == 0 {
+		return leaks, nil, err
+	}
+	rolls, err = store.LatestAuditEntries(tx, f, "token.roll", "api_token", ids)
+	return leaks, rolls, err
+}
+
+// rollFirst refuses to enable a token whose latest leak report is newer than its latest roll:
+// enabling it would revive the leaked secret. Rolling first leaves the leaked secret dead.
+func rollFirst(tx *gorm.DB, owner Owner, id string) error {
+	leaks, rolls, err := leaksAndRolls(tx, owner, []string{id})
+	if err != nil {
+		return err
+	}
+	leak, ok := leaks[id]
+	if !ok {
+		return nil
+	}
+	if roll, ok := rolls[id]; ok && roll.CreatedAt.After(leak.CreatedAt) {
+		return nil
+	}
+	return errs.InvalidField("status", "This token's secret was reported as leaked on %s. Roll the token first, so that the leaked secret stays dead, then enable it.",
+		leak.CreatedAt.UTC().Format("Jan 2, 2006")).WithCode(errs.Forbidden)
 }

@@ -135,19 +135,41 @@ func TestReportLeaked(t *testing.T) {
 			t.Fatalf("notices %+v", notices)
 		}
 
+		// Re-enabling before rolling would revive the leaked secret: refused.
+		cur, _ := svc.Get(ctx, tokens.UserOwner(u.ID), live.ID)
+		enable := tokens.Input{Name: cur.Name, Policies: cur.Policies, Status: tokens.StatusActive}
+		if _, err := svc.Update(ctx, dashboard(u), tokens.UserOwner(u.ID), live.ID, enable); !errs.Is(err, errs.Forbidden) ||
+			!strings.Contains(errs.MessageOf(err), "Roll the token first") {
+			t.Fatalf("re-enabled without rolling: %v", err)
+		}
+		if _, err := svc.Update(ctx, dashboard(u), tokens.AccountOwner(a.ID), acct.ID, enable); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("account token re-enabled without rolling: %v", err)
+		}
+		// Other edits of the disabled token are still allowed.
+		cur.Name = "renamed"
+		if _, err := svc.Update(ctx, dashboard(u), tokens.UserOwner(u.ID), live.ID, tokens.Input{Name: "renamed", Policies: cur.Policies}); err != nil {
+			t.Fatalf("rename a reported token: %v", err)
+		}
+		if notices, err := svc.LeakNotices(ctx, []*tokens.Token{mustGet(t, svc, tokens.UserOwner(u.ID), live.ID)}); err != nil || len(notices) != 1 {
+			t.Fatalf("a rename hid the notice: %+v %v", notices, err)
+		}
+		time.Sleep(20 * time.Millisecond) // the roll's entry is strictly later than the report's
+
 		// Re-enabling: the owner rolls the token, then enables it; the leaked secret stays dead.
 		newSecret, err := svc.Roll(ctx, dashboard(u), tokens.UserOwner(u.ID), live.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := svc.Get(ctx, tokens.UserOwner(u.ID), live.ID)
+		got := mustGet(t, svc, tokens.UserOwner(u.ID), live.ID)
+		if notices, err := svc.LeakNotices(ctx, []*tokens.Token{got}); err != nil || len(notices) != 0 {
+			t.Fatalf("notice after the roll: %+v %v", notices, err)
+		}
 		in := tokens.Input{Name: got.Name, Policies: got.Policies, Status: tokens.StatusActive}
 		// Someone without the right to create the token may not revive it.
 		stranger, _ := tt.User(t, db)
 		if _, err := svc.Update(ctx, dashboard(stranger), tokens.UserOwner(u.ID), live.ID, in); !errs.Is(err, errs.NotFound) && !errs.Is(err, errs.Forbidden) {
 			t.Fatalf("stranger re-enabled: %v", err)
 		}
-		time.Sleep(1100 * time.Millisecond) // the re-enable happens in a later second than the report
 		if _, err := svc.Update(ctx, dashboard(u), tokens.UserOwner(u.ID), live.ID, in); err != nil {
 			t.Fatalf("re-enable: %v", err)
 		}
@@ -167,7 +189,6 @@ func TestReportLeaked(t *testing.T) {
 		}
 		// Disabled again later by hand, it shows no stale notice either.
 		in.Status = tokens.StatusDisabled
-		time.Sleep(1100 * time.Millisecond)
 		got, err = svc.Update(ctx, dashboard(u), tokens.UserOwner(u.ID), live.ID, in)
 		if err != nil {
 			t.Fatal(err)
@@ -176,6 +197,15 @@ func TestReportLeaked(t *testing.T) {
 			t.Fatalf("stale notice on a token disabled by hand: %+v %v", notices, err)
 		}
 	})
+}
+
+func mustGet(t *testing.T, svc *tokens.Service, o tokens.Owner, id string) *tokens.Token {
+	t.Helper()
+	tok, err := svc.Get(ctx, o, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // assertNoSecret fails if any secret appears anywhere in the database: every text column of

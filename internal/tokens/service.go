@@ -399,6 +399,11 @@ func (s *Service) Update(ctx context.Context, c Creator, owner Owner, id string,
 		if in.Status == "" {
 			p.status = row.Status
 		}
+		if row.Status != StatusActive && p.status == StatusActive {
+			if err := rollFirst(tx, owner, id); err != nil {
+				return err
+			}
+		}
 		if err := s.capCheck(tx, c, owner, p, old); err != nil {
 			return err
 		}
