@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/analytics"
@@ -49,7 +50,8 @@ func (s *Server) wrap(rt Route) http.Handler {
 			}
 			return
 		}
-		p, err := s.authenticate(r)
+		ip := s.IPs.IP(r) // once: the IP condition and the traffic record use the same address
+		p, err := s.authenticate(r, ip)
 		if err != nil {
 			if rt.Perm.kind == requireNothing && errs.Is(err, errs.Unauthenticated) {
 				// Cloudflare's verify endpoints answer every bad token with 401 and 1000.
@@ -62,7 +64,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		sw := &server.StatusRecorder{ResponseWriter: w}
 		var t *Target
 		allowed := false
-		defer func() { s.recordRequest(rt, r, p, t, sw, allowed) }()
+		defer func() { s.recordRequest(rt, r, ip, p, t, sw, allowed) }()
 		t, err = rt.Resource.locate(s, r, p)
 		if err != nil {
 			writeError(sw, r, s.Logger, err)
@@ -88,12 +90,12 @@ func (s *Server) wrap(rt Route) http.Handler {
 // recordRequest hands an authenticated request to the analytics recorder (when there is one):
 // the route pattern, the group it needed, whether authorization let it through, the status and
 // the response size, and the zone and account it acted on.
-func (s *Server) recordRequest(rt Route, r *http.Request, p *tokens.Principal, t *Target, sw *server.StatusRecorder, allowed bool) {
+func (s *Server) recordRequest(rt Route, r *http.Request, ip netip.Addr, p *tokens.Principal, t *Target, sw *server.StatusRecorder, allowed bool) {
 	if s.Requests == nil {
 		return
 	}
 	req := analytics.Request{At: s.Now(), Method: r.Method, Route: rt.Pattern, Status: sw.Status(), TokenID: p.TokenID(),
-		Allowed: allowed, Bytes: sw.Bytes(), IP: s.IPs.IP(r).String()}
+		Allowed: allowed, Bytes: sw.Bytes(), IP: ip.String()}
 	if rt.Perm.kind == requirePerm {
 		req.PermissionGroup = rt.Perm.perm.Group().ID
 	}
@@ -106,9 +108,9 @@ func (s *Server) recordRequest(rt Route, r *http.Request, p *tokens.Principal, t
 	s.Requests.Record(req)
 }
 
-// authenticate reads the credential of r and checks that it may be used now from the client's
+// authenticate reads the credential of r and checks that it may be used now from ip, the client's
 // address.
-func (s *Server) authenticate(r *http.Request) (*tokens.Principal, error) {
+func (s *Server) authenticate(r *http.Request, ip netip.Addr) (*tokens.Principal, error) {
 	secret, err := bearer(r)
 	if err != nil {
 		return nil, err
@@ -117,7 +119,7 @@ func (s *Server) authenticate(r *http.Request) (*tokens.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Cred.Check(s.Now(), s.IPs.IP(r)); err != nil {
+	if err := p.Cred.Check(s.Now(), ip); err != nil {
 		return nil, err
 	}
 	return p, nil
