@@ -42,6 +42,12 @@ func (a *Access) SeesZone(accountID, zoneID string) bool {
 	return false
 }
 
+// managesAccountTokens reports whether the owner may create and change the account-owned tokens
+// of accountID (Account API Tokens Write).
+func (a *Access) managesAccountTokens(accountID string) bool {
+	return a.Compiled.Decide(authz.AccountTokensWrite, authz.Account(accountID)).Allowed
+}
+
 // Accounts returns the ids of the accounts the owner belongs to.
 func (a *Access) Accounts() []string {
 	out := make([]string, 0, len(a.accounts))

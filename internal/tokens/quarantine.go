@@ -118,7 +118,7 @@ func (s *Service) Quarantine(ctx context.Context, c Creator, owner Owner, id str
 			if err != nil {
 				return err
 			}
-			if !acc.Compiled.Decide(authz.AccountTokensWrite, authz.Account(owner.AccountID)).Allowed {
+			if !acc.managesAccountTokens(owner.AccountID) {
 				return errs.E(errs.Forbidden, "Changing the account's tokens needs Account API Tokens Write.")
 			}
 		}

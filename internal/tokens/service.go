@@ -156,7 +156,7 @@ func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old
 		if err != nil {
 			return err
 		}
-		if owner.Kind == OwnerAccount && !authz.Both(acc.Compiled, acc.Compiled, authz.AccountTokensWrite, authz.Account(owner.AccountID)).Allowed {
+		if owner.Kind == OwnerAccount && !acc.managesAccountTokens(owner.AccountID) {
 			return errs.E(errs.Forbidden, "You may not create tokens for this account: that needs Account API Tokens Write.")
 		}
 		if err := subset(tx, p.policies, acc.Policies); err != nil {
