@@ -123,3 +123,42 @@ func BenchmarkSubset(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecideKV measures one decision on a KV namespace for a token that
+// names nNamespaces namespaces of its account (one policy each, every tenth a
+// deny), cycling through named and unnamed namespaces and both KV groups.
+func BenchmarkDecideKV(b *testing.B) {
+	account := hexID(0, 1)
+	for _, n := range []int{10, 10_000} {
+		b.Run(fmt.Sprintf("namespaces=%d", n), func(b *testing.B) {
+			var ps []Policy
+			rs := make([]Resource, 0, n+n/10)
+			for i := range n {
+				sel := ResourceSelector{Kind: SelectNamespace, ID: account, Namespace: hexID(13, i)}
+				eff := Allow
+				if i%10 == 9 {
+					eff = Deny
+				}
+				ps = append(ps, Policy{Effect: eff, Perms: []Perm{KVWrite}, Resources: []ResourceSelector{sel}})
+				rs = append(rs, KVNamespace(account, sel.Namespace))
+				if i%10 == 0 {
+					rs = append(rs, KVNamespace(account, hexID(14, i)))
+				}
+			}
+			c := Compile(ps)
+			perms := []Perm{KVWrite, KVRead, KVWrite}
+			allowed := 0
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if c.Decide(perms[i%len(perms)], rs[i%len(rs)]).Allowed {
+					allowed++
+				}
+				i++
+			}
+			if allowed == 0 {
+				b.Fatal("nothing allowed")
+			}
+		})
+	}
+}

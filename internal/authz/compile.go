@@ -49,9 +49,14 @@ type Compiled struct {
 	accountZones map[string]masks // com.cloudflare.api.account.<id>: {com.cloudflare.api.account.zone.*: *}
 	accounts     map[string]masks // com.cloudflare.api.account.<id>
 	users        map[string]masks // com.cloudflare.api.user.<id>
+	namespaces   map[nsKey]masks  // com.cloudflare.api.account.<id>: {com.cloudflare.api.account.kv.namespace.<ns>: *}
 	dns          []dnsRule
 	policies     []Policy
 }
+
+// nsKey names one KV namespace of one account. A struct of two strings keeps
+// map lookups free of allocations (no key concatenation).
+type nsKey struct{ account, namespace string }
 
 // Compile compiles policies for Decide. Policies need not come from
 // ParsePolicies, and Compile never fails: what it cannot make sense of fails
@@ -91,7 +96,11 @@ func Compile(ps []Policy) *Compiled {
 			continue
 		}
 		for _, s := range p.Resources {
-			c.add(s, m.only(scopeMask[s.Scope()]))
+			keep := scopeMask[s.Scope()]
+			if s.Kind == SelectNamespace {
+				keep = kvMask
+			}
+			c.add(s, m.only(keep))
 		}
 		if p.DNS != nil && perms&dnsMask != 0 {
 			c.dns = append(c.dns, dnsRule{
@@ -120,6 +129,18 @@ func (c *Compiled) add(s ResourceSelector, m masks) {
 		table = &c.accounts
 	case SelectUser:
 		table = &c.users
+	case SelectNamespace:
+		if s.ID == "" || s.Namespace == "" {
+			return
+		}
+		if c.namespaces == nil {
+			c.namespaces = make(map[nsKey]masks)
+		}
+		k := nsKey{s.ID, s.Namespace}
+		old := c.namespaces[k]
+		old.or(m)
+		c.namespaces[k] = old
+		return
 	default:
 		return
 	}
@@ -154,6 +175,11 @@ func (c *Compiled) lookup(p Perm, r Resource) (m masks, ok bool) {
 	case ScopeAccount:
 		if b, found := c.accounts[r.ID]; found {
 			m.or(b)
+		}
+		if r.Namespace != "" {
+			if b, found := c.namespaces[nsKey{r.ID, r.Namespace}]; found {
+				m.or(b)
+			}
 		}
 	case ScopeUser:
 		if b, found := c.users[r.ID]; found {

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,38 @@ func TestDecide(t *testing.T) {
 			{DNSWrite, z1a1, NoMatch},
 			{KVRead, Account("a1"), Granted}, {KVRead, Account("anything"), Granted},
 			{KVWrite, Account("a1"), NoMatch},
+		}},
+		{"one KV namespace", []PolicyJSON{allowJSON(map[string]any{accountA1: map[string]any{nsKeyN1: "*"}}, KVWrite, AccountSettingsRead)}, []check{
+			{KVWrite, KVNamespace("a1", "n1"), Granted},
+			{KVRead, KVNamespace("a1", "n1"), Granted}, // Write implies Read
+			{KVWrite, KVNamespace("a1", "n2"), NoMatch},
+			{KVWrite, KVNamespace("a2", "n1"), NoMatch},             // the same id in another account is another namespace
+			{KVWrite, Account("a1"), NoMatch},                       // creating or listing namespaces needs the account
+			{AccountSettingsRead, KVNamespace("a1", "n1"), NoMatch}, // a namespace key reaches only the KV groups
+			{AccountSettingsRead, Account("a1"), NoMatch},           // and never the account
+			{KVWrite, Resource{Scope: ScopeZone, ID: "n1", AccountID: "a1"}, NoMatch},
+		}},
+		{"account key reaches its namespaces", []PolicyJSON{allowJSON(map[string]any{accountA1: "*"}, KVRead)}, []check{
+			{KVRead, KVNamespace("a1", "n1"), Granted}, {KVRead, KVNamespace("a1", "n9"), Granted},
+			{KVRead, KVNamespace("a2", "n1"), NoMatch},
+			{KVWrite, KVNamespace("a1", "n1"), NoMatch},
+		}},
+		{"all namespaces except one", []PolicyJSON{
+			allowJSON(map[string]any{accountA1: "*"}, KVWrite),
+			denyJSON(map[string]any{accountA1: map[string]any{nsKeyN1: "*"}}, KVRead),
+		}, []check{
+			{KVWrite, KVNamespace("a1", "n2"), Granted},
+			{KVWrite, KVNamespace("a1", "n1"), Denied}, // denying Read denies Write
+			{KVRead, KVNamespace("a1", "n1"), Denied},
+			{KVWrite, Account("a1"), Granted}, // the deny names a namespace, not the account
+		}},
+		{"namespace deny of another group is no deny", []PolicyJSON{
+			allowJSON(map[string]any{accountA1: "*"}, KVWrite, BillingRead),
+			denyJSON(map[string]any{accountA1: map[string]any{nsKeyN1: "*"}}, BillingRead),
+		}, []check{
+			{KVWrite, KVNamespace("a1", "n1"), Granted},
+			{BillingRead, KVNamespace("a1", "n1"), Granted},
+			{BillingRead, Account("a1"), Granted},
 		}},
 		{"account.* nested is every zone", []PolicyJSON{allowJSON(map[string]any{allAccounts: nested()}, DNSRead)}, []check{
 			{DNSRead, z1a1, Granted}, {DNSRead, z4, Granted},
@@ -181,6 +214,8 @@ func TestDecideAllocations(t *testing.T) {
 		allowJSON(map[string]any{accountA1: nested(), zoneKeyZ1: "*"}, DNSWrite),
 		denyJSON(map[string]any{"com.cloudflare.api.account.zone.z2": "*"}, DNSWrite),
 		allowJSON(map[string]any{accountA1: "*", userU1: "*"}, KVWrite, TokensRead),
+		allowJSON(map[string]any{"com.cloudflare.api.account.a2": map[string]any{nsKeyN1: "*"}}, KVRead),
+		denyJSON(map[string]any{"com.cloudflare.api.account.a2": map[string]any{"com.cloudflare.api.account.kv.namespace.n2": "*"}}, KVRead),
 	))
 	requests := []struct {
 		p Perm
@@ -188,6 +223,7 @@ func TestDecideAllocations(t *testing.T) {
 	}{
 		{DNSWrite, Zone("a1", "z1")}, {DNSWrite, Zone("a1", "z2")}, {DNSRead, Zone("a9", "z9")},
 		{KVRead, Account("a1")}, {TokensRead, User("u1")}, {BillingRead, Account("a1")}, {DNSWrite, Account("a1")},
+		{KVWrite, KVNamespace("a1", "n1")}, {KVRead, KVNamespace("a2", "n1")}, {KVWrite, KVNamespace("a2", "n2")},
 	}
 	var sink Decision
 	allocs := testing.AllocsPerRun(100, func() {
@@ -245,6 +281,8 @@ func TestReason(t *testing.T) {
 		{BothDNS(token, Compile(mustParse(t, denyJSON(map[string]any{allZones: "*"}, DNSWrite))), DNSWrite, zone, "example.com", "www.example.com", "A"), `the token's owner is denied "DNS Write" on com.cloudflare.api.account.zone.` + zid + ` for the A record www.example.com`},
 		{token.Decide(NumPerms, zone), `unknown permission group Perm(23)`},
 		{token.Decide(DNSWrite, Zone("a1", "")), `requires "DNS Write" on an unnamed zone`},
+		{token.Decide(KVRead, KVNamespace("a2", "n1")), `requires "Workers KV Storage Read" on com.cloudflare.api.account.a2 → com.cloudflare.api.account.kv.namespace.n1`},
+		{token.Decide(KVWrite, KVNamespace("a1", "n1")), `denied by a deny policy: "Workers KV Storage Write" on com.cloudflare.api.account.a1 → com.cloudflare.api.account.kv.namespace.n1`},
 	}
 	for _, tt := range tests {
 		if got := tt.d.Reason(); got != tt.want {
@@ -307,6 +345,75 @@ func TestPolicyJSONShape(t *testing.T) {
 	} {
 		if got := c.Decide(DNSRead, tt.r).Allowed; got != tt.want {
 			t.Errorf("Decide(DNS Read, %+v) = %v, want %v", tt.r, got, tt.want)
+		}
+	}
+}
+
+func TestNamespaces(t *testing.T) {
+	ns := func(id string) map[string]any { return map[string]any{"com.cloudflare.api.account.kv.namespace." + id: "*"} }
+	a2 := "com.cloudflare.api.account.a2"
+	tests := []struct {
+		name     string
+		policies []PolicyJSON
+		p        Perm
+		want     NamespaceSet
+	}{
+		{"none", []PolicyJSON{allowJSON(map[string]any{accountA1: "*"}, BillingRead)}, KVRead, NamespaceSet{}},
+		{"account key", []PolicyJSON{allowJSON(map[string]any{accountA1: "*"}, KVRead)}, KVRead, NamespaceSet{All: true}},
+		{"all accounts", []PolicyJSON{allowJSON(map[string]any{allAccounts: "*"}, KVWrite)}, KVRead, NamespaceSet{All: true}},
+		{"two namespaces, one of another account", []PolicyJSON{
+			allowJSON(map[string]any{accountA1: ns("n2")}, KVRead),
+			allowJSON(map[string]any{accountA1: ns("n1"), a2: ns("n3")}, KVWrite),
+		}, KVRead, NamespaceSet{IDs: []string{"n1", "n2"}}},
+		{"write only on one", []PolicyJSON{
+			allowJSON(map[string]any{accountA1: ns("n2")}, KVRead),
+			allowJSON(map[string]any{accountA1: ns("n1")}, KVWrite),
+		}, KVWrite, NamespaceSet{IDs: []string{"n1"}}},
+		{"all except", []PolicyJSON{
+			allowJSON(map[string]any{accountA1: "*"}, KVWrite),
+			denyJSON(map[string]any{accountA1: ns("n1")}, KVWrite),
+			denyJSON(map[string]any{a2: ns("n2")}, KVWrite),
+		}, KVWrite, NamespaceSet{All: true, IDs: []string{"n1"}}},
+		{"deny of the account", []PolicyJSON{
+			allowJSON(map[string]any{accountA1: ns("n1")}, KVWrite),
+			denyJSON(map[string]any{allAccounts: "*"}, KVRead),
+		}, KVRead, NamespaceSet{}},
+		{"not a KV group", []PolicyJSON{allowJSON(map[string]any{accountA1: "*"}, BillingRead)}, BillingRead, NamespaceSet{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Compile(mustParse(t, tt.policies...))
+			got := c.Namespaces(tt.p, "a1")
+			if got.All != tt.want.All || !slices.Equal(got.IDs, tt.want.IDs) {
+				t.Fatalf("Namespaces = %+v, want %+v", got, tt.want)
+			}
+			for _, id := range []string{"n1", "n2", "n3", "n9"} {
+				if in, allowed := got.Contains(id), c.Decide(tt.p, KVNamespace("a1", id)).Allowed; in != allowed && IsKV(tt.p) {
+					t.Errorf("Contains(%s) = %v, Decide allows: %v", id, in, allowed)
+				}
+			}
+		})
+	}
+}
+
+func TestNamespaceSetIntersect(t *testing.T) {
+	all := func(ids ...string) NamespaceSet { return NamespaceSet{All: true, IDs: ids} }
+	only := func(ids ...string) NamespaceSet { return NamespaceSet{IDs: ids} }
+	tests := []struct{ a, b, want NamespaceSet }{
+		{all(), all(), all()},
+		{all("n1"), all("n2"), all("n1", "n2")},
+		{all("n1"), only("n1", "n2"), only("n2")},
+		{only("n1", "n2"), all("n2"), only("n1")},
+		{only("n1", "n2"), only("n2", "n3"), only("n2")},
+		{only(), all(), only()},
+	}
+	for _, tt := range tests {
+		got := tt.a.Intersect(tt.b)
+		if got.All != tt.want.All || !slices.Equal(got.IDs, tt.want.IDs) {
+			t.Errorf("%+v ∩ %+v = %+v, want %+v", tt.a, tt.b, got, tt.want)
+		}
+		if got.Empty() != (!got.All && len(got.IDs) == 0) {
+			t.Errorf("Empty(%+v) = %v", got, got.Empty())
 		}
 	}
 }

@@ -37,6 +37,27 @@
 //	com.cloudflare.api.account.*: "*"              every account
 //	com.cloudflare.api.user.<ID>: "*"              one user
 //	com.cloudflare.api.user.*: "*"                 every user (in effect, the token's owner)
+//	com.cloudflare.api.account.<ID>: {"com.cloudflare.api.account.kv.namespace.<NS>": "*", …}
+//	                                               some Workers KV namespaces of one account
+//
+// The last form is Latchkey's extension. It lives inside the nested map that
+// Cloudflare already defines for account keys, so every tool that reads
+// Cloudflare policies (cloudflare-go decodes resources as map[string]any,
+// Terraform as a JSON map) still accepts and round-trips it; only the inner key
+// is new. A nested map may mix "com.cloudflare.api.account.zone.*": "*" with
+// namespace keys. A namespace key stands only under the key of the account it
+// belongs to (never at the top level, never under account.*), so it can never
+// reach a namespace of another account, and it reaches only the Workers KV
+// groups (Workers KV Storage Read and Write): a policy granting Billing Read on
+// a namespace key simply never matches. A namespace is a [Resource] of account
+// scope with Namespace set ([KVNamespace]): account keys (account.<ID>,
+// account.*) reach all the account's namespaces, a namespace key reaches its
+// namespace only, and never the account itself, so creating and listing
+// namespaces (decided on [Account]) need an account key. To let a token use
+// every namespace but one, allow the KV group on the account and deny it on
+// that namespace's key. [Compiled.Namespaces] gives the set a list endpoint
+// shows (every namespace except some, or exactly some), so that lists are
+// filtered in the database.
 //
 // A group applies only to resources of its own scope. Zone groups reach a zone
 // through its zone key, zone.*, or the nested all-zones-of-account form. A bare
@@ -151,6 +172,9 @@
 // counts deny policies on both sides, and DNS constraints (a constrained child
 // fits in an unconstrained parent, not the reverse). On failure it names the
 // first child policy and the group and resource it grants in excess.
+//
+// Namespace keys name their account, so Subset decides them exactly without a
+// lookup.
 //
 // Symbolically, com.cloudflare.api.account.zone.<Z> is a zone of any account,
 // so a token for one zone is not within "all zones of account A" unless Subset

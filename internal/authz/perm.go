@@ -167,3 +167,10 @@ func isDNSPerm(p Perm) bool { return p == DNSRead || p == DNSWrite }
 
 // dnsMask holds the groups a DNS record constraint can restrict.
 const dnsMask = 1<<DNSRead | 1<<DNSWrite
+
+// kvMask holds the groups a KV namespace key reaches.
+const kvMask = 1<<KVRead | 1<<KVWrite
+
+// IsKV reports whether p is one of the Workers KV groups, the only groups a
+// KV namespace key (SelectNamespace) reaches.
+func IsKV(p Perm) bool { return p == KVRead || p == KVWrite }

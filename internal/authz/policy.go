@@ -53,13 +53,17 @@ const (
 	SelectAllAccounts                          // "com.cloudflare.api.account.*": "*"
 	SelectUser                                 // "com.cloudflare.api.user.<ID>": "*"
 	SelectAllUsers                             // "com.cloudflare.api.user.*": "*"
+	SelectNamespace                            // "com.cloudflare.api.account.<ID>": {"com.cloudflare.api.account.kv.namespace.<NAMESPACE>": "*"}
 )
 
 // ResourceSelector is one parsed resource key of a policy. ID is empty for the
-// wildcard kinds.
+// wildcard kinds. For SelectNamespace, ID is the account and Namespace the
+// Workers KV namespace: one namespace of one account, which only the KV
+// groups (Workers KV Storage Read and Write) reach.
 type ResourceSelector struct {
-	Kind SelectorKind
-	ID   string
+	Kind      SelectorKind
+	ID        string
+	Namespace string
 }
 
 // Scope returns the scope of the resources s selects.
@@ -67,7 +71,7 @@ func (s ResourceSelector) Scope() Scope {
 	switch s.Kind {
 	case SelectZone, SelectAllZones, SelectAccountZones:
 		return ScopeZone
-	case SelectAccount, SelectAllAccounts:
+	case SelectAccount, SelectAllAccounts, SelectNamespace:
 		return ScopeAccount
 	case SelectUser, SelectAllUsers:
 		return ScopeUser
@@ -76,8 +80,11 @@ func (s ResourceSelector) Scope() Scope {
 }
 
 // Matches reports whether s selects r. A selector naming an id never matches a
-// resource with an empty id, and "all zones of account X" never matches a zone
-// whose AccountID is empty.
+// resource with an empty id, "all zones of account X" never matches a zone
+// whose AccountID is empty, and a namespace selector matches only that
+// namespace (account keys match the namespaces of their account too). It
+// does not look at permission groups: a namespace key reaches only the KV
+// groups, which Compile takes care of.
 func (s ResourceSelector) Matches(r Resource) bool {
 	if r.ID == "" || r.Scope != s.Scope() {
 		return false
@@ -87,19 +94,23 @@ func (s ResourceSelector) Matches(r Resource) bool {
 		return s.ID != "" && r.ID == s.ID
 	case SelectAccountZones:
 		return s.ID != "" && r.AccountID == s.ID
+	case SelectNamespace:
+		return s.ID != "" && s.Namespace != "" && r.ID == s.ID && r.Namespace == s.Namespace
 	}
 	return true // the wildcard kinds
 }
 
 // Key returns the outer wire key of s: for SelectAccountZones the account's key,
-// whose value is the nested {"com.cloudflare.api.account.zone.*": "*"}.
+// whose value is the nested {"com.cloudflare.api.account.zone.*": "*"}, and for
+// SelectNamespace the account's key too, whose nested map holds the namespace's
+// key (NamespaceKey).
 func (s ResourceSelector) Key() string {
 	switch s.Kind {
 	case SelectZone:
 		return zonePrefix + s.ID
 	case SelectAllZones:
 		return allZonesKey
-	case SelectAccountZones, SelectAccount:
+	case SelectAccountZones, SelectAccount, SelectNamespace:
 		return accountPrefix + s.ID
 	case SelectAllAccounts:
 		return accountPrefix + "*"
@@ -111,17 +122,29 @@ func (s ResourceSelector) Key() string {
 	return ""
 }
 
+// NamespaceKey returns the nested key of a SelectNamespace selector,
+// "com.cloudflare.api.account.kv.namespace.<NAMESPACE>", and "" for other kinds.
+func (s ResourceSelector) NamespaceKey() string {
+	if s.Kind != SelectNamespace {
+		return ""
+	}
+	return namespacePrefix + s.Namespace
+}
+
 // String describes s in messages, for example
 // "com.cloudflare.api.account.<ID> → com.cloudflare.api.account.zone.*".
 func (s ResourceSelector) String() string {
-	if s.Kind == SelectAccountZones {
+	switch s.Kind {
+	case SelectAccountZones:
 		return s.Key() + " → " + allZonesKey
+	case SelectNamespace:
+		return s.Key() + " → " + s.NamespaceKey()
 	}
 	return s.Key()
 }
 
 func compareSelectors(a, b ResourceSelector) int {
-	return cmp.Or(cmp.Compare(a.Kind, b.Kind), strings.Compare(a.ID, b.ID))
+	return cmp.Or(cmp.Compare(a.Kind, b.Kind), strings.Compare(a.ID, b.ID), strings.Compare(a.Namespace, b.Namespace))
 }
 
 // Policy is a validated policy in canonical form: Perms sorted by Perm without
@@ -188,11 +211,11 @@ func parsePolicy(path string, pj PolicyJSON) (Policy, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		sel, err := parseResource(path+".resources["+strconv.Quote(k)+"]", k, pj.Resources[k])
+		sels, err := parseResource(path+".resources["+strconv.Quote(k)+"]", k, pj.Resources[k])
 		if err != nil {
 			return Policy{}, err
 		}
-		p.Resources = append(p.Resources, sel)
+		p.Resources = append(p.Resources, sels...)
 	}
 	slices.SortFunc(p.Resources, compareSelectors)
 	p.Resources = slices.Compact(p.Resources)
@@ -214,20 +237,31 @@ func parsePolicy(path string, pj PolicyJSON) (Policy, error) {
 
 const resourceKeyHelp = `expected com.cloudflare.api.account.zone.<id>, com.cloudflare.api.account.<id> or com.cloudflare.api.user.<id> (or * instead of the id)`
 
-// parseResource parses one entry of a policy's resources map.
-func parseResource(field, key string, value any) (ResourceSelector, error) {
+const nestedHelp = `the nested map of an account key holds "` + allZonesKey + `": "*" (all zones of the account) and/or "` + namespacePrefix + `<id>": "*" (one Workers KV namespace of the account)`
+
+// parseResource parses one entry of a policy's resources map. A nested map
+// yields one selector per nested key.
+func parseResource(field, key string, value any) ([]ResourceSelector, error) {
 	switch v := value.(type) {
 	case string:
 		if v != "*" {
-			return ResourceSelector{}, invalid(field, `value must be "*" or {"`+allZonesKey+`": "*"}`)
+			return nil, invalid(field, `value must be "*" or a nested map: `+nestedHelp)
 		}
-		return parseResourceKey(field, key)
+		sel, err := parseResourceKey(field, key)
+		if err != nil {
+			return nil, err
+		}
+		return []ResourceSelector{sel}, nil
 	case map[string]any:
-		return parseNested(field, key, len(v), func(k string) (any, bool) { x, ok := v[k]; return x, ok })
+		return parseNested(field, key, v)
 	case map[string]string:
-		return parseNested(field, key, len(v), func(k string) (any, bool) { x, ok := v[k]; return x, ok })
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = x
+		}
+		return parseNested(field, key, m)
 	}
-	return ResourceSelector{}, invalid(field, `value must be "*" or {"`+allZonesKey+`": "*"}`)
+	return nil, invalid(field, `value must be "*" or a nested map: `+nestedHelp)
 }
 
 func parseResourceKey(field, key string) (ResourceSelector, error) {
@@ -238,6 +272,8 @@ func parseResourceKey(field, key string) (ResourceSelector, error) {
 		all, one, id = SelectAllZones, SelectZone, key[len(zonePrefix):]
 	case key == zoneScopeKey:
 		return ResourceSelector{}, invalid(field, "missing zone id; "+resourceKeyHelp)
+	case key == namespaceScopeKey || strings.HasPrefix(key, namespacePrefix):
+		return ResourceSelector{}, invalid(field, `a KV namespace key goes inside its account's key: {"`+accountPrefix+`<account id>": {"`+namespacePrefix+`<namespace id>": "*"}}`)
 	case strings.HasPrefix(key, accountPrefix):
 		all, one, id = SelectAllAccounts, SelectAccount, key[len(accountPrefix):]
 	case strings.HasPrefix(key, userPrefix):
@@ -254,28 +290,52 @@ func parseResourceKey(field, key string) (ResourceSelector, error) {
 	return ResourceSelector{Kind: one, ID: id}, nil
 }
 
-// parseNested parses the "all zones of an account" form:
-// "com.cloudflare.api.account.<ID>": {"com.cloudflare.api.account.zone.*": "*"}.
-// Under com.cloudflare.api.account.* it means all zones everywhere.
-func parseNested(field, key string, n int, get func(string) (any, bool)) (ResourceSelector, error) {
+// parseNested parses the nested form under an account key:
+// "com.cloudflare.api.account.<ID>": {"com.cloudflare.api.account.zone.*": "*"}
+// (all zones of the account; under com.cloudflare.api.account.* all zones
+// everywhere) and "com.cloudflare.api.account.kv.namespace.<NS>": "*" entries
+// (one KV namespace of that account each), in any combination.
+func parseNested(field, key string, m map[string]any) ([]ResourceSelector, error) {
 	outer, err := parseResourceKey(field, key)
 	if err != nil {
-		return ResourceSelector{}, err
+		return nil, err
 	}
 	if outer.Kind != SelectAccount && outer.Kind != SelectAllAccounts {
-		return ResourceSelector{}, invalid(field, `only an account key may hold a nested map, {"`+allZonesKey+`": "*"}`)
+		return nil, invalid(field, "only an account key may hold a nested map: "+nestedHelp)
 	}
-	v, ok := get(allZonesKey)
-	if n != 1 || !ok {
-		return ResourceSelector{}, invalid(field, `the nested map must be exactly {"`+allZonesKey+`": "*"}`)
+	if len(m) == 0 {
+		return nil, invalid(field, "the nested map is empty: "+nestedHelp)
 	}
-	if s, isString := v.(string); !isString || s != "*" {
-		return ResourceSelector{}, invalid(field+"["+strconv.Quote(allZonesKey)+"]", `value must be "*"`)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	if outer.Kind == SelectAllAccounts {
-		return ResourceSelector{Kind: SelectAllZones}, nil
+	slices.Sort(keys)
+	out := make([]ResourceSelector, 0, len(keys))
+	for _, k := range keys {
+		inner := field + "[" + strconv.Quote(k) + "]"
+		if s, isString := m[k].(string); !isString || s != "*" {
+			return nil, invalid(inner, `value must be "*"`)
+		}
+		switch {
+		case k == allZonesKey && outer.Kind == SelectAllAccounts:
+			out = append(out, ResourceSelector{Kind: SelectAllZones})
+		case k == allZonesKey:
+			out = append(out, ResourceSelector{Kind: SelectAccountZones, ID: outer.ID})
+		case strings.HasPrefix(k, namespacePrefix):
+			if outer.Kind == SelectAllAccounts {
+				return nil, invalid(inner, "a KV namespace key goes inside the key of the account it belongs to, not "+accountPrefix+"*")
+			}
+			ns := k[len(namespacePrefix):]
+			if !validID(ns) {
+				return nil, invalid(inner, "malformed namespace id (1 to 64 letters, digits, '-' or '_')")
+			}
+			out = append(out, ResourceSelector{Kind: SelectNamespace, ID: outer.ID, Namespace: ns})
+		default:
+			return nil, invalid(inner, "unknown nested key; "+nestedHelp)
+		}
 	}
-	return ResourceSelector{Kind: SelectAccountZones, ID: outer.ID}, nil
+	return out, nil
 }
 
 // validID accepts the ids Latchkey issues (32 hex) and a little more:
@@ -297,9 +357,11 @@ func validID(id string) bool {
 // ParsePolicies returns, ParsePolicies of the result gives p back.
 //
 // The wire form has one value per key, so a hand-built policy that selects
-// both an account (SelectAccount) and all its zones (SelectAccountZones) cannot
-// be written as one policy; JSON then keeps the nested all-zones form. Split
-// such a policy in two (as MembershipPolicies does).
+// both an account (SelectAccount) and all its zones (SelectAccountZones) or
+// some of its KV namespaces (SelectNamespace) cannot be written as one policy;
+// JSON then keeps the nested form. Split such a policy in two (as
+// MembershipPolicies does). All zones of an account and namespaces of the same
+// account share one nested map.
 func (p Policy) JSON() PolicyJSON {
 	pj := PolicyJSON{
 		ID:               p.ID,
@@ -313,11 +375,24 @@ func (p Policy) JSON() PolicyJSON {
 		}
 	}
 	for _, s := range p.Resources {
-		if s.Kind == SelectAccountZones {
-			pj.Resources[s.Key()] = map[string]any{allZonesKey: "*"}
-		} else if _, taken := pj.Resources[s.Key()]; !taken {
-			pj.Resources[s.Key()] = "*"
+		var inner string
+		switch s.Kind {
+		case SelectAccountZones:
+			inner = allZonesKey
+		case SelectNamespace:
+			inner = s.NamespaceKey()
+		default:
+			if _, taken := pj.Resources[s.Key()]; !taken {
+				pj.Resources[s.Key()] = "*"
+			}
+			continue
 		}
+		nested, ok := pj.Resources[s.Key()].(map[string]any)
+		if !ok {
+			nested = map[string]any{}
+			pj.Resources[s.Key()] = nested
+		}
+		nested[inner] = "*"
 	}
 	if p.DNS != nil {
 		pj.DNSRecords = &DNSConstraint{Names: slices.Clone(p.DNS.Names), Types: slices.Clone(p.DNS.Types)}

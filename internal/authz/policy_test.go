@@ -13,6 +13,7 @@ import (
 const (
 	zoneKeyZ1   = "com.cloudflare.api.account.zone.z1"
 	allZones    = "com.cloudflare.api.account.zone.*"
+	nsKeyN1     = "com.cloudflare.api.account.kv.namespace.n1"
 	accountA1   = "com.cloudflare.api.account.a1"
 	allAccounts = "com.cloudflare.api.account.*"
 	userU1      = "com.cloudflare.api.user.u1"
@@ -89,9 +90,22 @@ func TestParsePoliciesErrors(t *testing.T) {
 		{"value list", res(zoneKeyZ1, []any{"*"}), `policies[1].resources["com.cloudflare.api.account.zone.z1"]`, `value must be "*"`},
 		{"nested under zone", res(zoneKeyZ1, nested()), `policies[1].resources["com.cloudflare.api.account.zone.z1"]`, "only an account key"},
 		{"nested under user", res(userU1, nested()), `policies[1].resources["com.cloudflare.api.user.u1"]`, "only an account key"},
-		{"nested one zone", res(accountA1, map[string]any{zoneKeyZ1: "*"}), `policies[1].resources["com.cloudflare.api.account.a1"]`, "nested map must be exactly"},
-		{"nested empty", res(accountA1, map[string]any{}), `policies[1].resources["com.cloudflare.api.account.a1"]`, "nested map must be exactly"},
-		{"nested extra key", res(accountA1, map[string]any{allZones: "*", zoneKeyZ1: "*"}), `policies[1].resources["com.cloudflare.api.account.a1"]`, "nested map must be exactly"},
+		{"nested one zone", res(accountA1, map[string]any{zoneKeyZ1: "*"}), `policies[1].resources["com.cloudflare.api.account.a1"]["com.cloudflare.api.account.zone.z1"]`, "unknown nested key"},
+		{"nested empty", res(accountA1, map[string]any{}), `policies[1].resources["com.cloudflare.api.account.a1"]`, "nested map is empty"},
+		{"nested extra key", res(accountA1, map[string]any{allZones: "*", zoneKeyZ1: "*"}), `policies[1].resources["com.cloudflare.api.account.a1"]["com.cloudflare.api.account.zone.z1"]`, "unknown nested key"},
+		{"namespace at top level", res("com.cloudflare.api.account.kv.namespace.n1", "*"), `policies[1].resources["com.cloudflare.api.account.kv.namespace.n1"]`, "goes inside its account's key"},
+		{"namespace scope key", res("com.cloudflare.api.account.kv.namespace", "*"), `policies[1].resources["com.cloudflare.api.account.kv.namespace"]`, "goes inside its account's key"},
+		{"namespace under all accounts", res("com.cloudflare.api.account.*", map[string]any{"com.cloudflare.api.account.kv.namespace.n1": "*"}),
+			`policies[1].resources["com.cloudflare.api.account.*"]["com.cloudflare.api.account.kv.namespace.n1"]`, "not com.cloudflare.api.account.*"},
+		{"namespace under zone", res(zoneKeyZ1, map[string]any{"com.cloudflare.api.account.kv.namespace.n1": "*"}), `policies[1].resources["com.cloudflare.api.account.zone.z1"]`, "only an account key"},
+		{"namespace bad id", res(accountA1, map[string]any{"com.cloudflare.api.account.kv.namespace.n.1": "*"}),
+			`policies[1].resources["com.cloudflare.api.account.a1"]["com.cloudflare.api.account.kv.namespace.n.1"]`, "malformed namespace id"},
+		{"namespace empty id", res(accountA1, map[string]any{"com.cloudflare.api.account.kv.namespace.": "*"}),
+			`policies[1].resources["com.cloudflare.api.account.a1"]["com.cloudflare.api.account.kv.namespace."]`, "malformed namespace id"},
+		{"namespace wildcard", res(accountA1, map[string]any{"com.cloudflare.api.account.kv.namespace.*": "*"}),
+			`policies[1].resources["com.cloudflare.api.account.a1"]["com.cloudflare.api.account.kv.namespace.*"]`, "malformed namespace id"},
+		{"namespace value", res(accountA1, map[string]any{"com.cloudflare.api.account.kv.namespace.n1": "read"}),
+			`policies[1].resources["com.cloudflare.api.account.a1"]["com.cloudflare.api.account.kv.namespace.n1"]`, `value must be "*"`},
 		{"nested value", res(accountA1, map[string]any{allZones: "read"}), `policies[1].resources["com.cloudflare.api.account.a1"]["com.cloudflare.api.account.zone.*"]`, `value must be "*"`},
 		{"nested deeper", res(accountA1, map[string]any{allZones: nested()}), `policies[1].resources["com.cloudflare.api.account.a1"]["com.cloudflare.api.account.zone.*"]`, `value must be "*"`},
 		{"nested bad account", res("com.cloudflare.api.account.a 1", nested()), `policies[1].resources["com.cloudflare.api.account.a 1"]`, "malformed id"},
@@ -169,6 +183,14 @@ func TestParsePoliciesCanonical(t *testing.T) {
 		Resources:        map[string]any{zoneKeyZ1: "*"},
 		PermissionGroups: refs(DNSRead),
 		DNSRecords:       &DNSConstraint{Names: []string{"WWW", "_acme-challenge.*", "www", "Example.COM."}, Types: []string{"txt", "A", "TXT"}},
+	}, {
+		// KV namespaces share the nested map with all zones of the account.
+		Effect: Allow,
+		Resources: map[string]any{
+			accountA1:                       map[string]any{allZones: "*", "com.cloudflare.api.account.kv.namespace.n2": "*", "com.cloudflare.api.account.kv.namespace.n1": "*"},
+			"com.cloudflare.api.account.a2": map[string]string{"com.cloudflare.api.account.kv.namespace.n1": "*"},
+		},
+		PermissionGroups: refs(KVWrite, ZoneRead),
 	}}
 	got := mustParse(t, in...)
 	want := []Policy{{
@@ -176,19 +198,27 @@ func TestParsePoliciesCanonical(t *testing.T) {
 		Effect: Allow,
 		Perms:  []Perm{ZoneRead, DNSWrite},
 		Resources: []ResourceSelector{
-			{SelectZone, "z1"}, {SelectZone, "z2"}, {SelectAllZones, ""},
-			{SelectAccountZones, "a1"}, {SelectAccountZones, "a2"},
-			{SelectUser, "u1"}, {SelectAllUsers, ""},
+			{Kind: SelectZone, ID: "z1"}, {Kind: SelectZone, ID: "z2"}, {Kind: SelectAllZones},
+			{Kind: SelectAccountZones, ID: "a1"}, {Kind: SelectAccountZones, ID: "a2"},
+			{Kind: SelectUser, ID: "u1"}, {Kind: SelectAllUsers},
 		},
 	}, {
 		Effect:    Deny,
 		Perms:     []Perm{BillingWrite},
-		Resources: []ResourceSelector{{SelectAccount, "a1"}, {SelectAllAccounts, ""}},
+		Resources: []ResourceSelector{{Kind: SelectAccount, ID: "a1"}, {Kind: SelectAllAccounts}},
 	}, {
 		Effect:    Allow,
 		Perms:     []Perm{DNSRead},
-		Resources: []ResourceSelector{{SelectZone, "z1"}},
+		Resources: []ResourceSelector{{Kind: SelectZone, ID: "z1"}},
 		DNS:       &DNSConstraint{Names: []string{"_acme-challenge.*", "example.com.", "www"}, Types: []string{"A", "TXT"}},
+	}, {
+		Effect: Allow,
+		Perms:  []Perm{ZoneRead, KVWrite},
+		Resources: []ResourceSelector{
+			{Kind: SelectAccountZones, ID: "a1"},
+			{Kind: SelectNamespace, ID: "a1", Namespace: "n1"}, {Kind: SelectNamespace, ID: "a1", Namespace: "n2"},
+			{Kind: SelectNamespace, ID: "a2", Namespace: "n1"},
+		},
 	}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ParsePolicies =\n%v\nwant\n%v", got, want)
@@ -213,5 +243,8 @@ func TestParsePoliciesCanonical(t *testing.T) {
 	// Group names are filled in; the nested form survives.
 	if !strings.Contains(string(b), `"name":"DNS Write"`) || !strings.Contains(string(b), `"com.cloudflare.api.account.a1":{"com.cloudflare.api.account.zone.*":"*"}`) {
 		t.Errorf("JSON = %s", b)
+	}
+	if !strings.Contains(string(b), `"com.cloudflare.api.account.a1":{"com.cloudflare.api.account.kv.namespace.n1":"*","com.cloudflare.api.account.kv.namespace.n2":"*","com.cloudflare.api.account.zone.*":"*"}`) {
+		t.Errorf("JSON does not keep the namespaces nested under their account: %s", b)
 	}
 }

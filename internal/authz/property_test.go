@@ -19,14 +19,24 @@ var (
 // no compilation, no bitsets and its own name matching. The compiled engine
 // must agree with it on every request.
 
-func refKeyMatches(key string, value any, r Resource) bool {
+func refKeyMatches(key string, value any, p Perm, r Resource) bool {
 	if r.ID == "" {
 		return false
 	}
-	if _, isMap := value.(map[string]any); isMap {
-		// "com.cloudflare.api.account.<A>": {"com.cloudflare.api.account.zone.*": "*"}
+	if m, isMap := value.(map[string]any); isMap {
 		id := strings.TrimPrefix(key, "com.cloudflare.api.account.")
-		return r.Scope == ScopeZone && (id == "*" || r.AccountID != "" && id == r.AccountID)
+		for inner := range m {
+			// "com.cloudflare.api.account.<A>": {"com.cloudflare.api.account.zone.*": "*"}
+			if inner == "com.cloudflare.api.account.zone.*" && r.Scope == ScopeZone && (id == "*" || r.AccountID != "" && id == r.AccountID) {
+				return true
+			}
+			// "com.cloudflare.api.account.<A>": {"com.cloudflare.api.account.kv.namespace.<N>": "*"}: the KV groups only
+			if ns, ok := strings.CutPrefix(inner, "com.cloudflare.api.account.kv.namespace."); ok &&
+				(p == KVRead || p == KVWrite) && r.Scope == ScopeAccount && r.ID == id && r.Namespace != "" && r.Namespace == ns {
+				return true
+			}
+		}
+		return false
 	}
 	for _, k := range []struct {
 		prefix string
@@ -62,7 +72,7 @@ func refApplies(pol PolicyJSON, p Perm, r Resource) bool {
 		return false
 	}
 	for k, v := range pol.Resources {
-		if refKeyMatches(k, v, r) {
+		if refKeyMatches(k, v, p, r) {
 			return true
 		}
 	}
@@ -175,6 +185,7 @@ var (
 	genZones       = []string{"z1", "z2", "z3"}
 	genAccounts    = []string{"a1", "a2"}
 	genUsers       = []string{"u1", "u2"}
+	genNamespaces  = []string{"n1", "n2"}
 	genInteresting = []Perm{ZoneRead, DNSRead, DNSWrite, CachePurge, KVRead, KVWrite, BillingRead, TokensRead, TokensWrite}
 	genPatterns    = []string{"@", "www", "*", "_acme-challenge.*", "_acme-challenge", "_acme-challenge.www", "*.dev", "dev", "a.b", "a.*", "a.b.*", "www.example.com", "www.example.com.", "*.example.com", "*.example.com.", "example.com", "WWW.dev"}
 	genTypes       = []string{"TXT", "A", "MX", "txt"}
@@ -194,7 +205,17 @@ func (g gen) perm() Perm {
 func (g gen) resources() map[string]any {
 	res := map[string]any{}
 	for range 1 + g.r.IntN(3) {
-		switch g.r.IntN(9) {
+		switch g.r.IntN(11) {
+		case 9, 10:
+			// KV namespaces of one account, sometimes with all its zones.
+			nested := map[string]any{namespacePrefix + g.pick(genNamespaces): "*"}
+			if g.r.IntN(2) == 0 {
+				nested[namespacePrefix+g.pick(genNamespaces)] = "*"
+			}
+			if g.r.IntN(3) == 0 {
+				nested[allZonesKey] = "*"
+			}
+			res[accountPrefix+g.pick(genAccounts)] = nested
 		case 0, 1:
 			res[zonePrefix+g.pick(genZones)] = "*"
 		case 2:
@@ -290,6 +311,7 @@ var (
 	reqZones        = append(slices.Clone(genZones), "z9")
 	reqAccounts     = append(slices.Clone(genAccounts), "a9")
 	reqUsers        = append(slices.Clone(genUsers), "u9")
+	reqNamespaces   = append(slices.Clone(genNamespaces), "n9")
 	reqRecordNames  = func() map[string][]string {
 		m := map[string][]string{}
 		for _, zone := range genZoneNames {
@@ -306,6 +328,9 @@ func (g gen) resource(s Scope) Resource {
 	case ScopeZone:
 		return Zone(g.pick(reqZoneAccounts), g.pick(reqZones))
 	case ScopeAccount:
+		if g.r.IntN(2) == 0 {
+			return KVNamespace(g.pick(reqAccounts), g.pick(reqNamespaces))
+		}
 		return Account(g.pick(reqAccounts))
 	}
 	return User(g.pick(reqUsers))
@@ -390,10 +415,29 @@ func TestDecideProperty(t *testing.T) {
 			if d := BothDNS(token, owner, q.p, q.r, q.zone, q.name, q.typ); d.Allowed != wantBothDNS {
 				report(i, "BothDNS", tokenJSON, q, d.Allowed, wantBothDNS)
 			}
+			if q.p == KVRead || q.p == KVWrite {
+				// The namespace sets that lists use hold exactly the namespaces the reference allows.
+				a := q.r.ID
+				set, both := token.Namespaces(q.p, a), BothNamespaces(token, owner, q.p, a)
+				for _, ns := range reqNamespaces {
+					want := refDecide(tokenJSON, q.p, KVNamespace(a, ns)) == Granted
+					if set.Contains(ns) != want {
+						report(i, "Namespaces", tokenJSON, request{p: q.p, r: KVNamespace(a, ns)}, set, want)
+					}
+					want = want && refDecide(ownerJSON, q.p, KVNamespace(a, ns)) == Granted
+					if both.Contains(ns) != want {
+						report(i, "BothNamespaces", tokenJSON, request{p: q.p, r: KVNamespace(a, ns)}, both, want)
+					}
+				}
+				checked[Granted+20]++
+				if q.r.Namespace != "" && want == Granted {
+					checked[Granted+30]++
+				}
+			}
 		}
 	}
-	t.Logf("%d cases × 4 requests: Decide granted %d, denied %d, no match %d; DecideDNS granted %d, outside constraint %d",
-		cases, checked[Granted], checked[Denied], checked[NoMatch], checked[Granted+10], checked[OutsideConstraint+10])
+	t.Logf("%d cases × 4 requests: Decide granted %d, denied %d, no match %d; DecideDNS granted %d, outside constraint %d; KV namespace sets checked %d, KV namespace requests granted %d",
+		cases, checked[Granted], checked[Denied], checked[NoMatch], checked[Granted+10], checked[OutsideConstraint+10], checked[Granted+20], checked[Granted+30])
 	if disagreements > 0 {
 		t.Fatalf("%d disagreements with the reference evaluator (seed %d)", disagreements, seed)
 	}

@@ -66,7 +66,49 @@ func SubsetWithZones(child, parent []Policy, accountOf func(zoneID string) (acco
 			return err
 		}
 	}
+	for _, r := range namespaceRepresentatives(sides) {
+		if err := subsetAt(cc, pc, r); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// namespaceRepresentatives returns the KV namespaces whose decisions stand for
+// all others: every (account, namespace) pair a policy names, and per account
+// that a policy names (plus a fresh one) a namespace that no policy names. A
+// namespace's decision depends only on the wildcard keys, its account's key and
+// its own key, so these cover every namespace that exists or may exist.
+func namespaceRepresentatives(sides [2][]Policy) []Resource {
+	named := map[string][]string{}
+	for _, ps := range sides {
+		for _, p := range ps {
+			for _, s := range p.Resources {
+				switch {
+				case s.ID == "":
+				case s.Kind == SelectAccount:
+					named[s.ID] = append(named[s.ID], fresh)
+				case s.Kind == SelectNamespace && s.Namespace != "":
+					named[s.ID] = append(named[s.ID], fresh, s.Namespace)
+				}
+			}
+		}
+	}
+	named[fresh] = []string{fresh}
+	accounts := make([]string, 0, len(named))
+	for a := range named {
+		accounts = append(accounts, a)
+	}
+	slices.Sort(accounts)
+	var out []Resource
+	for _, a := range accounts {
+		ns := named[a]
+		slices.Sort(ns)
+		for _, n := range slices.Compact(ns) {
+			out = append(out, KVNamespace(a, n))
+		}
+	}
+	return out
 }
 
 func zoneAccount(accountOf func(string) (string, bool), zoneID string) (string, bool) {
@@ -129,7 +171,7 @@ var subsetOrder = func() []Perm {
 // subsetAt checks every group of r's scope on the representative resource r.
 func subsetAt(cc, pc *Compiled, r Resource) error {
 	for _, p := range subsetOrder {
-		if p.Scope() != r.Scope || !cc.Decide(p, r).Allowed {
+		if p.Scope() != r.Scope || r.Namespace != "" && !IsKV(p) || !cc.Decide(p, r).Allowed {
 			continue
 		}
 		if !pc.Decide(p, r).Allowed {
@@ -170,6 +212,16 @@ func excess(cc *Compiled, p Perm, r Resource, records string) error {
 
 // describe names a representative resource in wire terms.
 func describe(r Resource) string {
+	if r.Scope == ScopeAccount && r.Namespace != "" {
+		account := accountPrefix + r.ID
+		if r.ID == fresh {
+			account = accountPrefix + "*"
+		}
+		if r.Namespace == fresh {
+			return account + " (any KV namespace)"
+		}
+		return account + " → " + namespacePrefix + r.Namespace
+	}
 	switch {
 	case r.ID != fresh && r.Scope == ScopeZone && r.AccountID != fresh:
 		return r.Key() + " (in account " + r.AccountID + ")"

@@ -56,6 +56,9 @@ func (g gen) narrow(res map[string]any) map[string]any {
 			out[accountPrefix+g.pick(genAccounts)] = "*"
 		case k == userPrefix+"*":
 			out[userPrefix+g.pick(genUsers)] = "*"
+		case strings.HasPrefix(k, accountPrefix) && !strings.HasPrefix(k, zonePrefix) && g.r.IntN(2) == 0:
+			// An account key narrowed to one of its KV namespaces.
+			out[k] = map[string]any{namespacePrefix + g.pick(genNamespaces): "*"}
 		default:
 			out[k] = v
 		}
@@ -149,6 +152,9 @@ func bruteSubset(cc, pc *Compiled, zoneAccounts map[string]string) (string, bool
 	}
 	for _, a := range append(slices.Clone(genAccounts), "af") {
 		rs = append(rs, Account(a))
+		for _, n := range append(slices.Clone(genNamespaces), "nf") {
+			rs = append(rs, KVNamespace(a, n))
+		}
 	}
 	for _, u := range append(slices.Clone(genUsers), "uf") {
 		rs = append(rs, User(u))
