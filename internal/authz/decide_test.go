@@ -350,7 +350,9 @@ func TestPolicyJSONShape(t *testing.T) {
 }
 
 func TestNamespaces(t *testing.T) {
-	ns := func(id string) map[string]any { return map[string]any{"com.cloudflare.api.account.kv.namespace." + id: "*"} }
+	ns := func(id string) map[string]any {
+		return map[string]any{"com.cloudflare.api.account.kv.namespace." + id: "*"}
+	}
 	a2 := "com.cloudflare.api.account.a2"
 	tests := []struct {
 		name     string
