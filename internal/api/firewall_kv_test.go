@@ -266,20 +266,24 @@ func TestCloudflareGoWorkersKV(t *testing.T) {
 		t.Fatalf("keys left: %v %+v", err, left.Result)
 	}
 
-	// Denials: read token writes, a firewall token reads, another account is 404.
+	// Denials: read token writes, a firewall token reads or lists, another account is 404.
 	for name, c := range map[string]struct {
 		err  error
 		want int
 	}{
 		"read token writes": {err2(ro.WriteWorkersKVEntry(bg, rc, cloudflare.WriteWorkersKVEntryParams{NamespaceID: nsID, Key: "x", Value: []byte("y")})), http.StatusForbidden},
 		"read token bulk":   {err2(ro.DeleteWorkersKVEntries(bg, rc, cloudflare.DeleteWorkersKVEntriesParams{NamespaceID: nsID, Keys: []string{"plain"}})), http.StatusForbidden},
-		"firewall token":    {err2(fwCF.GetWorkersKV(bg, rc, cloudflare.GetWorkersKVParams{NamespaceID: nsID, Key: "plain"})), http.StatusForbidden},
+		// A token that may read no namespace learns nothing of them: 404, as for a zone it cannot see.
+		"firewall token":    {err2(fwCF.GetWorkersKV(bg, rc, cloudflare.GetWorkersKVParams{NamespaceID: nsID, Key: "plain"})), http.StatusNotFound},
 		"other account":     {err2(cf.GetWorkersKV(bg, otherRC, cloudflare.GetWorkersKVParams{NamespaceID: nsID, Key: "plain"})), http.StatusNotFound},
 		"unknown namespace": {err2(ro.GetWorkersKV(bg, rc, cloudflare.GetWorkersKVParams{NamespaceID: store.NewID(), Key: "plain"})), http.StatusNotFound},
 	} {
 		if got := statusOf(c.err); got != c.want {
 			t.Errorf("%s: %v (status %d), want %d", name, c.err, got, c.want)
 		}
+	}
+	if _, _, err := fwCF.ListWorkersKVNamespaces(bg, rc, cloudflare.ListWorkersKVNamespacesParams{}); statusOf(err) != http.StatusForbidden {
+		t.Errorf("firewall token lists namespaces: %v, want 403", err)
 	}
 	if _, err := cf.DeleteWorkersKVNamespace(bg, rc, nsID); err != nil {
 		t.Fatal(err)

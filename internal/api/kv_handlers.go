@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/kv"
 )
@@ -20,9 +21,18 @@ const (
 	maxBulkDeleteBody = 8 << 20
 )
 
+// handleKVNamespaceList lists the namespaces the credential may read: all of the account's for
+// an account-wide grant, only the named ones for a namespace-limited token (filtered and paged in
+// the database). A credential that may read none gets the usual 403.
 func (s *Server) handleKVNamespaceList(w http.ResponseWriter, r *http.Request) error {
 	t := TargetFrom(r.Context())
-	p := kv.NamespaceListParams{Order: r.URL.Query().Get("order"), Direction: r.URL.Query().Get("direction")}
+	pr := PrincipalFrom(r.Context())
+	visible := pr.Namespaces(authz.KVRead, t.AccountID)
+	if visible.Empty() {
+		d := pr.Decide(authz.KVRead, authz.Account(t.AccountID))
+		return denial(10000, d.Perm, d.Resource.Key(), d.Reason())
+	}
+	p := kv.NamespaceListParams{Order: r.URL.Query().Get("order"), Direction: r.URL.Query().Get("direction"), Visible: &visible}
 	var err error
 	if p.Page, err = queryInt(r, "page"); err != nil {
 		return err

@@ -120,6 +120,15 @@ var (
 	NoResource = Locator{"no resource (public)", func(*Server, *http.Request, *tokens.Principal) (*Target, error) {
 		return &Target{}, nil
 	}}
+	// NamespaceFromPath reads {account_id} and {namespace_id}: the permission is checked on that
+	// Workers KV namespace, which account keys and the namespace's own key reach. An account the
+	// credential's owner does not belong to, a namespace that is not in that account, and a
+	// namespace the token may not read answer 404.
+	NamespaceFromPath = Locator{"KV namespace from {account_id} and {namespace_id}", locateNamespace}
+	// NamespacesOfAccount is for listing an account's KV namespaces: an account the credential's
+	// owner does not belong to answers 404; the handler lists only the namespaces the credential
+	// may use (authz.BothNamespaces) and answers 403 when that is none.
+	NamespacesOfAccount = Locator{"KV namespaces of {account_id}", locateNamespaces}
 	// Listing is for list routes that return only the items the credential may see: the
 	// handler checks Perm on each item.
 	Listing = Locator{"filtered listing", func(*Server, *http.Request, *tokens.Principal) (*Target, error) {
@@ -145,6 +154,34 @@ func locateAccount(s *Server, r *http.Request, p *tokens.Principal) (*Target, er
 		return nil, errs.E(errs.NotFound, "account not found")
 	}
 	return &Target{Resource: authz.Account(id), AccountID: id}, nil
+}
+
+func locateNamespace(s *Server, r *http.Request, p *tokens.Principal) (*Target, error) {
+	t, err := locateAccount(s, r, p)
+	if err != nil {
+		return nil, err
+	}
+	id := r.PathValue("namespace_id")
+	if !store.ValidID(id) {
+		return nil, errs.E(errs.NotFound, "namespace not found")
+	}
+	if _, err := store.KVNamespaceByID(s.DB.Gorm(r.Context()), t.AccountID, id); err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return nil, errs.E(errs.NotFound, "namespace not found")
+		}
+		return nil, err
+	}
+	t.Resource = authz.KVNamespace(t.AccountID, id)
+	return t, nil
+}
+
+func locateNamespaces(s *Server, r *http.Request, p *tokens.Principal) (*Target, error) {
+	t, err := locateAccount(s, r, p)
+	if err != nil {
+		return nil, err
+	}
+	t.Listing = true
+	return t, nil
 }
 
 func locateUser(s *Server, r *http.Request, p *tokens.Principal) (*Target, error) {

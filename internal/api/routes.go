@@ -83,18 +83,18 @@ func routes() []Route {
 
 		// Workers KV (API.md §4). Keys arrive path-escaped; ServeMux unescapes {key...}, so a key
 		// may hold "/" either way. GET .../values/{key} answers raw bytes, not an envelope.
-		{"GET", "/accounts/{account_id}/storage/kv/namespaces", Need(authz.KVRead), AccountFromPath, (*Server).handleKVNamespaceList},
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces", Need(authz.KVRead), NamespacesOfAccount, (*Server).handleKVNamespaceList},
 		{"POST", "/accounts/{account_id}/storage/kv/namespaces", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVNamespaceCreate},
-		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}", Need(authz.KVRead), AccountFromPath, (*Server).handleKVNamespaceGet},
-		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVNamespaceRename},
-		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVNamespaceDelete},
-		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/keys", Need(authz.KVRead), AccountFromPath, (*Server).handleKVKeyList},
-		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}", Need(authz.KVRead), AccountFromPath, (*Server).handleKVGet},
-		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVPut},
-		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVDelete},
-		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/metadata/{key...}", Need(authz.KVRead), AccountFromPath, (*Server).handleKVMetadata},
-		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVBulkWrite},
-		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVBulkDelete},
-		{"POST", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/delete", Need(authz.KVWrite), AccountFromPath, (*Server).handleKVBulkDelete},
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}", Need(authz.KVRead), NamespaceFromPath, (*Server).handleKVNamespaceGet},
+		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVNamespaceRename},
+		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVNamespaceDelete},
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/keys", Need(authz.KVRead), NamespaceFromPath, (*Server).handleKVKeyList},
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}", Need(authz.KVRead), NamespaceFromPath, (*Server).handleKVGet},
+		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVPut},
+		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVDelete},
+		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/metadata/{key...}", Need(authz.KVRead), NamespaceFromPath, (*Server).handleKVMetadata},
+		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVBulkWrite},
+		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVBulkDelete},
+		{"POST", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/delete", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVBulkDelete},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -87,11 +88,16 @@ func (s *Service) Namespace(ctx context.Context, accountID, id string) (*Namespa
 type NamespaceListParams struct {
 	Order, Direction string
 	Page, PerPage    int
+	// Visible, when set, limits the list to the namespaces the caller may use.
+	Visible *authz.NamespaceSet
 }
 
 // ListNamespaces returns one page of accountID's namespaces.
 func (s *Service) ListNamespaces(ctx context.Context, accountID string, p NamespaceListParams) ([]Namespace, Page, error) {
 	f := store.KVNamespaceFilter{AccountID: accountID}
+	if v := p.Visible; v != nil {
+		f.Restricted, f.Except, f.IDs = true, v.All, v.IDs
+	}
 	switch p.Order {
 	case "", "id", "title":
 		f.Order = p.Order

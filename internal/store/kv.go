@@ -80,11 +80,24 @@ type KVNamespaceFilter struct {
 	Descending bool
 	// Offset and Limit page through the result; Limit 0 means no limit.
 	Offset, Limit int
+	// Restricted limits the list to the namespaces in IDs or, with Except, to all but those:
+	// what a namespace-limited credential may see.
+	Restricted bool
+	Except     bool
+	IDs        []string
 }
 
 // ListKVNamespaces returns one page of the account's namespaces and the total count.
 func ListKVNamespaces(tx *gorm.DB, f KVNamespaceFilter) ([]KVNamespace, int64, error) {
 	q := tx.Model(&KVNamespace{}).Where("account_id = ?", f.AccountID)
+	switch {
+	case f.Restricted && f.Except && len(f.IDs) > 0:
+		q = q.Where("id NOT IN ?", f.IDs)
+	case f.Restricted && !f.Except && len(f.IDs) == 0:
+		return []KVNamespace{}, 0, nil
+	case f.Restricted && !f.Except:
+		q = q.Where("id IN ?", f.IDs)
+	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, fmt.Errorf("count kv namespaces: %w", err)

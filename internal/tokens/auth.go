@@ -82,8 +82,18 @@ func (p *Principal) Decide(perm authz.Perm, r authz.Resource) authz.Decision {
 	return authz.Both(p.Cred.Compiled, p.Access.Compiled, perm, r)
 }
 
+// Namespaces returns the KV namespaces of accountID on which both the token and its owner allow
+// perm (a KV group), for lists filtered in the database.
+func (p *Principal) Namespaces(perm authz.Perm, accountID string) authz.NamespaceSet {
+	if !p.Access.Member(accountID) {
+		return authz.NamespaceSet{}
+	}
+	return authz.BothNamespaces(p.Cred.Compiled, p.Access.Compiled, perm, accountID)
+}
+
 // CanSee reports whether the principal may learn that r exists: r lies in one of the owner's
-// accounts and the token holds some permission there. Everything else answers 404.
+// accounts and the token holds some permission there (for a KV namespace: may read it).
+// Everything else answers 404.
 func (p *Principal) CanSee(r authz.Resource) bool {
 	switch r.Scope {
 	case authz.ScopeZone:
@@ -97,6 +107,11 @@ func (p *Principal) CanSee(r authz.Resource) bool {
 		}
 		return false
 	case authz.ScopeAccount:
+		if r.Namespace != "" {
+			// A KV namespace exists for the token only if it may read it: a token limited to
+			// some namespaces learns nothing of the others.
+			return p.Access.Member(r.ID) && p.Decide(authz.KVRead, r).Allowed
+		}
 		return p.Access.Member(r.ID)
 	case authz.ScopeUser:
 		return p.Cred.Owner.Kind == OwnerUser && p.Cred.Owner.UserID == r.ID
