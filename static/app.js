@@ -25,6 +25,20 @@
     }
   });
 
+  // <input data-filter> inside [data-checklist] hides the list's entries whose label does not
+  // contain the typed text (checked entries stay posted: hiding is only visual).
+  document.addEventListener("input", function (ev) {
+    var el = ev.target;
+    if (!el.matches || !el.matches("input[data-filter]")) return;
+    var list = el.closest("[data-checklist]");
+    if (!list) return;
+    var q = el.value.trim().toLowerCase();
+    list.querySelectorAll("[data-filter-item]").forEach(function (item) {
+      var hit = q === "" || item.getAttribute("data-filter-item").toLowerCase().indexOf(q) >= 0;
+      item.classList.toggle("hidden", !hit);
+    });
+  });
+
   // Close an open <details> menu with Escape or a click elsewhere.
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "Escape") return;

@@ -80,6 +80,10 @@ type TokenRow struct {
 	ZoneIDs   []string
 	DNSNames  string
 	DNSTypes  string
+	// NsMode is "" (every namespace of the account), "only" or "except"; NamespaceIDs the
+	// namespaces it names. Shown for Workers KV rows (IsKV).
+	NsMode       string
+	NamespaceIDs []string
 
 	Scopes    []Option
 	Groups    []Option
@@ -88,7 +92,11 @@ type TokenRow struct {
 	Accounts  []Option
 	Zones     []OptionGroup
 	// IsDNS shows the record constraint fields.
-	IsDNS  bool
+	IsDNS bool
+	// IsKV shows the namespace choice; NsModes and Namespaces are its options.
+	IsKV       bool
+	NsModes    []Option
+	Namespaces []Option
 	Errors map[string]string
 }
 
@@ -209,9 +217,19 @@ type TokenCheckView struct {
 	Answered bool
 	Allowed  bool
 	Verdict  string
-	// Reasons explain the verdict step by step; Engine is the engine's own reason.
-	Reasons []string
-	Engine  string
+	// Checks are the checks behind the verdict, in the order the API applies them: the token's
+	// policies, its owner's current access, its status and validity window, its IP filter. The
+	// verdict is Yes only when every check passes.
+	Checks []CheckStep
+}
+
+// CheckStep is one check of the "Can this token do it?" answer.
+type CheckStep struct {
+	Name string // "Token policies", "Owner's access", "Validity", "IP filter"
+	// State is "pass", "fail" or "skip" (not decided: an earlier check failed, or the page lacks
+	// the input, such as a client address).
+	State string
+	Text  string
 }
 
 // Err returns the message for a field of the check form, or "".

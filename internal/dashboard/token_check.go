@@ -59,7 +59,12 @@ func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error 
 	for _, a := range g.accounts {
 		acctGrp.Options = append(acctGrp.Options, web.Option{Value: "account:" + a.ID, Label: a.Name, Selected: "account:"+a.ID == resID})
 	}
-	for _, grp := range []web.OptionGroup{zonesGrp, acctGrp} {
+	nsGrp := web.OptionGroup{Label: "Workers KV namespaces"}
+	for _, n := range g.namespaces {
+		val := "namespace:" + n.AccountID + ":" + n.ID
+		nsGrp.Options = append(nsGrp.Options, web.Option{Value: val, Label: n.Title + " (" + g.accountName(n.AccountID) + ")", Selected: val == resID})
+	}
+	for _, grp := range []web.OptionGroup{zonesGrp, acctGrp, nsGrp} {
 		if len(grp.Options) > 0 {
 			v.Resources = append(v.Resources, grp)
 		}
@@ -85,7 +90,7 @@ func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error 
 	}
 	res, zoneName, ok := g.checkResource(resID, p.User.ID)
 	if !ok {
-		v.Errors["resource"] = "Choose one of the zones or accounts listed."
+		v.Errors["resource"] = "Choose one of the zones, accounts or namespaces listed."
 	}
 	var ip netip.Addr
 	if v.IP != "" {
@@ -102,8 +107,8 @@ func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error 
 	return s.render(w, r, http.StatusOK, web.TokenCheck(s.page(w, r, "Can this token do it?", "tokens"), v))
 }
 
-// checkResource resolves "zone:<id>", "account:<id>" or "user:<id>" among the resources the
-// page offers.
+// checkResource resolves "zone:<id>", "account:<id>", "namespace:<account>:<id>" or "user:<id>"
+// among the resources the page offers.
 func (g *grants) checkResource(v, userID string) (authz.Resource, string, bool) {
 	kind, id, _ := strings.Cut(v, ":")
 	switch kind {
@@ -119,6 +124,11 @@ func (g *grants) checkResource(v, userID string) (authz.Resource, string, bool) 
 		if g.userRows && id == userID {
 			return authz.User(id), "", true
 		}
+	case "namespace":
+		a, ns, _ := strings.Cut(id, ":")
+		if n := g.nsByID[ns]; n != nil && n.AccountID == a {
+			return authz.KVNamespace(a, ns), "", true
+		}
 	}
 	return authz.Resource{}, "", false
 }
@@ -129,6 +139,9 @@ func (g *grants) describeResource(r authz.Resource) string {
 	case authz.ScopeZone:
 		return g.zoneName(r.ID)
 	case authz.ScopeAccount:
+		if r.Namespace != "" {
+			return "the KV namespace " + g.namespaceName(r.Namespace) + " in " + g.accountName(r.ID)
+		}
 		return "the account " + g.accountName(r.ID)
 	}
 	return "your user"
@@ -171,53 +184,76 @@ func (s *server) answerCheck(r *http.Request, v *web.TokenCheckView, g *grants, 
 		d = authz.Both(token, owner, perm, res)
 	}
 	what := perm.String() + " on " + g.describeResource(res) + record
-	v.Answered, v.Engine = true, d.Reason()
-	allowed := d.Allowed
+	v.Answered = true
+	pass := func(name, text string) { v.Checks = append(v.Checks, web.CheckStep{Name: name, State: "pass", Text: text}) }
+	fail := func(name, text string) { v.Checks = append(v.Checks, web.CheckStep{Name: name, State: "fail", Text: text}) }
+	skip := func(name, text string) { v.Checks = append(v.Checks, web.CheckStep{Name: name, State: "skip", Text: text}) }
+
+	// 1 and 2: the token's policies, then its owner's current access (authz.Both).
+	const policyStep, ownerStep = "Token policies", "Owner's access"
 	switch {
 	case d.Allowed:
-		v.Reasons = append(v.Reasons, "The token's policies grant "+what+", and "+ownerText+" may do it too.")
+		pass(policyStep, "The token's policies grant "+what+".")
+		pass(ownerStep, sentence(ownerText)+" may do it too.")
 	case perm.Scope() != res.Scope:
-		v.Reasons = append(v.Reasons, perm.String()+" applies to "+perm.Scope().String()+"s, not to "+res.Scope.String()+"s.")
+		fail(policyStep, perm.String()+" applies to "+perm.Scope().String()+"s, not to "+res.Scope.String()+"s.")
+		skip(ownerStep, "Not checked: the policies already refuse.")
 	case d.Owner:
-		v.Reasons = append(v.Reasons, "The token's policies would allow it, but "+ownerText+" no longer holds "+what+": a token never does more than its owner may do now.")
+		pass(policyStep, "The token's policies grant "+what+".")
+		fail(ownerStep, sentence(ownerText)+" no longer holds "+what+": a token never does more than its owner may do now. ("+d.Reason()+")")
 	case d.Cause == authz.Denied:
-		v.Reasons = append(v.Reasons, "A deny policy of the token takes "+what+" away.")
+		fail(policyStep, "A deny policy of the token takes "+what+" away. ("+d.Reason()+")")
+		skip(ownerStep, "Not checked: the policies already refuse.")
 	case d.Cause == authz.OutsideConstraint:
-		v.Reasons = append(v.Reasons, "The token may only touch some DNS records here, and this record is not one of them.")
+		fail(policyStep, "The token may only touch some DNS records here, and this record is not one of them. ("+d.Reason()+")")
+		skip(ownerStep, "Not checked: the policies already refuse.")
 	default:
-		v.Reasons = append(v.Reasons, "No policy of the token grants "+what+".")
+		fail(policyStep, "No policy of the token grants "+what+". ("+d.Reason()+")")
+		skip(ownerStep, "Not checked: the policies already refuse.")
 	}
+	allowed := d.Allowed
+
+	// 3: status and validity window.
+	const validStep = "Status and validity"
 	now := s.Now().UTC()
 	switch {
 	case t.Status == tokens.StatusDisabled:
 		allowed = false
-		v.Reasons = append(v.Reasons, "The token is disabled: every request with it is refused until it is enabled again.")
+		fail(validStep, "The token is disabled: every request with it is refused until it is enabled again.")
 	case t.Status == tokens.StatusExpired:
 		allowed = false
-		v.Reasons = append(v.Reasons, "The token expired on "+t.ExpiresOn.UTC().Format("2006-01-02 15:04")+" UTC: every request with it is refused.")
+		fail(validStep, "The token expired on "+t.ExpiresOn.UTC().Format("2006-01-02 15:04")+" UTC: every request with it is refused.")
 	case t.NotBefore != nil && now.Before(*t.NotBefore):
 		allowed = false
-		v.Reasons = append(v.Reasons, "The token is not valid yet: it works from "+t.NotBefore.UTC().Format("2006-01-02 15:04")+" UTC.")
+		fail(validStep, "The token is not valid yet: it works from "+t.NotBefore.UTC().Format("2006-01-02 15:04")+" UTC.")
+	case t.ExpiresOn != nil:
+		pass(validStep, "The token is active and valid until "+t.ExpiresOn.UTC().Format("2006-01-02 15:04")+" UTC.")
+	default:
+		pass(validStep, "The token is active and has no expiry date.")
 	}
+
+	// 4: the client address.
+	const ipStep = "IP filter"
+	ipOnly := ""
 	rules, err := authz.ParseCondition(t.Condition)
 	if err != nil {
 		return err
 	}
-	if rules != nil {
-		where := strings.Join(ipLines(t.Condition), "; ")
-		switch {
-		case !ip.IsValid():
-			v.Reasons = append(v.Reasons, "The token has an IP filter: it works "+where+". Enter a client address to check it.")
-		case rules.Allows(ip):
-			v.Reasons = append(v.Reasons, "Requests from "+ip.String()+" pass the token's IP filter ("+where+").")
-		default:
-			allowed = false
-			v.Reasons = append(v.Reasons, "Requests from "+ip.String()+" are refused by the token's IP filter ("+where+").")
-		}
+	switch {
+	case rules == nil:
+		pass(ipStep, "The token has no IP filter: any client address may use it.")
+	case !ip.IsValid():
+		ipOnly = " from the addresses its IP filter allows"
+		skip(ipStep, "The token works only "+strings.Join(ipLines(t.Condition), "; ")+". Enter a client address to check it.")
+	case rules.Allows(ip):
+		pass(ipStep, "Requests from "+ip.String()+" pass the token's IP filter ("+strings.Join(ipLines(t.Condition), "; ")+").")
+	default:
+		allowed = false
+		fail(ipStep, "Requests from "+ip.String()+" are refused by the token's IP filter ("+strings.Join(ipLines(t.Condition), "; ")+").")
 	}
 	v.Allowed = allowed
 	if allowed {
-		v.Verdict = "Yes: “" + t.Name + "” can use " + what + "."
+		v.Verdict = "Yes: “" + t.Name + "” can use " + what + ipOnly + "."
 	} else {
 		v.Verdict = "No: “" + t.Name + "” cannot use " + what + "."
 	}

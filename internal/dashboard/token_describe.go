@@ -70,14 +70,27 @@ func effective(perms []authz.Perm) []authz.Perm {
 	return out
 }
 
-// where describes the selectors of a policy that apply to scope.
-func (g *grants) where(sels []authz.ResourceSelector, scope authz.Scope) []string {
+// where describes the selectors of a policy that apply to scope. KV namespace selectors count
+// only when kv is set: they reach the Workers KV groups and no other.
+func (g *grants) where(sels []authz.ResourceSelector, scope authz.Scope, kv bool) []string {
 	var out []string
+	var nsAccount string
+	var ns []string
 	for _, s := range sels {
 		if s.Scope() != scope {
 			continue
 		}
 		switch s.Kind {
+		case authz.SelectNamespace:
+			if !kv {
+				continue
+			}
+			if nsAccount != "" && nsAccount != s.ID {
+				out = append(out, namespacesIn(ns, g.accountName(nsAccount)))
+				ns = nil
+			}
+			nsAccount = s.ID
+			ns = append(ns, g.namespaceName(s.Namespace))
 		case authz.SelectZone:
 			out = append(out, g.zoneName(s.ID))
 		case authz.SelectAccountZones:
@@ -92,7 +105,18 @@ func (g *grants) where(sels []authz.ResourceSelector, scope authz.Scope) []strin
 			out = append(out, "")
 		}
 	}
+	if len(ns) > 0 {
+		out = append(out, namespacesIn(ns, g.accountName(nsAccount)))
+	}
 	return out
+}
+
+// namespacesIn describes some KV namespaces of one account: "the namespace “dev” in Acme".
+func namespacesIn(names []string, account string) string {
+	if len(names) == 1 {
+		return "the namespace " + names[0] + " in " + account
+	}
+	return "the namespaces " + joinWords(names) + " in " + account
 }
 
 func recordsText(c *authz.DNSConstraint) string {
@@ -119,14 +143,17 @@ func (g *grants) describePolicies(ps []authz.Policy) []string {
 		if p.Effect != authz.Allow {
 			continue
 		}
-		for _, scope := range []authz.Scope{authz.ScopeZone, authz.ScopeAccount, authz.ScopeUser} {
+		// Account groups are described twice: the Workers KV groups, which namespace keys reach
+		// too, and the others.
+		for _, part := range describeParts {
+			scope := part.scope
 			var perms []authz.Perm
 			for _, q := range effective(p.Perms) {
-				if q.Scope() == scope {
+				if part.has(q, p.Resources) {
 					perms = append(perms, q)
 				}
 			}
-			places := g.where(p.Resources, scope)
+			places := g.where(p.Resources, scope, part.kv || !hasNamespaces(p.Resources))
 			if len(perms) == 0 || len(places) == 0 {
 				continue
 			}
@@ -157,6 +184,30 @@ func (g *grants) describePolicies(ps []authz.Policy) []string {
 					s += " except " + joinWords(except)
 				}
 			}
+			if scope == authz.ScopeAccount {
+				// "All namespaces except": deny policies on namespaces of an account the allow names.
+				var except []string
+				for j, d := range ps {
+					if d.Effect != authz.Deny || !sharesLabel(d.Perms, perms) {
+						continue
+					}
+					for _, sel := range d.Resources {
+						if sel.Kind == authz.SelectNamespace && slices.ContainsFunc(p.Resources, func(a authz.ResourceSelector) bool {
+							return a.Kind == authz.SelectAllAccounts || a.Kind == authz.SelectAccount && a.ID == sel.ID
+						}) {
+							except = append(except, g.namespaceName(sel.Namespace))
+							used[j] = true
+						}
+					}
+				}
+				if len(except) > 0 {
+					s += " except the namespace"
+					if len(except) > 1 {
+						s += "s"
+					}
+					s += " " + joinWords(except)
+				}
+			}
 			s += recordsText(p.DNS)
 			out = append(out, s)
 		}
@@ -165,14 +216,15 @@ func (g *grants) describePolicies(ps []authz.Policy) []string {
 		if d.Effect != authz.Deny || used[j] {
 			continue
 		}
-		for _, scope := range []authz.Scope{authz.ScopeZone, authz.ScopeAccount, authz.ScopeUser} {
+		for _, part := range describeParts {
+			scope := part.scope
 			var words []string
 			for _, q := range d.Perms {
-				if q.Scope() == scope {
+				if part.has(q, d.Resources) {
 					words = append(words, phrase(q))
 				}
 			}
-			places := g.where(d.Resources, scope)
+			places := g.where(d.Resources, scope, part.kv || !hasNamespaces(d.Resources))
 			if len(words) == 0 || len(places) == 0 {
 				continue
 			}
@@ -187,6 +239,31 @@ func (g *grants) describePolicies(ps []authz.Policy) []string {
 		out = append(out, "can do nothing")
 	}
 	return out
+}
+
+// describePart is a group of permissions describePolicies writes one sentence for. A policy
+// that names KV namespaces gets two sentences for its account groups: the Workers KV groups,
+// which reach the namespaces, and the others, which do not.
+type describePart struct {
+	scope authz.Scope
+	kv    bool
+}
+
+var describeParts = []describePart{{authz.ScopeZone, false}, {authz.ScopeAccount, true}, {authz.ScopeAccount, false}, {authz.ScopeUser, false}}
+
+// has reports whether permission q of a policy on sels belongs in this part's sentence.
+func (part describePart) has(q authz.Perm, sels []authz.ResourceSelector) bool {
+	if q.Scope() != part.scope {
+		return false
+	}
+	if part.scope != authz.ScopeAccount || !hasNamespaces(sels) {
+		return !part.kv
+	}
+	return authz.IsKV(q) == part.kv
+}
+
+func hasNamespaces(sels []authz.ResourceSelector) bool {
+	return slices.ContainsFunc(sels, func(s authz.ResourceSelector) bool { return s.Kind == authz.SelectNamespace })
 }
 
 // coveredBy reports whether zone id lies within one of the "all zones" selectors.

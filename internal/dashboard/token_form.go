@@ -33,6 +33,11 @@ const (
 	modeZones   = "zone"    // specific zones
 	modeExcept  = "except"  // all zones of an account except some
 
+	// Workers KV rows: which namespaces of the account.
+	nsAll    = ""       // every namespace of the account (the account key)
+	nsOnly   = "only"   // the listed namespaces (namespace keys)
+	nsExcept = "except" // every namespace but the listed ones (the account key and a deny)
+
 	// maxRows bounds the permission rows of one token.
 	maxRows = 30
 	// maxIPEntries bounds each IP list.
@@ -138,7 +143,15 @@ type rowInput struct {
 	ZoneMode, AccountID string
 	ZoneIDs             []string
 	DNSNames, DNSTypes  string
+	// NsMode and NamespaceIDs narrow a Workers KV row to some namespaces of its account.
+	NsMode       string
+	NamespaceIDs []string
+	// policy is the index of the policy a row was read from (rowsFromPolicies only).
+	policy int
 }
+
+// namespaceKey is the nested resource key of a KV namespace.
+func namespaceKey(id string) string { return "com.cloudflare.api.account.kv.namespace." + id }
 
 // perm returns the row's permission group, if its scope, label and level name one.
 func (r rowInput) perm() (authz.Perm, bool) {
@@ -177,7 +190,8 @@ func parseTokenInput(f url.Values) tokenInput {
 		}
 		in.Rows = append(in.Rows, rowInput{Scope: f.Get(p + "scope"), Group: f.Get(p + "group"), Level: f.Get(p + "level"),
 			ZoneMode: f.Get(p + "zone_mode"), AccountID: f.Get(p + "account"), ZoneIDs: compactStrings(f[p+"zones"]),
-			DNSNames: f.Get(p + "dns_names"), DNSTypes: f.Get(p + "dns_types")})
+			DNSNames: f.Get(p + "dns_names"), DNSTypes: f.Get(p + "dns_types"),
+			NsMode: f.Get(p + "ns_mode"), NamespaceIDs: compactStrings(f[p+"namespaces"])})
 	}
 	return in
 }
@@ -216,6 +230,10 @@ func (in tokenInput) values() url.Values {
 		}
 		set(p+"dns_names", r.DNSNames)
 		set(p+"dns_types", r.DNSTypes)
+		set(p+"ns_mode", r.NsMode)
+		for _, n := range r.NamespaceIDs {
+			v.Add(p+"namespaces", n)
+		}
 	}
 	return v
 }
@@ -438,11 +456,50 @@ func (g *grants) rowPolicies(i int, r rowInput, fe *formErrors) []authz.PolicyJS
 			fe.row(i, "account", "Choose one of your accounts.")
 			return nil
 		}
+		if !authz.IsKV(perm) || r.NsMode == nsAll {
+			if !g.account(perm, a.ID) {
+				fe.row(i, "account", "You do not hold %s on %s, so you cannot grant it there.", perm, a.Name)
+				return nil
+			}
+			allow.Resources["com.cloudflare.api.account."+a.ID] = "*"
+			break
+		}
+		if r.NsMode != nsOnly && r.NsMode != nsExcept {
+			fe.row(i, "ns_mode", "Choose which namespaces the permission applies to.")
+			return nil
+		}
+		if len(r.NamespaceIDs) == 0 {
+			if r.NsMode == nsOnly {
+				fe.row(i, "namespaces", "Choose at least one namespace.")
+			} else {
+				fe.row(i, "namespaces", "Choose the namespaces to leave out, or pick “All namespaces of the account”.")
+			}
+			return nil
+		}
+		nested := map[string]any{}
+		for _, id := range r.NamespaceIDs {
+			n := g.nsByID[id]
+			if n == nil || n.AccountID != a.ID {
+				fe.row(i, "namespaces", "Choose namespaces of %s.", a.Name)
+				return nil
+			}
+			if r.NsMode == nsOnly && !g.namespace(perm, a.ID, n.ID) {
+				fe.row(i, "namespaces", "You do not hold %s on the namespace %s, so you cannot grant it there.", perm, n.Title)
+				return nil
+			}
+			nested[namespaceKey(n.ID)] = "*"
+		}
+		if r.NsMode == nsOnly {
+			allow.Resources["com.cloudflare.api.account."+a.ID] = nested
+			break
+		}
 		if !g.account(perm, a.ID) {
 			fe.row(i, "account", "You do not hold %s on %s, so you cannot grant it there.", perm, a.Name)
 			return nil
 		}
 		allow.Resources["com.cloudflare.api.account."+a.ID] = "*"
+		deny = &authz.PolicyJSON{Effect: authz.Deny, PermissionGroups: []authz.GroupRef{{ID: l.denyPerm().Group().ID}},
+			Resources: map[string]any{"com.cloudflare.api.account." + a.ID: nested}}
 	case authz.ScopeUser:
 		if !g.user(perm) {
 			fe.row(i, "group", "You do not hold %s, so you cannot put it in a token.", perm)
@@ -612,7 +669,7 @@ func (g *grants) inputFromToken(t *tokens.Token) tokenInput {
 // rowsFromPolicies maps policies in the shapes the form writes back to rows.
 func rowsFromPolicies(ps []authz.Policy, accountOf func(string) (string, bool)) []rowInput {
 	var rows []rowInput
-	for _, p := range ps {
+	for pi, p := range ps {
 		if p.Effect != authz.Allow {
 			continue
 		}
@@ -638,6 +695,17 @@ func rowsFromPolicies(ps []authz.Policy, accountOf func(string) (string, bool)) 
 					r := base
 					r.AccountID = s.ID
 					rows = append(rows, r)
+				case authz.IsKV(perm) && s.Kind == authz.SelectNamespace:
+					// Namespaces of one account in one policy make one "only these" row.
+					if j := slices.IndexFunc(rows, func(r rowInput) bool {
+						return r.policy == pi && r.Group == base.Group && r.Level == base.Level && r.AccountID == s.ID && r.NsMode == nsOnly
+					}); j >= 0 {
+						rows[j].NamespaceIDs = append(rows[j].NamespaceIDs, s.Namespace)
+						continue
+					}
+					r := base
+					r.AccountID, r.NsMode, r.NamespaceIDs, r.policy = s.ID, nsOnly, []string{s.Namespace}, pi
+					rows = append(rows, r)
 				case perm.Scope() == authz.ScopeUser && (s.Kind == authz.SelectUser || s.Kind == authz.SelectAllUsers):
 					rows = append(rows, base)
 				}
@@ -658,6 +726,15 @@ func rowsFromPolicies(ps []authz.Policy, accountOf func(string) (string, bool)) 
 			l := labelOf(perm)
 			for i := range rows {
 				r := &rows[i]
+				if r.Scope == scopeAccount && authz.IsKV(perm) && r.Group == l.name && (r.NsMode == nsAll || r.NsMode == nsExcept) {
+					for _, s := range p.Resources {
+						if s.Kind == authz.SelectNamespace && s.ID == r.AccountID && !slices.Contains(r.NamespaceIDs, s.Namespace) {
+							r.NsMode = nsExcept
+							r.NamespaceIDs = append(r.NamespaceIDs, s.Namespace)
+						}
+					}
+					continue
+				}
 				if r.Scope != scopeZone || r.Group != l.name || (r.ZoneMode != modeAccount && r.ZoneMode != modeExcept) {
 					continue
 				}
@@ -707,7 +784,20 @@ func rowsToPolicies(rows []rowInput, userID string) []authz.PolicyJSON {
 				allow.DNSRecords = &authz.DNSConstraint{Names: names, Types: types}
 			}
 		case scopeAccount:
-			allow.Resources["com.cloudflare.api.account."+r.AccountID] = "*"
+			nested := map[string]any{}
+			for _, n := range r.NamespaceIDs {
+				nested[namespaceKey(n)] = "*"
+			}
+			switch {
+			case authz.IsKV(perm) && r.NsMode == nsOnly:
+				allow.Resources["com.cloudflare.api.account."+r.AccountID] = nested
+			case authz.IsKV(perm) && r.NsMode == nsExcept && len(nested) > 0:
+				allow.Resources["com.cloudflare.api.account."+r.AccountID] = "*"
+				deny = &authz.PolicyJSON{Effect: authz.Deny, PermissionGroups: []authz.GroupRef{{ID: l.denyPerm().Group().ID}},
+					Resources: map[string]any{"com.cloudflare.api.account." + r.AccountID: nested}}
+			default:
+				allow.Resources["com.cloudflare.api.account."+r.AccountID] = "*"
+			}
 		case scopeUser:
 			allow.Resources["com.cloudflare.api.user."+userID] = "*"
 		}

@@ -74,6 +74,10 @@ type grants struct {
 	acctByID map[string]*store.Account
 	// userRows is false for account-owned tokens, which have no user to act on.
 	userRows bool
+	// namespaces are the KV namespaces of the accounts where the user holds Workers KV Storage
+	// Read: the ones a KV row may name.
+	namespaces []store.KVNamespace
+	nsByID     map[string]*store.KVNamespace
 }
 
 // loadGrants loads the user's access and the accounts and zones a token of sc may name.
@@ -111,7 +115,34 @@ func (s *server) loadGrants(r *http.Request, p *principal, sc *tokenScope) (*gra
 	for i := range g.zones {
 		g.zoneByID[g.zones[i].ID] = &g.zones[i]
 	}
+	g.nsByID = map[string]*store.KVNamespace{}
+	for _, a := range g.accounts {
+		if !g.account(authz.KVRead, a.ID) {
+			continue
+		}
+		ns, _, err := store.ListKVNamespaces(s.DB.Gorm(ctx), store.KVNamespaceFilter{AccountID: a.ID, Order: "title"})
+		if err != nil {
+			return nil, err
+		}
+		g.namespaces = append(g.namespaces, ns...)
+	}
+	for i := range g.namespaces {
+		g.nsByID[g.namespaces[i].ID] = &g.namespaces[i]
+	}
 	return g, nil
+}
+
+// namespace reports whether the user may grant perm on KV namespace ns of account a.
+func (g *grants) namespace(perm authz.Perm, a, ns string) bool {
+	return g.access.Compiled.Decide(perm, authz.KVNamespace(a, ns)).Allowed
+}
+
+// namespaceName returns a KV namespace's title for summaries, or a neutral description.
+func (g *grants) namespaceName(id string) string {
+	if n := g.nsByID[id]; n != nil {
+		return "“" + n.Title + "”"
+	}
+	return "namespace " + id
 }
 
 func listAllZones(r *http.Request, zs *zones.Service, accountIDs []string) ([]store.Zone, error) {

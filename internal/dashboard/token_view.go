@@ -35,7 +35,7 @@ func (g *grants) formView(in tokenInput, fe *formErrors) web.TokenFormView {
 
 func (g *grants) rowView(i int, r rowInput) web.TokenRow {
 	row := web.TokenRow{Index: i, Scope: r.Scope, Group: r.Group, Level: r.Level, ZoneMode: r.ZoneMode, AccountID: r.AccountID,
-		ZoneIDs: r.ZoneIDs, DNSNames: r.DNSNames, DNSTypes: r.DNSTypes}
+		ZoneIDs: r.ZoneIDs, DNSNames: r.DNSNames, DNSTypes: r.DNSTypes, NsMode: r.NsMode, NamespaceIDs: r.NamespaceIDs}
 	sc := scopeOf(r.Scope)
 	for _, s := range []struct{ value, label string }{{scopeAccount, "Account"}, {scopeZone, "Zone"}, {scopeUser, "User"}} {
 		if s.value == scopeUser && !g.userRows {
@@ -116,6 +116,23 @@ func (g *grants) rowView(i int, r rowInput) web.TokenRow {
 		for _, a := range g.accounts {
 			if g.account(perm, a.ID) {
 				row.Accounts = append(row.Accounts, web.Option{Value: a.ID, Label: a.Name, Selected: a.ID == r.AccountID})
+			}
+		}
+		if authz.IsKV(perm) {
+			row.IsKV = true
+			row.NsModes = []web.Option{
+				{Value: nsAll, Label: "All namespaces of the account", Selected: r.NsMode == nsAll},
+				{Value: nsOnly, Label: "Only some namespaces", Selected: r.NsMode == nsOnly},
+				{Value: nsExcept, Label: "All namespaces except…", Selected: r.NsMode == nsExcept},
+			}
+			account := r.AccountID
+			if account == "" && len(row.Accounts) > 0 {
+				account = row.Accounts[0].Value
+			}
+			for _, n := range g.namespaces {
+				if n.AccountID == account {
+					row.Namespaces = append(row.Namespaces, web.Option{Value: n.ID, Label: n.Title, Selected: slices.Contains(r.NamespaceIDs, n.ID)})
+				}
 			}
 		}
 	}

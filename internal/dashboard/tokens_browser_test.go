@@ -32,9 +32,15 @@ func htmxReady(sel string) chromedp.Action[chromedp.Void] {
 }
 
 // pick selects one option of a multiple select.
+// pick ticks the checkbox of value in the checkbox list sel (the zone or namespace picker).
 func pick(sel, value string) chromedp.Action[chromedp.Void] {
-	return evalJS(`(() => { const o = document.querySelector(` + jsString(sel+` option[value="`+value+`"]`) + `);
-		o.selected = true; return true })()`)
+	return evalJS(`(() => { const o = document.querySelector(` + jsString(sel+` input[type=checkbox][value="`+value+`"]`) + `);
+		o.checked = true; return true })()`)
+}
+
+// checkedIn returns the value of the first ticked checkbox of the checkbox list sel.
+func checkedIn(sel string) string {
+	return `(() => { const o = document.querySelector(` + jsString(sel+` input[type=checkbox]:checked`) + `); return o ? o.value : "" })()`
 }
 
 // evalJS runs a script for its effect.
@@ -119,7 +125,7 @@ func TestBrowserTokenLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("add and remove a row: %v", err)
 	}
-	chosen, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#field-rows-1-zones")))
+	chosen, err := chromedp.Run(ctx, chromedp.Evaluate[string](checkedIn("#field-rows-1-zones")))
 	if err != nil || chosen != ex.ID {
 		t.Fatalf("row 2 zone after add/remove: %q %v", chosen, err)
 	}
@@ -269,7 +275,7 @@ func TestBrowserTokenFormWithoutJavaScript(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#field-rows-0-zones`)),
 		chromedp.Click(chromedp.CSS(`button[name="remove_row"][value="1"]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#field-rows-1-group`)),
-		chromedp.SetValue(chromedp.CSS("#field-rows-0-zones"), ex.ID),
+		chromedp.Click(chromedp.CSS("#field-rows-0-zones-"+ex.ID)),
 		chromedp.Click(chromedp.CSS(`button.btn-primary[name="review"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#token-summary`)),
 	)

@@ -325,7 +325,7 @@ func TestTokenFormRows(t *testing.T) {
 	if res.value("#field-name") != "kept" || res.text("#field-ip_in") != "192.0.2.1" {
 		t.Error("add row lost the input")
 	}
-	if v, _ := res.Doc.Find(`#field-rows-0-zones option[selected]`).Attr("value"); v != ex.ID {
+	if v, _ := res.Doc.Find(`input[name="rows-0-zones"][checked]`).Attr("value"); v != ex.ID {
 		t.Errorf("row 1 zone after add: %q", v)
 	}
 	// Remove the first row: the second moves up.
@@ -633,7 +633,7 @@ func TestTokenCheck(t *testing.T) {
 		if a, _ := res.Doc.Find("#check-answer").Attr("data-allowed"); a != "false" {
 			t.Errorf("%s: allowed (%q)", name, res.text("#check-answer"))
 		}
-		if res.text("#check-answer ul") == "" {
+		if res.text("#check-answer ol") == "" {
 			t.Errorf("%s: no reasons", name)
 		}
 	}
