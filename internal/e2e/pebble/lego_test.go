@@ -31,9 +31,9 @@ type acmeUser struct {
 	reg *acme.ExtendedAccount
 }
 
-func (u *acmeUser) GetEmail() string                        { return "" }
+func (u *acmeUser) GetEmail() string                       { return "" }
 func (u *acmeUser) GetRegistration() *acme.ExtendedAccount { return u.reg }
-func (u *acmeUser) GetPrivateKey() crypto.Signer            { return u.key }
+func (u *acmeUser) GetPrivateKey() crypto.Signer           { return u.key }
 
 // TestLegoObtainsCertificate gets a certificate for www.<zone> from Pebble with lego's Cloudflare
 // DNS provider pointed at Latchkey, through an "ACME DNS-01" token: lego writes the challenge TXT
