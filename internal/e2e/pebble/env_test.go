@@ -1,4 +1,6 @@
-// Package pebble obtains real certificates through Latchkey: Pebble (Let's Encrypt's test ACME
+// Package pebble runs Latchkey's DNS server end to end: a change made through the API on one
+// server process is answered by another process's DNS server within a second, and real
+// certificates are obtained through Latchkey: Pebble (Let's Encrypt's test ACME
 // server) validates DNS-01 challenges by asking Latchkey's own authoritative DNS server, and the
 // ACME clients (lego as a library, Debian's certbot with its Cloudflare plugin) create and delete
 // the challenge records through Latchkey's API with a token made from the "ACME DNS-01" template.
@@ -142,6 +144,12 @@ type tenant struct {
 
 func newTenant(t *testing.T, l *latchkey, zoneName string) *tenant {
 	t.Helper()
+	return newTenantWith(t, l, zoneName, "ACME DNS-01")
+}
+
+// newTenantWith is newTenant with a token made from the named template.
+func newTenantWith(t *testing.T, l *latchkey, zoneName, template string) *tenant {
+	t.Helper()
 	ctx := context.Background()
 	u, a, err := l.app.Accounts().SignUp(ctx, accounts.SignUpInput{Email: storetest.Name("acme") + "@example.net",
 		Password: "correct horse battery staple"}, audit.CLI())
@@ -152,7 +160,7 @@ func newTenant(t *testing.T, l *latchkey, zoneName string) *tenant {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, _ := tokens.TemplateByName("ACME DNS-01")
+	tmpl, _ := tokens.TemplateByName(template)
 	policies, err := tmpl.Policies(u.ID, nil, []tokens.ZoneRef{{AccountID: a.ID, ZoneID: z.ID}})
 	if err != nil {
 		t.Fatal(err)
