@@ -97,7 +97,7 @@ type TokenRow struct {
 	IsKV       bool
 	NsModes    []Option
 	Namespaces []Option
-	Errors map[string]string
+	Errors     map[string]string
 }
 
 // Field returns the form field name of one of the row's inputs.

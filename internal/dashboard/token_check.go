@@ -185,9 +185,15 @@ func (s *server) answerCheck(r *http.Request, v *web.TokenCheckView, g *grants, 
 	}
 	what := perm.String() + " on " + g.describeResource(res) + record
 	v.Answered = true
-	pass := func(name, text string) { v.Checks = append(v.Checks, web.CheckStep{Name: name, State: "pass", Text: text}) }
-	fail := func(name, text string) { v.Checks = append(v.Checks, web.CheckStep{Name: name, State: "fail", Text: text}) }
-	skip := func(name, text string) { v.Checks = append(v.Checks, web.CheckStep{Name: name, State: "skip", Text: text}) }
+	pass := func(name, text string) {
+		v.Checks = append(v.Checks, web.CheckStep{Name: name, State: "pass", Text: text})
+	}
+	fail := func(name, text string) {
+		v.Checks = append(v.Checks, web.CheckStep{Name: name, State: "fail", Text: text})
+	}
+	skip := func(name, text string) {
+		v.Checks = append(v.Checks, web.CheckStep{Name: name, State: "skip", Text: text})
+	}
 
 	// 1 and 2: the token's policies, then its owner's current access (authz.Both).
 	const policyStep, ownerStep = "Token policies", "Owner's access"
