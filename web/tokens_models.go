@@ -27,11 +27,19 @@ type TokenTab struct {
 
 // TokenRowItem is one token in a token list.
 type TokenRowItem struct {
-	ID      string
-	Name    string
-	Status  string // active, disabled or expired
+	ID     string
+	Name   string
+	Status string // active, disabled or expired (stored or derived)
+	// Badge is what the status badge shows: active, disabled, expired, pending (not yet valid)
+	// or expiring (within 7 days); BadgeNote adds the date ("starts Jan 2, 2027").
+	Badge     string
+	BadgeNote string
+	// Warning says the token currently reaches nothing, and why; empty otherwise.
+	Warning string
 	Summary string
 	Hint    string
+	// EnableBlocked says why Enable is not offered (a leak report not yet answered by a roll).
+	EnableBlocked string
 	// Created, LastUsed and Expires are formatted by the handler, which knows the time.
 	Created  string
 	LastUsed string
@@ -54,10 +62,28 @@ type TokenListView struct {
 	Tokens   []TokenRowItem
 	Statuses []Option // the status filter
 	Status   string   // the filter in force ("" for all)
-	// Total is how many tokens there are before filtering.
-	Total    int
-	BaseURL  string
-	CanWrite bool
+	// Query is the name search; Zones the zone filter's options, Zone the zone in force.
+	Query string
+	Zones []Option
+	Zone  string
+	// Total is how many tokens there are before filtering; Limit how many the owner may hold.
+	Total int
+	Limit int
+	// Matching is how many tokens the filters leave; Page is 1-based; PrevURL and NextURL are
+	// empty at either end.
+	Matching         int
+	Page, PageCount  int
+	PrevURL, NextURL string
+	BaseURL          string
+	CanWrite         bool
+}
+
+// Filtered reports whether a search or filter is in force.
+func (v TokenListView) Filtered() bool { return v.Status != "" || v.Query != "" || v.Zone != "" }
+
+// CountText is "3 of 50 tokens" (what the owner holds of what they may hold).
+func (v TokenListView) CountText() string {
+	return strconv.Itoa(v.Total) + " of " + strconv.Itoa(v.Limit) + " tokens"
 }
 
 // TokenTemplateItem is a template offered when creating a token.

@@ -67,10 +67,19 @@ func TestLeakReportedTokenNotice(t *testing.T) {
 			t.Fatalf("notice on the edit page %q", got)
 		}
 
-		// Enable before rolling is refused and changes nothing.
+		// The list offers no Enable for it, and says why; Roll stays offered.
+		if list.Doc.Find(row(leaked.ID)+` button[aria-label^="Enable"]`).Length() != 0 ||
+			!strings.Contains(list.text(row(leaked.ID)+" .token-enable-blocked"), "until the token is rolled") ||
+			list.Doc.Find(row(leaked.ID)+` a[href$="/roll"]`).Length() != 1 {
+			t.Fatalf("list actions of a leaked token: %q", list.text(row(leaked.ID)))
+		}
+		// Enable before rolling (an old form) is refused in place, with the way out, and changes nothing.
 		res2 := ann.post(base+"/"+leaked.ID+"/status", form("status", "active"))
-		if res2.Status != http.StatusForbidden || !strings.Contains(res2.Body, "Roll the token first") {
+		if res2.Status != http.StatusSeeOther {
 			t.Fatalf("enable before rolling: %d %s", res2.Status, res2.text("main"))
+		}
+		if back := ann.get(res2.location()); !strings.Contains(back.text(".flash"), "Roll the token first") {
+			t.Fatalf("enable before rolling: flash %q", back.text(".flash"))
 		}
 		if got, _ := e.tokens.Get(context.Background(), tokens.UserOwner(annUser.ID), leaked.ID); got.Status != tokens.StatusDisabled {
 			t.Fatalf("status %s", got.Status)

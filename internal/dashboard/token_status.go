@@ -27,6 +27,12 @@ func (s *server) handleTokenStatus(w http.ResponseWriter, r *http.Request) error
 		ExpiresOn: t.ExpiresOn, Status: status}
 	creator := tokens.Creator{Actor: s.actor(r, p.User), UserID: p.User.ID}
 	if _, err := s.Tokens.Update(r.Context(), creator, sc.owner, t.ID, in); err != nil {
+		if status == tokens.StatusActive && errs.Is(err, errs.Forbidden) {
+			// A token reported as leaked stays off until rolled: say so on the list, with the way out.
+			s.flash(w, r, web.FlashError, "“"+t.Name+"” cannot be enabled yet. "+errs.MessageOf(err))
+			redirect(w, r, sc.base)
+			return nil
+		}
 		return err
 	}
 	msg := "Token “" + t.Name + "” disabled. Requests with it are refused until you enable it again."

@@ -210,6 +210,7 @@ func TestBrowserTokenLifecycle(t *testing.T) {
 
 	// Roll: the old secret fails at once, the new one works.
 	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`.token-row .token-actions summary`)),
 		chromedp.Click(chromedp.CSS(`.token-row a[href$="/roll"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`button.btn-danger`)),
 		chromedp.Click(chromedp.CSS(`button.btn-danger`)),
@@ -232,6 +233,7 @@ func TestBrowserTokenLifecycle(t *testing.T) {
 	// Delete: the secret fails.
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(base+"/profile/tokens"),
+		chromedp.Click(chromedp.CSS(`.token-row .token-actions summary`)),
 		chromedp.Click(chromedp.CSS(`.token-row a[href$="/delete"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`button.btn-danger`)),
 		chromedp.Click(chromedp.CSS(`button.btn-danger`)),

@@ -2,9 +2,14 @@ package dashboard
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/web"
 )
@@ -56,18 +61,171 @@ func (s *server) handleTokensList(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	now := s.Now()
+	q := r.URL.Query()
+	v.Query = strings.TrimSpace(q.Get("q"))
+	v.Limit = tokens.Quota(sc.owner)
+	zoneID := q.Get("zone")
+	v.Zones = append(v.Zones, web.Option{Value: "", Label: "Any zone", Selected: zoneID == ""})
+	var zone *store.Zone
+	for i := range g.zones {
+		z := &g.zones[i]
+		if z.ID == zoneID {
+			zone = z
+		}
+		v.Zones = append(v.Zones, web.Option{Value: z.ID, Label: z.Name, Selected: z.ID == zoneID})
+	}
+	if zone != nil {
+		v.Zone = zone.ID
+	}
+	var owner *authz.Compiled
+	if !sc.accountTokens() {
+		owner = g.access.Compiled
+	}
+	var matching []*tokens.Token
 	for _, t := range all {
 		if status != "" && t.Status != status {
 			continue
 		}
+		if v.Query != "" && !strings.Contains(strings.ToLower(t.Name), strings.ToLower(v.Query)) {
+			continue
+		}
+		if zone != nil && !reachesZone(t, zone) {
+			continue
+		}
+		matching = append(matching, t)
+	}
+	v.Matching = len(matching)
+	v.PageCount = max(1, (len(matching)+tokensPerPage-1)/tokensPerPage)
+	v.Page = 1
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n >= 1 {
+		v.Page = min(n, v.PageCount)
+	}
+	pageURL := func(n int) string {
+		u := url.Values{}
+		for k, val := range map[string]string{"status": status, "q": v.Query, "zone": v.Zone} {
+			if val != "" {
+				u.Set(k, val)
+			}
+		}
+		u.Set("page", strconv.Itoa(n))
+		return sc.base + "?" + u.Encode()
+	}
+	if v.Page > 1 {
+		v.PrevURL = pageURL(v.Page - 1)
+	}
+	if v.Page < v.PageCount {
+		v.NextURL = pageURL(v.Page + 1)
+	}
+	lo := (v.Page - 1) * tokensPerPage
+	for _, t := range matching[lo:min(lo+tokensPerPage, len(matching))] {
 		base := sc.base + "/" + t.ID
-		v.Tokens = append(v.Tokens, web.TokenRowItem{ID: t.ID, Name: t.Name, Status: t.Status, Summary: g.oneLine(t.Policies),
+		item := web.TokenRowItem{ID: t.ID, Name: t.Name, Status: t.Status, Badge: t.Status, Summary: g.oneLine(t.Policies),
 			Hint: t.Hint, Created: web.FormatDate(&t.IssuedOn), LastUsed: web.FormatAgo(t.LastUsedOn, now),
 			Expires: formatExpiry(t.ExpiresOn), EditURL: base + "/edit", RollURL: base + "/roll", DeleteURL: base + "/delete",
 			StatusURL: base + "/status", CheckURL: sc.base + "/check?token=" + t.ID, UsageURL: base + "/usage",
-			ReadOnlyURL: readOnlyURL(sc, t), LeakNotice: leakNoticeText(leaks, t.ID)})
+			ReadOnlyURL: readOnlyURL(sc, t), LeakNotice: leakNoticeText(leaks, t.ID)}
+		item.Badge, item.BadgeNote = tokenBadge(t, now)
+		if item.LeakNotice != "" && t.Status == tokens.StatusDisabled {
+			item.EnableBlocked = "Enable is unavailable until the token is rolled: its secret was reported as leaked."
+		}
+		if owner != nil && t.Status != tokens.StatusExpired {
+			item.Warning = g.reachesNothing(t, owner)
+		}
+		v.Tokens = append(v.Tokens, item)
 	}
 	return s.render(w, r, http.StatusOK, web.TokenList(s.page(w, r, v.Title, "tokens"), v))
+}
+
+// tokensPerPage is the page size of the token list.
+const tokensPerPage = 25
+
+// expiringSoon is how close to its end a token is flagged.
+const expiringSoon = 7 * 24 * time.Hour
+
+// tokenBadge is what the list's status badge says: a token whose start lies ahead is not yet
+// valid, and one that ends within expiringSoon is flagged.
+func tokenBadge(t *tokens.Token, now time.Time) (badge, note string) {
+	switch {
+	case t.Status != tokens.StatusActive:
+		return t.Status, ""
+	case t.NotBefore != nil && now.Before(*t.NotBefore):
+		return "pending", "starts " + formatWhen(*t.NotBefore, false)
+	case t.ExpiresOn != nil && t.ExpiresOn.Sub(now) < expiringSoon:
+		return "expiring", "ends " + formatExpiry(t.ExpiresOn)
+	}
+	return tokens.StatusActive, ""
+}
+
+// reachesZone reports whether some policy of t allows a zone group on z (the zone filter).
+func reachesZone(t *tokens.Token, z *store.Zone) bool {
+	ps, err := authz.ParsePolicies(t.Policies)
+	if err != nil {
+		return false
+	}
+	c := authz.Compile(ps)
+	r := authz.Zone(z.AccountID, z.ID)
+	for _, g := range authz.Groups() {
+		if g.Scope == authz.ScopeZone && c.Decide(g.Perm, r).Allowed {
+			return true
+		}
+	}
+	return false
+}
+
+// reachesNothing explains why a user-owned token can currently do nothing at all although its
+// policies grant something: its owner lost access to every resource the policies name (left the
+// account, lost the role or the zones). It returns "" when the token reaches something.
+func (g *grants) reachesNothing(t *tokens.Token, owner *authz.Compiled) string {
+	ps, err := authz.ParsePolicies(t.Policies)
+	if err != nil {
+		return ""
+	}
+	token := authz.Compile(ps)
+	granted := false
+	var lost []string
+	for _, p := range ps {
+		if p.Effect != authz.Allow {
+			continue
+		}
+		for _, s := range p.Resources {
+			r, name := g.representative(s)
+			if r.ID == "" {
+				return "" // a wildcard: it reaches whatever the owner holds
+			}
+			for _, perm := range p.Perms {
+				if authz.Both(token, owner, perm, r).Allowed {
+					return ""
+				}
+				granted = granted || token.Decide(perm, r).Allowed
+			}
+			if !slices.Contains(lost, name) {
+				lost = append(lost, name)
+			}
+		}
+	}
+	if !granted || len(lost) == 0 {
+		return ""
+	}
+	return "Currently reaches nothing: you no longer have access to " + joinWords(lost) + ". It starts working again if you regain it; otherwise edit or delete it."
+}
+
+// representative is a resource a selector stands for, for reachesNothing, and its name; a zero
+// Resource for the wildcards.
+func (g *grants) representative(s authz.ResourceSelector) (authz.Resource, string) {
+	switch s.Kind {
+	case authz.SelectZone:
+		a, _ := g.accountOf(s.ID)
+		return authz.Zone(a, s.ID), g.zoneName(s.ID)
+	case authz.SelectAccountZones:
+		return allZones(s.ID), "all zones in " + g.accountName(s.ID)
+	case authz.SelectAccount:
+		return authz.Account(s.ID), g.accountName(s.ID)
+	case authz.SelectNamespace:
+		return authz.KVNamespace(s.ID, s.Namespace), namespacesIn([]string{g.namespaceName(s.Namespace)}, g.accountName(s.ID))
+	case authz.SelectUser:
+		return authz.User(s.ID), "your user"
+	}
+	return authz.Resource{}, ""
 }
 
 // tokenTabs lists the user's own tokens and the accounts whose tokens they may see.

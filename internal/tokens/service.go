@@ -313,6 +313,10 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 	return t, secret, nil
 }
 
+// Quota returns how many tokens owner o may hold: MaxAccountTokens for an account,
+// MaxUserTokens for a user.
+func Quota(o Owner) int { return quota(o) }
+
 func quota(o Owner) int {
 	if o.Kind == OwnerAccount {
 		return MaxAccountTokens
