@@ -4,6 +4,9 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,8 +17,12 @@ import (
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dashboard"
+	"github.com/latchkey/latchkey/internal/edge"
+	"github.com/latchkey/latchkey/internal/edge/geo"
+	"github.com/latchkey/latchkey/internal/firewall"
 	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/members"
+	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -34,6 +41,7 @@ type App struct {
 	tokens   *tokens.Service
 	api      *api.Server
 	requests *analytics.Recorder
+	edge     *edge.Edge
 	dash     http.Handler
 	closers  []func()
 }
@@ -61,8 +69,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	a.closers = append(a.closers, a.requests.Close)
 	kvs := kv.NewService(db)
 	mem := members.NewService(db, a.tokens)
+	fw := firewall.NewService(db)
+	var purger purge.Purger
+	if cfg.Edge.Addr != "" {
+		if err := a.startEdge(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+		purger = a.edge
+		fw.OnChange(a.edge.RulesChanged)
+	}
+	purges := purge.NewService(db, purger)
 	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
-		Accounts: a.accounts, Members: mem, Requests: a.requests})
+		Accounts: a.accounts, Members: mem, Requests: a.requests, Purge: purges, Firewall: fw})
 	// Expired KV pairs are already invisible and expired sessions already refused; this only
 	// reclaims their rows.
 	a.every(ctx, 10*time.Minute, "purge expired KV pairs", func(ctx context.Context) error {
@@ -79,7 +98,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		return err
 	})
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
-		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db}})
+		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db},
+		Purge: purges})
 	if err != nil {
 		a.Close() // stop the token cache, the recorder and the background jobs started above
 		return nil, err
@@ -87,6 +107,54 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	a.dash = dash
 	return a, nil
 }
+
+// startEdge builds the HTTP edge and starts its background work.
+func (a *App) startEdge(ctx context.Context) error {
+	var g *geo.DB
+	if a.cfg.Edge.GeoIPDB != "" {
+		var err error
+		if g, err = geo.Open(a.cfg.Edge.GeoIPDB); err != nil {
+			return err
+		}
+		a.closers = append(a.closers, g.Close)
+	}
+	e, err := edge.New(a.db, a.logger, edge.Options{Addr: a.cfg.Edge.Addr, OriginPort: a.cfg.Edge.OriginPort,
+		AllowPrivateOrigins: a.cfg.Edge.AllowPrivateOrigins, CacheBytes: a.cfg.Edge.CacheBytes, GeoIP: g,
+		ClearanceKey: clearanceKey(a.cfg.SessionKey), IPs: a.ips})
+	if err != nil {
+		return err
+	}
+	if err := e.Start(ctx); err != nil {
+		return err
+	}
+	a.edge = e
+	a.closers = append(a.closers, e.Close)
+	return nil
+}
+
+// clearanceKey derives the key that signs the edge's challenge clearance cookies from the
+// session key, so every process sharing the session key accepts the others' cookies.
+func clearanceKey(sessionKey []byte) []byte {
+	if len(sessionKey) == 0 {
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
+		return k
+	}
+	m := hmac.New(sha256.New, sessionKey)
+	m.Write([]byte("latchkey edge clearance cookie"))
+	return m.Sum(nil)
+}
+
+// Edge returns the HTTP edge's handler, or nil when the edge is off.
+func (a *App) Edge() http.Handler {
+	if a.edge == nil {
+		return nil
+	}
+	return a.edge
+}
+
+// EdgeServer returns the HTTP edge, or nil when it is off.
+func (a *App) EdgeServer() *edge.Edge { return a.edge }
 
 // Accounts returns the accounts service, for admin tools and tests.
 func (a *App) Accounts() *accounts.Service { return a.accounts }

@@ -73,8 +73,21 @@ type Page struct {
 
 // Service manages IP access rules. Callers have authorized the actor for the scope.
 type Service struct {
-	db  *store.DB
-	now func() time.Time
+	db       *store.DB
+	now      func() time.Time
+	onChange func(accountID string)
+}
+
+// OnChange sets a function called after every committed change to accountID's rules (zone or
+// account scope), so that this process's edge applies it before the next request. Other processes
+// learn of it through the edge change feed, which every change also writes. Call it before the
+// service is used.
+func (s *Service) OnChange(fn func(accountID string)) { s.onChange = fn }
+
+func (s *Service) changed(accountID string) {
+	if s.onChange != nil {
+		s.onChange(accountID)
+	}
 }
 
 // NewService returns a Service over db.
@@ -152,11 +165,15 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, sc Scope, in In
 			return err
 		}
 		rule = toRule(row, view)
+		if err := store.RecordEdgeChange(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
+			return err
+		}
 		return audit.Record(tx, actor, event("firewall_rule.create", sc, view, row.ID, nil, rule))
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.changed(sc.AccountID)
 	return rule, nil
 }
 
@@ -320,11 +337,15 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, sc Scope, id st
 			return err
 		}
 		rule = toRule(row, view)
+		if err := store.RecordEdgeChange(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
+			return err
+		}
 		return audit.Record(tx, actor, event("firewall_rule.update", sc, view, row.ID, old, rule))
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.changed(sc.AccountID)
 	return rule, nil
 }
 
@@ -333,7 +354,7 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, sc Scope, id st
 	if !store.ValidID(id) {
 		return errs.E(errs.NotFound, "access rule not found")
 	}
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		view, err := scopeView(tx, sc)
 		if err != nil {
 			return err
@@ -345,8 +366,16 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, sc Scope, id st
 		if err := store.DeleteFirewallAccessRule(tx, sc.AccountID, sc.ZoneID, id); err != nil {
 			return err
 		}
+		if err := store.RecordEdgeChange(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
+			return err
+		}
 		return audit.Record(tx, actor, event("firewall_rule.delete", sc, view, row.ID, toRule(row, view), nil))
 	})
+	if err != nil {
+		return err
+	}
+	s.changed(sc.AccountID)
+	return nil
 }
 
 // Effective returns the rules that apply to a zone of an account: its own and the account's,
