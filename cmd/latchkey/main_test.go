@@ -100,7 +100,7 @@ func TestServeHealthzAndGracefulShutdown(t *testing.T) {
 	edgeAddr := eln.Addr().String()
 	eln.Close()
 	dir := t.TempDir()
-	getenv := env(map[string]string{"LATCHKEY_ADDR": addr, "LATCHKEY_DATA_DIR": dir, "LATCHKEY_EDGE_ADDR": edgeAddr})
+	getenv := env(map[string]string{"LATCHKEY_ADDR": addr, "LATCHKEY_DATA_DIR": dir, "LATCHKEY_DNS_ADDR": "127.0.0.1:0", "LATCHKEY_EDGE_ADDR": edgeAddr})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer

@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/accounts"
@@ -20,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/edge"
 	"github.com/latchkey/latchkey/internal/edge/geo"
 	"github.com/latchkey/latchkey/internal/firewall"
+	"github.com/latchkey/latchkey/internal/dnsserver"
 	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
@@ -43,6 +46,7 @@ type App struct {
 	requests *analytics.Recorder
 	edge     *edge.Edge
 	dash     http.Handler
+	dns      *dnsserver.Server
 	closers  []func()
 }
 
@@ -63,6 +67,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		return nil, err
 	}
 	a.closers = append(a.closers, a.tokens.Close)
+	if err := a.startDNS(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	// The request recorder is closed after the HTTP server has stopped (closers run in reverse),
 	// so that the last requests are written.
 	a.requests = analytics.NewRecorder(db, logger, analytics.Options{})
@@ -132,6 +140,20 @@ func (a *App) startEdge(ctx context.Context) error {
 	return nil
 }
 
+// edgeListenIP returns the IP address in the edge's listen address, or the zero Addr when the edge
+// is off or listens on a name or on every address.
+func edgeListenIP(addr string) netip.Addr {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.IsUnspecified() {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
+}
+
 // clearanceKey derives the key that signs the edge's challenge clearance cookies from the
 // session key, so every process sharing the session key accepts the others' cookies.
 func clearanceKey(sessionKey []byte) []byte {
@@ -155,6 +177,44 @@ func (a *App) Edge() http.Handler {
 
 // EdgeServer returns the HTTP edge, or nil when it is off.
 func (a *App) EdgeServer() *edge.Edge { return a.edge }
+// startDNS starts the authoritative DNS server when cfg.DNS.Addr is set. When the default address
+// cannot be bound (another server on this machine holds it), the process runs without DNS and
+// says so; a configured address that cannot be bound is an error.
+func (a *App) startDNS(ctx context.Context) error {
+	if a.cfg.DNS.Addr == "" {
+		a.logger.Info("dns server off")
+		return nil
+	}
+	var proxy *dnsserver.Proxy
+	if len(a.cfg.DNS.EdgeIPv4)+len(a.cfg.DNS.EdgeIPv6) > 0 {
+		proxy = &dnsserver.Proxy{IPv4: a.cfg.DNS.EdgeIPv4, IPv6: a.cfg.DNS.EdgeIPv6}
+	} else if ip := edgeListenIP(a.cfg.Edge.Addr); ip.IsValid() {
+		// Without LATCHKEY_EDGE_IPV4/IPV6, proxied records answer with the address the edge
+		// listens on, when that is one address (127.0.0.1 in the two-command start).
+		proxy = &dnsserver.Proxy{}
+		if ip.Is4() {
+			proxy.IPv4 = []netip.Addr{ip}
+		} else {
+			proxy.IPv6 = []netip.Addr{ip}
+		}
+	}
+	s := dnsserver.New(a.db, dnsserver.Config{Addr: a.cfg.DNS.Addr, NameServers: a.cfg.NameServers, Proxy: proxy, Logger: a.logger})
+	if err := s.Start(ctx); err != nil {
+		if a.cfg.DNS.AddrExplicit {
+			return err
+		}
+		a.logger.Warn("dns server not started; set LATCHKEY_DNS_ADDR to another address, or off", "addr", a.cfg.DNS.Addr, "err", err)
+		return nil
+	}
+	zones, records := s.Index().Counts()
+	a.logger.Info("dns server listening", "addr", s.Addr(), "zones", zones, "records", records)
+	a.dns = s
+	a.closers = append(a.closers, s.Close)
+	return nil
+}
+
+// DNS returns the running DNS server, or nil when it is off.
+func (a *App) DNS() *dnsserver.Server { return a.dns }
 
 // Accounts returns the accounts service, for admin tools and tests.
 func (a *App) Accounts() *accounts.Service { return a.accounts }

@@ -46,6 +46,12 @@ type Config struct {
 	LogFormat string
 	// ShutdownTimeout bounds graceful shutdown (LATCHKEY_SHUTDOWN_TIMEOUT, default 15s).
 	ShutdownTimeout time.Duration
+	// NameServers are the host names of the name servers every zone is delegated to, lower case
+	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
+	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
+	NameServers []string
+	// DNS configures the authoritative DNS server.
+	DNS DNS
 	// Edge configures the HTTP edge.
 	Edge EdgeConfig
 }
@@ -55,10 +61,6 @@ type EdgeConfig struct {
 	// Addr is where the edge listens (LATCHKEY_EDGE_ADDR, default 127.0.0.1:8081); "" when off
 	// (LATCHKEY_EDGE_ADDR=off).
 	Addr string
-	// IPv4 and IPv6 are the public addresses of the edge, which the DNS server gives for proxied
-	// records (LATCHKEY_EDGE_IPV4, LATCHKEY_EDGE_IPV6; by default the address in Addr when it is an
-	// IP of that family).
-	IPv4, IPv6 netip.Addr
 	// OriginPort is the port origins are reached on (LATCHKEY_EDGE_ORIGIN_PORT, default 80).
 	OriginPort int
 	// AllowPrivateOrigins lets proxied records point at loopback and private addresses
@@ -85,7 +87,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var sessionKey, proxies, level, shutdown string
+	var sessionKey, proxies, level, shutdown, nameServers string
 	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
@@ -95,15 +97,18 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&level, "log-level", env("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LATCHKEY_LOG_FORMAT", "text"), "text or json (LATCHKEY_LOG_FORMAT)")
 	fs.StringVar(&shutdown, "shutdown-timeout", env("LATCHKEY_SHUTDOWN_TIMEOUT", "15s"), "graceful shutdown limit (LATCHKEY_SHUTDOWN_TIMEOUT)")
-	var edgeV4, edgeV6, edgePort, edgePrivate, edgeCache string
+	var edgePort, edgePrivate, edgeCache string
 	fs.StringVar(&c.Edge.Addr, "edge-addr", env("LATCHKEY_EDGE_ADDR", "127.0.0.1:8081"), "HTTP edge listen address, or off (LATCHKEY_EDGE_ADDR)")
-	fs.StringVar(&edgeV4, "edge-ipv4", env("LATCHKEY_EDGE_IPV4", ""), "public IPv4 address of the edge, given by DNS for proxied records (LATCHKEY_EDGE_IPV4)")
-	fs.StringVar(&edgeV6, "edge-ipv6", env("LATCHKEY_EDGE_IPV6", ""), "public IPv6 address of the edge, given by DNS for proxied records (LATCHKEY_EDGE_IPV6)")
 	fs.StringVar(&edgePort, "edge-origin-port", env("LATCHKEY_EDGE_ORIGIN_PORT", "80"), "port the edge connects to origins on (LATCHKEY_EDGE_ORIGIN_PORT)")
 	fs.StringVar(&edgePrivate, "edge-allow-private-origins", env("LATCHKEY_EDGE_ALLOW_PRIVATE_ORIGINS", "false"), "let proxied records point at loopback and private addresses (LATCHKEY_EDGE_ALLOW_PRIVATE_ORIGINS)")
 	fs.StringVar(&edgeCache, "edge-cache-size", env("LATCHKEY_EDGE_CACHE_SIZE", "256MiB"), "memory bound of the edge cache, e.g. 256MiB (LATCHKEY_EDGE_CACHE_SIZE)")
 	fs.StringVar(&c.Edge.GeoIPDB, "geoip-db", env("LATCHKEY_GEOIP_DB", ""), "MaxMind .mmdb files (country and/or ASN), comma-separated (LATCHKEY_GEOIP_DB)")
+	fs.StringVar(&nameServers, "nameservers", env("LATCHKEY_NAMESERVERS", ""), "comma-separated name server host names that zones are delegated to (LATCHKEY_NAMESERVERS)")
+	dnsDone := c.dnsFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := dnsDone(); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -132,7 +137,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	if c.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil {
 		return nil, fmt.Errorf("LATCHKEY_SHUTDOWN_TIMEOUT: %w", err)
 	}
-	if err := c.Edge.parse(edgeV4, edgeV6, edgePort, edgePrivate, edgeCache); err != nil {
+	if c.NameServers, err = parseNameServers(nameServers); err != nil {
+		return nil, err
+	}
+	if err := c.Edge.parse(edgePort, edgePrivate, edgeCache); err != nil {
 		return nil, err
 	}
 	if sessionKey != "" {
@@ -197,36 +205,14 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-func (e *EdgeConfig) parse(v4, v6, port, private, size string) error {
+func (e *EdgeConfig) parse(port, private, size string) error {
 	if strings.EqualFold(e.Addr, "off") {
 		e.Addr = ""
 	}
 	if e.Addr != "" {
-		host, _, err := net.SplitHostPort(e.Addr)
-		if err != nil {
+		if _, _, err := net.SplitHostPort(e.Addr); err != nil {
 			return fmt.Errorf("LATCHKEY_EDGE_ADDR %q: want host:port or off", e.Addr)
 		}
-		if a, err := netip.ParseAddr(host); err == nil {
-			if a.Is4() && v4 == "" {
-				e.IPv4 = a
-			} else if a.Is6() && !a.Is4In6() && v6 == "" {
-				e.IPv6 = a
-			}
-		}
-	}
-	if v4 != "" {
-		a, err := netip.ParseAddr(v4)
-		if err != nil || !a.Is4() {
-			return fmt.Errorf("LATCHKEY_EDGE_IPV4 %q: want an IPv4 address", v4)
-		}
-		e.IPv4 = a
-	}
-	if v6 != "" {
-		a, err := netip.ParseAddr(v6)
-		if err != nil || !a.Is6() || a.Is4In6() {
-			return fmt.Errorf("LATCHKEY_EDGE_IPV6 %q: want an IPv6 address", v6)
-		}
-		e.IPv6 = a
 	}
 	p, err := strconv.Atoi(port)
 	if err != nil || p < 1 || p > 65535 {
