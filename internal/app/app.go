@@ -19,10 +19,10 @@ import (
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dashboard"
+	"github.com/latchkey/latchkey/internal/dnsserver"
 	"github.com/latchkey/latchkey/internal/edge"
 	"github.com/latchkey/latchkey/internal/edge/geo"
 	"github.com/latchkey/latchkey/internal/firewall"
-	"github.com/latchkey/latchkey/internal/dnsserver"
 	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
@@ -177,6 +177,7 @@ func (a *App) Edge() http.Handler {
 
 // EdgeServer returns the HTTP edge, or nil when it is off.
 func (a *App) EdgeServer() *edge.Edge { return a.edge }
+
 // startDNS starts the authoritative DNS server when cfg.DNS.Addr is set. When the default address
 // cannot be bound (another server on this machine holds it), the process runs without DNS and
 // says so; a configured address that cannot be bound is an error.
