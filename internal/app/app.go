@@ -101,6 +101,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		_, err := store.PruneAPIRequests(db.Gorm(ctx), time.Now().Add(-analytics.MaxRange).Unix())
 		return err
 	})
+	// Edge traffic is kept as long as each zone's plan retains analytics.
+	a.every(ctx, time.Hour, "prune edge traffic", analytics.NewService(db).PruneEdgeTraffic)
 	a.every(ctx, 10*time.Minute, "delete expired sessions", func(ctx context.Context) error {
 		_, err := store.PurgeExpiredSessions(db.Gorm(ctx), time.Now().UTC())
 		return err

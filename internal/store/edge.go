@@ -273,3 +273,14 @@ func EdgeOriginRecords(tx *gorm.DB, zoneID, name string) ([]DNSRecord, error) {
 func EdgeAccessRules(tx *gorm.DB, accountID, zoneID string) ([]FirewallAccessRule, error) {
 	return EffectiveFirewallAccessRules(tx, accountID, zoneID)
 }
+
+// PruneEdgeTrafficExcept deletes traffic rows older than before (Unix seconds) of zones whose plan
+// is none of plans, and of zones that no longer exist.
+func PruneEdgeTrafficExcept(tx *gorm.DB, plans []string, before int64) (int64, error) {
+	res := tx.Where("minute < ? AND zone_id NOT IN (?)", before, tx.Model(&Zone{}).Select("id").Where("plan IN ?", plans)).
+		Delete(&EdgeTraffic{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("prune edge traffic: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
