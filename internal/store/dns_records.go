@@ -324,7 +324,15 @@ func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) 
 	if f.Desc {
 		dir = " DESC"
 	}
-	q = q.Order(col + dir + ", name, type, content, id").Offset(f.Offset)
+	// Ties break on name, type, content and id, in the same direction; repeating the first
+	// column or mixing directions would keep an index from delivering the order.
+	order := col + dir
+	for _, c := range []string{"name", "type", "content", "id"} {
+		if c != col {
+			order += ", " + c + dir
+		}
+	}
+	q = q.Order(order).Offset(f.Offset)
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}

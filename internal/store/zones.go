@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -12,7 +13,7 @@ import (
 // ZoneGrant bounds the zones a list may show, as authz.ZoneSet computes it from compiled
 // policies (the fields are the same, so one converts into the other): zone z of account a
 // passes when !DenyAll && a ∉ DenyAccounts && z ∉ ExcludeZones && (AllAccounts || a ∈ Accounts
-// || z ∈ Zones).
+// || z ∈ Zones). Accounts and DenyAccounts must be sorted (authz.ZoneSet sorts them).
 type ZoneGrant struct {
 	DenyAll                bool
 	AllAccounts            bool
@@ -25,20 +26,28 @@ func (g ZoneGrant) empty() bool {
 	return g.DenyAll || (!g.AllAccounts && len(g.Accounts) == 0 && len(g.Zones) == 0)
 }
 
-// where adds g's test to q.
-func (g ZoneGrant) where(q *gorm.DB) *gorm.DB {
-	if len(g.DenyAccounts) > 0 {
-		q = q.Where("zones.account_id NOT IN ?", g.DenyAccounts)
-	}
+// where adds g's test to q, for zones of the candidate accounts only (sorted, without
+// duplicates): account conditions that hold for every candidate are left out, so that the
+// query planner can read the zones of one account in index order.
+func (g ZoneGrant) where(q *gorm.DB, candidates []string) *gorm.DB {
 	if len(g.ExcludeZones) > 0 {
 		q = q.Where("zones.id NOT IN ?", g.ExcludeZones)
 	}
+	if g.AllAccounts {
+		return q
+	}
+	var full []string // candidates whose every zone the grant allows
+	for _, a := range candidates {
+		if _, ok := slices.BinarySearch(g.Accounts, a); ok {
+			full = append(full, a)
+		}
+	}
 	switch {
-	case g.AllAccounts:
-	case len(g.Accounts) > 0 && len(g.Zones) > 0:
-		q = q.Where("zones.account_id IN ? OR zones.id IN ?", g.Accounts, g.Zones)
-	case len(g.Accounts) > 0:
-		q = q.Where("zones.account_id IN ?", g.Accounts)
+	case len(full) == len(candidates):
+	case len(full) > 0 && len(g.Zones) > 0:
+		q = q.Where("(zones.account_id IN ? OR zones.id IN ?)", full, g.Zones)
+	case len(full) > 0:
+		q = q.Where("zones.account_id IN ?", full)
 	default:
 		q = q.Where("zones.id IN ?", g.Zones)
 	}
@@ -151,6 +160,20 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	if !ok {
 		return nil, 0, fmt.Errorf("unsupported zone order %q", f.Order)
 	}
+	// Accounts a grant denies outright are no candidates; the grants' other account conditions
+	// are then relative to the candidates that remain.
+	f.AccountIDs = slices.Compact(slices.Sorted(slices.Values(f.AccountIDs)))
+	f.AccountIDs = slices.DeleteFunc(f.AccountIDs, func(a string) bool {
+		for _, g := range f.Grants {
+			if _, ok := slices.BinarySearch(g.DenyAccounts, a); ok {
+				return true
+			}
+		}
+		return false
+	})
+	if len(f.AccountIDs) == 0 {
+		return []Zone{}, 0, nil
+	}
 	q := tx.Model(&Zone{})
 	if len(f.AccountIDs) == 1 {
 		q = q.Where("zones.account_id = ?", f.AccountIDs[0])
@@ -161,7 +184,7 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 		q = q.Where("zones.id IN ?", f.IDs)
 	}
 	for _, g := range f.Grants {
-		q = g.where(q)
+		q = g.where(q, f.AccountIDs)
 	}
 	var (
 		conds []string
@@ -219,7 +242,12 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	if orderCol != "zones.name" {
 		order += ", zones.name"
 	}
-	q = q.Order(order + ", zones.id").Offset(f.Offset)
+	if len(f.AccountIDs) > 1 {
+		// Names are unique only within an account. Within one, leaving the id out lets the
+		// (account_id, name) index deliver the order, so no page sorts the whole account.
+		order += ", zones.id"
+	}
+	q = q.Order(order).Offset(f.Offset)
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
