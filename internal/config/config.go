@@ -42,6 +42,12 @@ type Config struct {
 	LogFormat string
 	// ShutdownTimeout bounds graceful shutdown (LATCHKEY_SHUTDOWN_TIMEOUT, default 15s).
 	ShutdownTimeout time.Duration
+	// NameServers are the host names of the name servers every zone is delegated to, lower case
+	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
+	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
+	NameServers []string
+	// DNS configures the authoritative DNS server.
+	DNS DNS
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute: when served over TLS.
@@ -58,7 +64,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var sessionKey, proxies, level, shutdown string
+	var sessionKey, proxies, level, shutdown, nameServers string
 	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
@@ -68,7 +74,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&level, "log-level", env("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LATCHKEY_LOG_FORMAT", "text"), "text or json (LATCHKEY_LOG_FORMAT)")
 	fs.StringVar(&shutdown, "shutdown-timeout", env("LATCHKEY_SHUTDOWN_TIMEOUT", "15s"), "graceful shutdown limit (LATCHKEY_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&nameServers, "nameservers", env("LATCHKEY_NAMESERVERS", ""), "comma-separated name server host names that zones are delegated to (LATCHKEY_NAMESERVERS)")
+	dnsDone := c.dnsFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := dnsDone(); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -96,6 +107,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil {
 		return nil, fmt.Errorf("LATCHKEY_SHUTDOWN_TIMEOUT: %w", err)
+	}
+	if c.NameServers, err = parseNameServers(nameServers); err != nil {
+		return nil, err
 	}
 	if sessionKey != "" {
 		if c.SessionKey, err = hex.DecodeString(sessionKey); err != nil || len(c.SessionKey) != 32 {
