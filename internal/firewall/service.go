@@ -253,7 +253,7 @@ func (s *Service) List(ctx context.Context, sc Scope, p ListParams) ([]Rule, Pag
 	return rules, pg, nil
 }
 
-// paging checks and defaults a page number and size.
+// paging checks and defaults a page number and size; the size is clamped into 1..MaxPerPage.
 func paging(page, perPage int) (Page, error) {
 	if page == 0 {
 		page = 1
@@ -264,10 +264,9 @@ func paging(page, perPage int) (Page, error) {
 	if page < 1 {
 		return Page{}, errs.InvalidField("page", "page counts from 1.")
 	}
-	if perPage < 1 || perPage > MaxPerPage {
-		return Page{}, errs.InvalidField("per_page", "per_page is between 1 and %d.", MaxPerPage)
-	}
-	return Page{Page: page, PerPage: perPage}, nil
+	// A size outside 1..MaxPerPage is clamped, never refused (Cloudflare's behaviour); the
+	// page's per_page says what was used.
+	return Page{Page: page, PerPage: min(max(perPage, 1), MaxPerPage)}, nil
 }
 
 // normalizeValue puts a filter value in the stored form where it parses (for the given target, or

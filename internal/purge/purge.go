@@ -430,9 +430,8 @@ func (s *Service) List(ctx context.Context, accountID, zoneID string, page, perP
 	if page < 1 {
 		return nil, 0, errs.InvalidField("page", "page is a whole number from 1.")
 	}
-	if perPage < 1 || perPage > MaxPerPage {
-		return nil, 0, errs.InvalidField("per_page", "per_page is a whole number from 1 to %d.", MaxPerPage)
-	}
+	// A size outside the range is clamped, never refused.
+	perPage = min(max(perPage, 1), MaxPerPage)
 	tx := s.db.Gorm(ctx)
 	if _, err := store.ZoneByID(tx, accountID, zoneID); err != nil {
 		return nil, 0, err
