@@ -42,6 +42,9 @@ type Config struct {
 	LogFormat string
 	// ShutdownTimeout bounds graceful shutdown (LATCHKEY_SHUTDOWN_TIMEOUT, default 15s).
 	ShutdownTimeout time.Duration
+	// FeedNoListen turns PostgreSQL LISTEN/NOTIFY off for the change feed, leaving the counter
+	// poll (LATCHKEY_CHANGE_FEED=poll; default listen). For measuring the fallback.
+	FeedNoListen bool
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute: when served over TLS.
@@ -58,7 +61,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var sessionKey, proxies, level, shutdown string
+	var sessionKey, proxies, level, shutdown, feed string
 	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
@@ -68,8 +71,16 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&level, "log-level", env("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LATCHKEY_LOG_FORMAT", "text"), "text or json (LATCHKEY_LOG_FORMAT)")
 	fs.StringVar(&shutdown, "shutdown-timeout", env("LATCHKEY_SHUTDOWN_TIMEOUT", "15s"), "graceful shutdown limit (LATCHKEY_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&feed, "change-feed", env("LATCHKEY_CHANGE_FEED", "listen"), "listen (PostgreSQL LISTEN/NOTIFY plus the counter poll) or poll (the counter only) (LATCHKEY_CHANGE_FEED)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	switch feed {
+	case "listen":
+	case "poll":
+		c.FeedNoListen = true
+	default:
+		return nil, fmt.Errorf("LATCHKEY_CHANGE_FEED %q: want listen or poll", feed)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
