@@ -42,7 +42,7 @@ type Stats struct {
 	logger *slog.Logger
 	hour   atomic.Int64 // start of the current hour, Unix seconds
 
-	mu     sync.Mutex
+	mu       sync.Mutex
 	counts   map[statKey]int64
 	names    int
 	maxNames int
