@@ -52,6 +52,7 @@ type Compiled struct {
 	namespaces   map[nsKey]masks  // com.cloudflare.api.account.<id>: {com.cloudflare.api.account.kv.namespace.<ns>: *}
 	dns          []dnsRule
 	policies     []Policy
+	zoneSets     zoneSetCache // filled lazily by ZoneSet
 }
 
 // nsKey names one KV namespace of one account. A struct of two strings keeps
