@@ -92,6 +92,9 @@ type TokenTemplateItem struct {
 	Name        string
 	Description string
 	URL         string
+	// Clients says which clients were tested with the template and how to point them at
+	// Latchkey; empty for templates no particular client uses.
+	Clients string
 }
 
 // TokenRow is one permission row of the token form: what (scope, permission group, level) and,

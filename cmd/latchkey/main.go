@@ -40,6 +40,11 @@ const usage = `usage:
 
 // run is the whole program: it parses args and dispatches to a subcommand.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		// The subcommands first; "latchkey serve -h" lists the server's flags.
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
 	if len(args) == 0 || len(args[0]) > 0 && args[0][0] == '-' {
 		return serve(ctx, args, getenv, stderr)
 	}
@@ -52,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return admin(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "dns":
 		return dnsCommand(ctx, args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:

@@ -152,3 +152,20 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatal("want an error for an unknown command")
 	}
 }
+
+// TestHelpListsSubcommands: -h, --help and help list every subcommand, one line each, rather
+// than only the server's flags.
+func TestHelpListsSubcommands(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help", "help"} {
+		out, _, err := runCmd(t, env(nil), "", arg)
+		if err != nil {
+			t.Fatalf("%s: %v", arg, err)
+		}
+		for _, want := range []string{"latchkey [serve]", "latchkey migrate", "latchkey admin create-user", "latchkey admin create-zone",
+			"latchkey admin create-token", "latchkey dns check", `"latchkey serve -h" lists the flags`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: output lacks %q:\n%s", arg, want, out)
+			}
+		}
+	}
+}

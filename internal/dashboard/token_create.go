@@ -32,7 +32,7 @@ func (s *server) handleTokenNew(w http.ResponseWriter, r *http.Request) error {
 				continue
 			}
 			v.Templates = append(v.Templates, web.TokenTemplateItem{Slug: t.Slug, Name: t.Name, Description: t.Description,
-				URL: sc.base + "/new?template=" + t.Slug})
+				URL: sc.base + "/new?template=" + t.Slug, Clients: templateClients[t.Slug]})
 		}
 		return s.render(w, r, http.StatusOK, web.TokenForm(s.page(w, r, "Create an API token", "tokens"), v))
 	}
@@ -221,3 +221,13 @@ func (s *server) renderSecret(w http.ResponseWriter, r *http.Request, sc *tokenS
 	}
 	return s.render(w, r, http.StatusOK, web.TokenSecret(s.page(w, r, title, "tokens"), v))
 }
+
+// acmeClients says which ACME clients Latchkey's end-to-end tests run, and how to point them at
+// it; the README section "ACME DNS-01 (Let's Encrypt) with Latchkey" has the details. Caddy is
+// not listed: its Cloudflare module cannot be given another base URL.
+const acmeClients = "Tested with lego v5.6 (set CLOUDFLARE_BASE_URL) and certbot with certbot-dns-cloudflare " +
+	"(CLOUDFLARE_API_URL for its python-cloudflare 2.x, CLOUDFLARE_BASE_URL for newer releases), " +
+	"pointed at this server's /client/v4. See the README section “ACME DNS-01 (Let's Encrypt) with Latchkey”."
+
+// templateClients are the client notes of the templates' cards, by slug.
+var templateClients = map[string]string{"edit-zone-dns": acmeClients, "acme-dns-01": acmeClients}

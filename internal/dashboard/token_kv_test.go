@@ -187,3 +187,21 @@ func TestTokenCheckVerdict(t *testing.T) {
 		t.Errorf("steps for another namespace %s", got)
 	}
 }
+
+// TestTemplateCardsNameTestedClients: the ACME template cards say which clients are tested and
+// how to point them at Latchkey, and no longer promise Caddy, which cannot be pointed here.
+func TestTemplateCardsNameTestedClients(t *testing.T) {
+	e := newSQLiteEnv(t)
+	c := e.client()
+	c.signUp("ann@example.com", "Acme")
+	res := c.get("/profile/tokens/new")
+	for _, slug := range []string{"acme-dns-01", "edit-zone-dns"} {
+		s := res.text(`[data-template="` + slug + `"] .token-template-clients`)
+		if !strings.Contains(s, "lego") || !strings.Contains(s, "certbot") || !strings.Contains(s, "CLOUDFLARE_BASE_URL") || !strings.Contains(s, "README") {
+			t.Errorf("%s card: %q", slug, s)
+		}
+	}
+	if strings.Contains(res.text(`ul[aria-label="Templates"]`), "Caddy") {
+		t.Error("a template card still mentions Caddy")
+	}
+}

@@ -24,9 +24,9 @@ type Template struct {
 }
 
 var templates = []Template{
-	{Slug: "edit-zone-dns", Name: "Edit zone DNS", Description: "Edit DNS records, e.g. for ACME DNS-01 clients (lego, certbot, Caddy). Includes Zone Read so clients can find the zone by name.",
+	{Slug: "edit-zone-dns", Name: "Edit zone DNS", Description: "Edit DNS records, e.g. for ACME DNS-01 clients (lego, certbot). Includes Zone Read so clients can find the zone by name.",
 		ZonePerms: []authz.Perm{authz.ZoneRead, authz.DNSWrite}},
-	{Slug: "acme-dns-01", Name: "ACME DNS-01", Description: "Only create and delete the TXT records under _acme-challenge that Let's Encrypt DNS-01 clients (lego, certbot, Caddy) need. Includes Zone Read so clients can find the zone by name.",
+	{Slug: "acme-dns-01", Name: "ACME DNS-01", Description: "Only create and delete the TXT records under _acme-challenge that Let's Encrypt DNS-01 clients (lego, certbot) need. Includes Zone Read so clients can find the zone by name.",
 		ZonePerms: []authz.Perm{authz.ZoneRead, authz.DNSWrite},
 		DNS:       &authz.DNSConstraint{Names: []string{"_acme-challenge.*"}, Types: []string{"TXT"}}},
 	{Slug: "read-analytics", Name: "Read analytics", Description: "Read zone analytics, e.g. for a monitoring tool.",
