@@ -42,6 +42,9 @@ type Deps struct {
 	Purge     *purge.Service
 	Members   *members.Service
 	Analytics *analytics.Service
+	// LookupNS finds a zone's name servers in the public DNS for the delegation check; nil means
+	// the system resolver.
+	LookupNS zones.LookupNS
 	// Now returns the current time; nil means time.Now. Tests use it to expire sessions and
 	// throttling windows.
 	Now func() time.Time
