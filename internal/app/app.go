@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dashboard"
@@ -42,6 +43,7 @@ type App struct {
 	accounts *accounts.Service
 	zones    *zones.Service
 	tokens   *tokens.Service
+	feed     *changefeed.Feed
 	api      *api.Server
 	requests *analytics.Recorder
 	edge     *edge.Edge
@@ -62,11 +64,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		accounts: accounts.NewService(db),
 		zones:    zones.NewService(db),
 		tokens:   tokens.NewService(db, logger),
+		feed:     changefeed.New(db, logger, changefeed.Options{NoListen: cfg != nil && cfg.FeedNoListen}),
 	}
+	// One change feed per process: the token cache subscribes now, other in-memory indexes
+	// subscribe through Feed before they load.
+	a.tokens.UseFeed(a.feed)
 	if err := a.tokens.Start(ctx); err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, a.tokens.Close)
+	if err := a.feed.Start(ctx); err != nil {
+		a.tokens.Close()
+		return nil, err
+	}
+	a.closers = append(a.closers, a.feed.Close, a.tokens.Close)
 	if err := a.startDNS(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -227,6 +237,11 @@ func (a *App) Zones() *zones.Service { return a.zones }
 
 // Tokens returns the token service.
 func (a *App) Tokens() *tokens.Service { return a.tokens }
+
+// Feed returns the process's change feed. Data-plane indexes (DNS, edge) subscribe to it to hear
+// what changed in the database, through any process; a Change with Reset set means "reload
+// everything".
+func (a *App) Feed() *changefeed.Feed { return a.feed }
 
 // Handlers returns the handlers the server routes to.
 func (a *App) Handlers() server.Handlers {

@@ -46,6 +46,9 @@ type Config struct {
 	LogFormat string
 	// ShutdownTimeout bounds graceful shutdown (LATCHKEY_SHUTDOWN_TIMEOUT, default 15s).
 	ShutdownTimeout time.Duration
+	// FeedNoListen turns PostgreSQL LISTEN/NOTIFY off for the change feed, leaving the counter
+	// poll (LATCHKEY_CHANGE_FEED=poll; default listen). For measuring the fallback.
+	FeedNoListen bool
 	// NameServers are the host names of the name servers every zone is delegated to, lower case
 	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
 	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
@@ -87,7 +90,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var sessionKey, proxies, level, shutdown, nameServers string
+	var sessionKey, proxies, level, shutdown, nameServers, feed string
 	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
@@ -97,6 +100,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&level, "log-level", env("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LATCHKEY_LOG_FORMAT", "text"), "text or json (LATCHKEY_LOG_FORMAT)")
 	fs.StringVar(&shutdown, "shutdown-timeout", env("LATCHKEY_SHUTDOWN_TIMEOUT", "15s"), "graceful shutdown limit (LATCHKEY_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&feed, "change-feed", env("LATCHKEY_CHANGE_FEED", "listen"), "listen (PostgreSQL LISTEN/NOTIFY plus the counter poll) or poll (the counter only) (LATCHKEY_CHANGE_FEED)")
 	var edgePort, edgePrivate, edgeCache string
 	fs.StringVar(&c.Edge.Addr, "edge-addr", env("LATCHKEY_EDGE_ADDR", "127.0.0.1:8081"), "HTTP edge listen address, or off (LATCHKEY_EDGE_ADDR)")
 	fs.StringVar(&edgePort, "edge-origin-port", env("LATCHKEY_EDGE_ORIGIN_PORT", "80"), "port the edge connects to origins on (LATCHKEY_EDGE_ORIGIN_PORT)")
@@ -110,6 +114,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if err := dnsDone(); err != nil {
 		return nil, err
+	}
+	switch feed {
+	case "listen":
+	case "poll":
+		c.FeedNoListen = true
+	default:
+		return nil, fmt.Errorf("LATCHKEY_CHANGE_FEED %q: want listen or poll", feed)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
