@@ -140,7 +140,7 @@ func (a *App) startEdge(ctx context.Context) error {
 	}
 	e, err := edge.New(a.db, a.logger, edge.Options{Addr: a.cfg.Edge.Addr, OriginPort: a.cfg.Edge.OriginPort,
 		AllowPrivateOrigins: a.cfg.Edge.AllowPrivateOrigins, CacheBytes: a.cfg.Edge.CacheBytes, GeoIP: g,
-		ClearanceKey: clearanceKey(a.cfg.SessionKey), IPs: a.ips})
+		ClearanceKey: clearanceKey(a.cfg.SessionKey), IPs: a.ips, Feed: a.feed})
 	if err != nil {
 		return err
 	}
