@@ -72,14 +72,14 @@ type Options struct {
 
 // Limiter counts events. It is safe for concurrent use.
 type Limiter struct {
-	store   limiter.Store
+	store limiter.Store
 	// fallback counts in memory while a shared store fails, so limits still hold per process.
 	fallback limiter.Store
 	logger   *slog.Logger
-	backend Backend
-	db      *store.DB
-	redis   *redis.Client
-	now     func() time.Time
+	backend  Backend
+	db       *store.DB
+	redis    *redis.Client
+	now      func() time.Time
 }
 
 // New opens the shared store chosen by opts: Redis, PostgreSQL or memory.
