@@ -231,7 +231,9 @@ func (a *App) startDNS(ctx context.Context) error {
 			proxy.IPv6 = []netip.Addr{ip}
 		}
 	}
-	s := dnsserver.New(a.db, dnsserver.Config{Addr: a.cfg.DNS.Addr, NameServers: a.cfg.NameServers, Proxy: proxy, Logger: a.logger})
+	stats := dnsserver.NewStats(a.db, a.logger)
+	s := dnsserver.New(a.db, dnsserver.Config{Addr: a.cfg.DNS.Addr, NameServers: a.cfg.NameServers, Proxy: proxy, Logger: a.logger,
+		Observe: stats.Observe})
 	if err := s.Start(ctx); err != nil {
 		if a.cfg.DNS.AddrExplicit {
 			return err
@@ -242,7 +244,9 @@ func (a *App) startDNS(ctx context.Context) error {
 	zones, records := s.Index().Counts()
 	a.logger.Info("dns server listening", "addr", s.Addr(), "zones", zones, "records", records)
 	a.dns = s
-	a.closers = append(a.closers, s.Close)
+	// Closers run in reverse: the server stops answering before the last counts are written.
+	stats.Start(ctx, 0)
+	a.closers = append(a.closers, stats.Close, s.Close)
 	return nil
 }
 
