@@ -18,7 +18,7 @@ func TestZoneNameServers(t *testing.T) {
 	if res.Status != http.StatusOK || !strings.Contains(res.text("main"), "ns1.latchkey.test") || !strings.Contains(res.text("main"), "ns2.latchkey.test") {
 		t.Fatalf("page: %d %s", res.Status, res.text("main"))
 	}
-	if res.Doc.Find(`#delegation[hx-get="` + base + `?check=1"]`).Length() != 1 {
+	if res.Doc.Find(`#delegation[hx-get="`+base+`?check=1"]`).Length() != 1 {
 		t.Fatal("the page must load the delegation check afterwards, not run it")
 	}
 
