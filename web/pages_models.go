@@ -9,10 +9,10 @@ import (
 // ZoneHeader is the title and tabs shown above every page of one zone (DNS records, cache).
 type ZoneHeader struct {
 	ID, Name string
-	// Tab is the active tab: "dns" or "purge".
+	// Tab is the active tab: "dns", "purge" or "nameservers".
 	Tab string
-	// CanDNS and CanPurge show the tabs the user may open.
-	CanDNS, CanPurge bool
+	// CanDNS, CanPurge, CanAnalytics and CanFirewall show the tabs the user may open.
+	CanDNS, CanPurge, CanAnalytics, CanFirewall bool
 }
 
 // DNSURL is the zone's DNS records page.
@@ -20,6 +20,22 @@ func (z ZoneHeader) DNSURL() string { return "/zones/" + z.ID + "/dns" }
 
 // PurgeURL is the zone's cache purge page.
 func (z ZoneHeader) PurgeURL() string { return "/zones/" + z.ID + "/purge" }
+
+// NameServersURL is the zone's name servers and delegation page.
+func (z ZoneHeader) NameServersURL() string { return "/zones/" + z.ID + "/nameservers" }
+
+// NameServersView is the zone's name servers page: where to delegate, and (once checked) where
+// the zone is delegated now.
+type NameServersView struct {
+	Zone ZoneHeader
+	// NameServers are the names to set at the registrar.
+	NameServers []string
+	// Checked is set once the delegation was looked up; Status is active, pending or unknown.
+	Checked bool
+	Status  string
+	Found   []string
+	Problem string
+}
 
 // DNSRecord is one row of a zone's DNS records.
 type DNSRecord struct {
@@ -88,6 +104,20 @@ type PurgeEntry struct {
 	// Actor says who purged: an email, or an API token or system id.
 	Actor string
 	At    time.Time
+	// AppliedAt is when an edge process applied the purge, if one has.
+	AppliedAt *time.Time
+}
+
+// AppliedLabel says when the purge took effect at the edge.
+func (e PurgeEntry) AppliedLabel() string {
+	if e.AppliedAt == nil {
+		return "not yet applied by an edge process"
+	}
+	d := e.AppliedAt.Sub(e.At)
+	if d < 0 {
+		d = 0
+	}
+	return "took effect " + d.Round(time.Millisecond).String() + " later"
 }
 
 // When formats the time of the purge.
@@ -124,6 +154,8 @@ type PurgeView struct {
 	MaxItems int
 	// Form is the custom purge form ("kind" and "items"), with errors after a failed one.
 	Form Form
+	// Edge says whether the edge is running.
+	Edge EdgeStatus
 }
 
 // PurgeConfirmView asks to confirm purging everything.
