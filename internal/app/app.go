@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	})
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
 		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db},
-		Purge: purges})
+		Purge: purges, Firewall: fw})
 	if err != nil {
 		a.Close() // stop the token cache, the recorder and the background jobs started above
 		return nil, err
@@ -160,7 +160,7 @@ func (a *App) startEdge(ctx context.Context) error {
 	}
 	e, err := edge.New(a.db, a.logger, edge.Options{Addr: a.cfg.Edge.Addr, OriginPort: a.cfg.Edge.OriginPort,
 		AllowPrivateOrigins: a.cfg.Edge.AllowPrivateOrigins, CacheBytes: a.cfg.Edge.CacheBytes, GeoIP: g,
-		ClearanceKey: clearanceKey(a.cfg.SessionKey), IPs: a.ips})
+		ClearanceKey: clearanceKey(a.cfg.SessionKey), IPs: a.ips, Feed: a.feed})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/firewall"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/store"
@@ -38,8 +39,11 @@ type Deps struct {
 	Authorizer Authorizer
 	// DNS, Purge, Members and Analytics default to services over DB when nil (Members then
 	// invalidates changed users' tokens through Tokens).
-	DNS       *dns.Service
-	Purge     *purge.Service
+	DNS   *dns.Service
+	Purge *purge.Service
+	// Firewall defaults to a service over DB when nil; pass the one whose changes reach this
+	// process's edge at once.
+	Firewall  *firewall.Service
 	Members   *members.Service
 	Analytics *analytics.Service
 	// Now returns the current time; nil means time.Now. Tests use it to expire sessions and
@@ -100,6 +104,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.Purge == nil {
 		d.Purge = purge.NewService(d.DB, nil)
+	}
+	if d.Firewall == nil {
+		d.Firewall = firewall.NewService(d.DB)
 	}
 	if d.Members == nil {
 		d.Members = members.NewService(d.DB, d.Tokens)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/edge"
 	"github.com/latchkey/latchkey/internal/firewall"
@@ -133,16 +134,21 @@ func newSite(t *testing.T, db *store.DB) *site {
 
 func startEdge(t *testing.T, db *store.DB, o *origin) (*edge.Edge, *httptest.Server) {
 	t.Helper()
+	// Each edge is one process: its own change feed over its own connection to the database.
+	feed := changefeed.New(db, nil, changefeed.Options{})
 	e, err := edge.New(db, nil, edge.Options{OriginPort: o.port(t), AllowPrivateOrigins: true, ClearanceKey: clearanceKey,
-		PollInterval: 20 * time.Millisecond, HeartbeatInterval: time.Second, FlushInterval: time.Hour})
+		HeartbeatInterval: time.Second, FlushInterval: time.Hour, Feed: feed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if err := feed.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(e)
-	t.Cleanup(func() { srv.Close(); e.Close() })
+	t.Cleanup(func() { srv.Close(); feed.Close(); e.Close() })
 	return e, srv
 }
 
