@@ -34,6 +34,7 @@ const usage = `usage:
   latchkey admin create-user --email E --password-stdin [--name N]
   latchkey admin create-zone --account-id A --name example.com
   latchkey admin create-token --email E --name N (--policies-file F | --template T [--zone NAME...])
+  latchkey admin verify-audit [--account-id A]
 `
 
 // run is the whole program: it parses args and dispatches to a subcommand.

@@ -7,14 +7,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// InsertAuditEntry appends e to the audit log.
-func InsertAuditEntry(tx *gorm.DB, e *AuditEntry) error {
-	if err := tx.Create(e).Error; err != nil {
-		return fmt.Errorf("write audit entry: %w", err)
-	}
-	return nil
-}
-
 // AuditFilter narrows ListAuditEntries. Exactly one of AccountID and OwnerUserID must be set.
 type AuditFilter struct {
 	AccountID   string

@@ -151,7 +151,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("apply migrations: %w", err)
 	}
-	return nil
+	// Entries written before the audit log was chained join their chains once.
+	return SealAuditBacklog(db.Gorm(ctx))
 }
 
 // Tx runs fn in one database transaction: it commits when fn returns nil and rolls back
