@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/tokens"
+	tt "github.com/latchkey/latchkey/internal/tokens/tokenstest"
 )
 
 // TestEveryMutationWritesOneAuditEntry walks the route table: every route that can change
@@ -88,6 +90,34 @@ func TestEveryMutationWritesOneAuditEntry(t *testing.T) {
 		}
 		if n < 10 {
 			t.Fatalf("only %d mutating routes", n)
+		}
+	})
+}
+
+// TestAccountTokenChangesAreTheTokens: a change made with an account-owned token is attributed to
+// the token by id and name, in the account's log only, and the API's entry names it in metadata.
+func TestAccountTokenChangesAreTheTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		f := newFixture(t, e)
+		secret, id := e.mintAccount(f.user, f.account.ID, tokens.Input{Name: "ci robot",
+			Policies: policies(tt.Allow([]authz.Perm{authz.DNSWrite, authz.ZoneRead}, tt.ZoneKey(f.zone.ID))).Policies})
+		res := e.do("POST", "/zones/"+f.zone.ID+"/dns_records", bearerOf(secret), map[string]any{"type": "TXT", "name": "x", "content": "y"})
+		if res.Status != http.StatusOK {
+			t.Fatalf("create: %s", res.Raw)
+		}
+		var got store.AuditEntry
+		if err := db.Gorm(bg).Where("action = ? AND token_id = ?", "dns_record.create", id).Take(&got).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got.ActorType != audit.ActorToken || got.ActorID != id || got.TokenName != "ci robot" || got.ActorEmail != "" ||
+			got.OwnerUserID != nil || got.AccountID == nil || *got.AccountID != f.account.ID || got.ResourceName == "" {
+			t.Fatalf("entry %+v", got)
+		}
+		admin, _ := e.mint(f.user, policies(fullAccess(f.user, f.account.ID)...))
+		list := e.do("GET", "/accounts/"+f.account.ID+"/audit_logs?action.type=create&per_page=5", bearerOf(admin), nil)
+		if list.Status != http.StatusOK || !strings.Contains(string(list.Raw), `"token_name":"ci robot"`) {
+			t.Fatalf("audit logs: %s", list.Raw)
 		}
 	})
 }

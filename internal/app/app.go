@@ -11,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dashboard"
@@ -78,6 +79,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		_, err := store.PurgeExpiredSessions(db.Gorm(ctx), time.Now().UTC())
 		return err
 	})
+	// Audit entries older than the retention period are pruned behind a signed checkpoint, so the
+	// chains still verify.
+	if cfg.AuditRetention > 0 {
+		key := audit.Key(cfg.SessionKey)
+		a.every(ctx, time.Hour, "prune the audit log", func(ctx context.Context) error {
+			now := time.Now().UTC()
+			_, err := audit.Prune(ctx, db, key, now.Add(-cfg.AuditRetention), now)
+			return err
+		})
+	}
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
 		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db}})
 	if err != nil {

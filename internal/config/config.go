@@ -42,6 +42,9 @@ type Config struct {
 	LogFormat string
 	// ShutdownTimeout bounds graceful shutdown (LATCHKEY_SHUTDOWN_TIMEOUT, default 15s).
 	ShutdownTimeout time.Duration
+	// AuditRetention is how long audit entries are kept (LATCHKEY_AUDIT_RETENTION, e.g. 400d or
+	// 8760h; empty or 0 keeps them forever). Older entries are pruned behind a signed checkpoint.
+	AuditRetention time.Duration
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute: when served over TLS.
@@ -58,7 +61,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var sessionKey, proxies, level, shutdown string
+	var sessionKey, proxies, level, shutdown, retention string
 	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
@@ -68,6 +71,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&level, "log-level", env("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LATCHKEY_LOG_FORMAT", "text"), "text or json (LATCHKEY_LOG_FORMAT)")
 	fs.StringVar(&shutdown, "shutdown-timeout", env("LATCHKEY_SHUTDOWN_TIMEOUT", "15s"), "graceful shutdown limit (LATCHKEY_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&retention, "audit-retention", env("LATCHKEY_AUDIT_RETENTION", ""), "how long audit entries are kept, e.g. 400d; empty keeps them forever (LATCHKEY_AUDIT_RETENTION)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -96,6 +100,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil {
 		return nil, fmt.Errorf("LATCHKEY_SHUTDOWN_TIMEOUT: %w", err)
+	}
+	if c.AuditRetention, err = ParseRetention(retention); err != nil {
+		return nil, fmt.Errorf("LATCHKEY_AUDIT_RETENTION: %w", err)
 	}
 	if sessionKey != "" {
 		if c.SessionKey, err = hex.DecodeString(sessionKey); err != nil || len(c.SessionKey) != 32 {
@@ -157,4 +164,30 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// ParseRetention reads a retention period: a number of days ("400d") or a Go duration ("8760h");
+// "" and "0" mean forever (zero). Periods shorter than a day are refused.
+func ParseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(days, "%d", &n); err != nil || fmt.Sprint(n) != days || n < 0 {
+			return 0, fmt.Errorf("%q: want a number of days such as 400d, or a duration such as 8760h", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q: want a number of days such as 400d, or a duration such as 8760h", s)
+		}
+	}
+	if d < 24*time.Hour {
+		return 0, fmt.Errorf("%q: keep audit entries for at least a day", s)
+	}
+	return d, nil
 }

@@ -46,6 +46,9 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /audit", s.handle(requireUser(s.handleAuditList)))
 	mux.Handle("GET /audit.csv", s.handle(requireUser(s.handleAuditCSV)))
 	mux.Handle("GET /audit/{id}", s.handle(requireUser(s.handleAuditEntry)))
+	// The signed-in user's own log: sign-ins, their tokens, their changes anywhere.
+	mux.Handle("GET /profile/activity", s.handle(requireUser(s.handleActivityList)))
+	mux.Handle("GET /profile/activity/{id}", s.handle(requireUser(s.handleActivityEntry)))
 
 	// API tokens: the user's own under /profile/tokens, an account's under
 	// /accounts/{account}/tokens; the same handlers serve both (see tokenScopeOf).

@@ -218,13 +218,13 @@ func (b *AuditBreak) Error() string {
 
 // AuditVerification is the result of verifying one chain.
 type AuditVerification struct {
-	Chain   string      `json:"chain"`
-	Entries int64       `json:"entries"`
-	LastSeq int64       `json:"last_seq"`
-	LastAt  time.Time   `json:"last_at,omitzero"`
+	Chain   string    `json:"chain"`
+	Entries int64     `json:"entries"`
+	LastSeq int64     `json:"last_seq"`
+	LastAt  time.Time `json:"last_at,omitzero"`
 	// LastHash is the hash of the last verified entry (or of the starting point).
-	LastHash string `json:"-"`
-	Break   *AuditBreak `json:"break,omitempty"`
+	LastHash string      `json:"-"`
+	Break    *AuditBreak `json:"break,omitempty"`
 }
 
 // auditVerifyBatch is how many entries verification reads at a time.
