@@ -5,6 +5,7 @@
 //	latchkey admin create-user --email E --password-stdin [--name N]
 //	latchkey admin create-zone --account-id A --name example.com
 //	latchkey admin create-token --email E --name N (--policies-file F | --template T [--zone NAME...])
+//	latchkey dns check --name NAME [--zone Z] [--type T]   print what the DNS server answers
 //
 // Every subcommand reads LATCHKEY_DATABASE_URL like the server.
 package main
@@ -35,6 +36,7 @@ const usage = `usage:
   latchkey admin create-zone --account-id A --name example.com
   latchkey admin create-token --email E --name N (--policies-file F | --template T [--zone NAME...])
   latchkey admin verify-audit [--account-id A]
+  latchkey dns check --name NAME [--zone Z] [--type T]   print what the DNS server would answer
 `
 
 // run is the whole program: it parses args and dispatches to a subcommand.
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "admin":
 		return admin(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "dns":
+		return dnsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -94,7 +94,7 @@ func TestServeHealthzAndGracefulShutdown(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	dir := t.TempDir()
-	getenv := env(map[string]string{"LATCHKEY_ADDR": addr, "LATCHKEY_DATA_DIR": dir})
+	getenv := env(map[string]string{"LATCHKEY_ADDR": addr, "LATCHKEY_DATA_DIR": dir, "LATCHKEY_DNS_ADDR": "127.0.0.1:0"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dashboard"
+	"github.com/latchkey/latchkey/internal/dnsserver"
 	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/server"
@@ -36,6 +37,7 @@ type App struct {
 	api      *api.Server
 	requests *analytics.Recorder
 	dash     http.Handler
+	dns      *dnsserver.Server
 	closers  []func()
 }
 
@@ -56,6 +58,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		return nil, err
 	}
 	a.closers = append(a.closers, a.tokens.Close)
+	if err := a.startDNS(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	// The request recorder is closed after the HTTP server has stopped (closers run in reverse),
 	// so that the last requests are written.
 	a.requests = analytics.NewRecorder(db, logger, analytics.Options{})
@@ -98,6 +104,36 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	a.dash = dash
 	return a, nil
 }
+
+// startDNS starts the authoritative DNS server when cfg.DNS.Addr is set. When the default address
+// cannot be bound (another server on this machine holds it), the process runs without DNS and
+// says so; a configured address that cannot be bound is an error.
+func (a *App) startDNS(ctx context.Context) error {
+	if a.cfg.DNS.Addr == "" {
+		a.logger.Info("dns server off")
+		return nil
+	}
+	var proxy *dnsserver.Proxy
+	if len(a.cfg.DNS.EdgeIPv4)+len(a.cfg.DNS.EdgeIPv6) > 0 {
+		proxy = &dnsserver.Proxy{IPv4: a.cfg.DNS.EdgeIPv4, IPv6: a.cfg.DNS.EdgeIPv6}
+	}
+	s := dnsserver.New(a.db, dnsserver.Config{Addr: a.cfg.DNS.Addr, NameServers: a.cfg.NameServers, Proxy: proxy, Logger: a.logger})
+	if err := s.Start(ctx); err != nil {
+		if a.cfg.DNS.AddrExplicit {
+			return err
+		}
+		a.logger.Warn("dns server not started; set LATCHKEY_DNS_ADDR to another address, or off", "addr", a.cfg.DNS.Addr, "err", err)
+		return nil
+	}
+	zones, records := s.Index().Counts()
+	a.logger.Info("dns server listening", "addr", s.Addr(), "zones", zones, "records", records)
+	a.dns = s
+	a.closers = append(a.closers, s.Close)
+	return nil
+}
+
+// DNS returns the running DNS server, or nil when it is off.
+func (a *App) DNS() *dnsserver.Server { return a.dns }
 
 // Accounts returns the accounts service, for admin tools and tests.
 func (a *App) Accounts() *accounts.Service { return a.accounts }

@@ -45,6 +45,12 @@ type Config struct {
 	// AuditRetention is how long audit entries are kept (LATCHKEY_AUDIT_RETENTION, e.g. 400d or
 	// 8760h; empty or 0 keeps them forever). Older entries are pruned behind a signed checkpoint.
 	AuditRetention time.Duration
+	// NameServers are the host names of the name servers every zone is delegated to, lower case
+	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
+	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
+	NameServers []string
+	// DNS configures the authoritative DNS server.
+	DNS DNS
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute: when served over TLS.
@@ -61,7 +67,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var sessionKey, proxies, level, shutdown, retention string
+	var sessionKey, proxies, level, shutdown, nameServers, retention string
 	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
@@ -72,7 +78,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.LogFormat, "log-format", env("LATCHKEY_LOG_FORMAT", "text"), "text or json (LATCHKEY_LOG_FORMAT)")
 	fs.StringVar(&shutdown, "shutdown-timeout", env("LATCHKEY_SHUTDOWN_TIMEOUT", "15s"), "graceful shutdown limit (LATCHKEY_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&retention, "audit-retention", env("LATCHKEY_AUDIT_RETENTION", ""), "how long audit entries are kept, e.g. 400d; empty keeps them forever (LATCHKEY_AUDIT_RETENTION)")
+	fs.StringVar(&nameServers, "nameservers", env("LATCHKEY_NAMESERVERS", ""), "comma-separated name server host names that zones are delegated to (LATCHKEY_NAMESERVERS)")
+	dnsDone := c.dnsFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := dnsDone(); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -103,6 +114,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if c.AuditRetention, err = ParseRetention(retention); err != nil {
 		return nil, fmt.Errorf("LATCHKEY_AUDIT_RETENTION: %w", err)
+	}
+	if c.NameServers, err = parseNameServers(nameServers); err != nil {
+		return nil, err
 	}
 	if sessionKey != "" {
 		if c.SessionKey, err = hex.DecodeString(sessionKey); err != nil || len(c.SessionKey) != 32 {

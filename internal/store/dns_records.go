@@ -318,11 +318,15 @@ func DNSRecordIdentityTaken(tx *gorm.DB, zoneID, identity, exceptID string) (boo
 	return n > 0, nil
 }
 
-// CreateDNSRecord inserts r and its tags. A duplicate identity is reported as an error for which
+// CreateDNSRecord inserts r and its tags and notes the change in the DNS change feed (as do
+// UpdateDNSRecord and DeleteDNSRecord). A duplicate identity is reported as an error for which
 // IsDuplicate is true.
 func CreateDNSRecord(tx *gorm.DB, r *DNSRecord, tags []DNSRecordTag) error {
 	if err := tx.Create(r).Error; err != nil {
 		return fmt.Errorf("create dns record: %w", err)
+	}
+	if err := RecordDNSChange(tx, r.ZoneID, r.ID); err != nil {
+		return err
 	}
 	return insertDNSRecordTags(tx, r.ID, tags)
 }
@@ -350,6 +354,9 @@ func UpdateDNSRecord(tx *gorm.DB, r *DNSRecord, tags []DNSRecordTag) error {
 	if res.RowsAffected == 0 {
 		return errs.E(errs.NotFound, "Record does not exist.").WithAPICode(81044)
 	}
+	if err := RecordDNSChange(tx, r.ZoneID, r.ID); err != nil {
+		return err
+	}
 	if err := tx.Where("record_id = ?", r.ID).Delete(&DNSRecordTag{}).Error; err != nil {
 		return fmt.Errorf("replace dns record tags: %w", err)
 	}
@@ -364,6 +371,9 @@ func DeleteDNSRecord(tx *gorm.DB, accountID, zoneID, id string) error {
 	}
 	if res.RowsAffected == 0 {
 		return errs.E(errs.NotFound, "Record does not exist.").WithAPICode(81044)
+	}
+	if err := RecordDNSChange(tx, zoneID, id); err != nil {
+		return err
 	}
 	// The foreign key cascades too; deleting explicitly keeps this correct even without it.
 	if err := tx.Where("record_id = ?", id).Delete(&DNSRecordTag{}).Error; err != nil {

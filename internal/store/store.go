@@ -43,6 +43,8 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	url     string
+	// dnsListeners run after a transaction that recorded a DNS change commits.
+	dnsListeners listeners
 }
 
 // Open connects to the database named by rawURL: "" for the default SQLite file, a
@@ -157,8 +159,16 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // Tx runs fn in one database transaction: it commits when fn returns nil and rolls back
 // otherwise, so a multi-row change is never half-written.
+// After a commit that recorded a DNS change (RecordDNSChange), it runs the OnDNSChange listeners.
 func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return db.gorm.WithContext(ctx).Transaction(fn)
+	ctx, notes := withTxNotes(ctx)
+	if err := db.gorm.WithContext(ctx).Transaction(fn); err != nil {
+		return err
+	}
+	if notes.dns {
+		db.notifyDNS()
+	}
+	return nil
 }
 
 // notFound maps gorm.ErrRecordNotFound to a NotFound error with the given message.

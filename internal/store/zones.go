@@ -51,7 +51,8 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	return zs, total, nil
 }
 
-// CreateZone inserts z. A zone of the same name in the account is a Conflict on "name".
+// CreateZone inserts z and notes it in the DNS change feed. A zone of the same name in the
+// account is a Conflict on "name".
 func CreateZone(tx *gorm.DB, z *Zone) error {
 	if err := tx.Create(z).Error; err != nil {
 		if IsDuplicate(err) {
@@ -59,7 +60,7 @@ func CreateZone(tx *gorm.DB, z *Zone) error {
 		}
 		return fmt.Errorf("create zone: %w", err)
 	}
-	return nil
+	return RecordDNSChange(tx, z.ID, "")
 }
 
 // ZoneByID finds a zone of accountID; a zone of another account is NotFound.
@@ -82,15 +83,16 @@ func ZoneByIDAnyAccount(tx *gorm.DB, id string) (*Zone, error) {
 	return &z, nil
 }
 
-// UpdateZone saves the zone's mutable fields.
+// UpdateZone saves the zone's mutable fields and notes the change in the DNS change feed.
 func UpdateZone(tx *gorm.DB, z *Zone) error {
 	if err := tx.Model(z).Select("status", "paused", "plan", "updated_at").Updates(z).Error; err != nil {
 		return fmt.Errorf("update zone: %w", err)
 	}
-	return nil
+	return RecordDNSChange(tx, z.ID, "")
 }
 
-// DeleteZone removes the zone of accountID (and, through foreign keys, what belongs to it).
+// DeleteZone removes the zone of accountID (and, through foreign keys, what belongs to it) and
+// notes it in the DNS change feed.
 func DeleteZone(tx *gorm.DB, accountID, id string) error {
 	res := tx.Where("account_id = ? AND id = ?", accountID, id).Delete(&Zone{})
 	if res.Error != nil {
@@ -99,5 +101,5 @@ func DeleteZone(tx *gorm.DB, accountID, id string) error {
 	if res.RowsAffected == 0 {
 		return errs.E(errs.NotFound, "zone not found")
 	}
-	return nil
+	return RecordDNSChange(tx, id, "")
 }
