@@ -146,7 +146,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if db.dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(d, db.sql, fs.FS(migrations.FS))
+	// Engineers number migrations in separate ranges, so a database may have a later number
+	// applied before an earlier one lands: apply such missing migrations instead of refusing.
+	p, err := goose.NewProvider(d, db.sql, fs.FS(migrations.FS), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
