@@ -159,6 +159,8 @@ type MembersView struct {
 	Form Form
 	// Invited is set right after an invitation: its code is shown this once.
 	Invited *Invitation
+	// MailOff says that no mail is sent (no SMTP server configured): the inviter sends the link.
+	MailOff bool
 }
 
 // Invitation is a new invitation with its one-time code.

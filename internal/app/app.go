@@ -16,7 +16,9 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dashboard"
 	"github.com/latchkey/latchkey/internal/dnsserver"
+	"github.com/latchkey/latchkey/internal/jobs"
 	"github.com/latchkey/latchkey/internal/kv"
+	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
@@ -95,7 +97,27 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 			return err
 		})
 	}
-	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
+	// Mail goes through the durable job queue when an SMTP server is configured.
+	var mailer dashboard.Mailer
+	if cfg.SMTPURL != "" {
+		sender, err := mail.NewSMTP(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		q, err := jobs.Open(ctx, db, jobs.Options{Sender: sender, SessionKey: cfg.SessionKey, Logger: logger})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.closers = append(a.closers, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			q.Close(ctx)
+		})
+		mailer = q
+	}
+	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips, Mail: mailer,
 		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db}})
 	if err != nil {
 		a.Close() // stop the token cache, the recorder and the background jobs started above

@@ -45,6 +45,10 @@ type Config struct {
 	// AuditRetention is how long audit entries are kept (LATCHKEY_AUDIT_RETENTION, e.g. 400d or
 	// 8760h; empty or 0 keeps them forever). Older entries are pruned behind a signed checkpoint.
 	AuditRetention time.Duration
+	// SMTPURL and MailFrom configure outgoing mail (LATCHKEY_SMTP_URL, e.g.
+	// smtp://user:pass@host:587, and LATCHKEY_MAIL_FROM). Without SMTPURL no mail is sent and the
+	// dashboard says so.
+	SMTPURL, MailFrom string
 	// NameServers are the host names of the name servers every zone is delegated to, lower case
 	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
 	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
@@ -77,6 +81,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&level, "log-level", env("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LATCHKEY_LOG_FORMAT", "text"), "text or json (LATCHKEY_LOG_FORMAT)")
 	fs.StringVar(&shutdown, "shutdown-timeout", env("LATCHKEY_SHUTDOWN_TIMEOUT", "15s"), "graceful shutdown limit (LATCHKEY_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("LATCHKEY_SMTP_URL", ""), "SMTP server for outgoing mail, smtp://user:pass@host:587 (STARTTLS) or smtps://…; empty sends no mail (LATCHKEY_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", env("LATCHKEY_MAIL_FROM", ""), "sender address of outgoing mail, e.g. \"Latchkey <latchkey@example.com>\" (LATCHKEY_MAIL_FROM)")
 	fs.StringVar(&retention, "audit-retention", env("LATCHKEY_AUDIT_RETENTION", ""), "how long audit entries are kept, e.g. 400d; empty keeps them forever (LATCHKEY_AUDIT_RETENTION)")
 	fs.StringVar(&nameServers, "nameservers", env("LATCHKEY_NAMESERVERS", ""), "comma-separated name server host names that zones are delegated to (LATCHKEY_NAMESERVERS)")
 	dnsDone := c.dnsFlags(fs, env)

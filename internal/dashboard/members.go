@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -66,7 +67,7 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
-	v := web.MembersView{AccountName: acct.Name, CanWrite: canWrite, Form: f, Invited: invited,
+	v := web.MembersView{AccountName: acct.Name, CanWrite: canWrite, Form: f, Invited: invited, MailOff: s.Mail == nil,
 		Pagination: web.Pagination{Page: page, PerPage: listPerPage, Total: total}}
 	if page > 1 {
 		v.Pagination.PrevURL = fmt.Sprintf("/members?page=%d", page-1)
@@ -183,6 +184,14 @@ func (s *server) handleMemberInvite(w http.ResponseWriter, r *http.Request) erro
 		URL: strings.TrimSuffix(s.Config.BaseURL, "/") + "/invitations/accept?code=" + url.QueryEscape(code)}
 	if m.ExpiresAt != nil {
 		inv.Expires = *m.ExpiresAt
+	}
+	if s.Mail != nil {
+		if err := s.mailInvitation(r, p, acct, m, inv); err != nil {
+			return err
+		}
+		s.flash(w, r, web.FlashSuccess, "Invitation sent to "+m.Email+". The link in it works once, for 7 days.")
+		redirect(w, r, "/members")
+		return nil
 	}
 	// The code is shown now and never again: render instead of redirecting.
 	blank := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
@@ -318,4 +327,22 @@ func refusal(err error) bool {
 		return true
 	}
 	return false
+}
+
+// mailInvitation queues the invitation mail: who invites, to which account, with which role and
+// zones, and the one-time link (which is then shown to nobody else).
+func (s *server) mailInvitation(r *http.Request, p *principal, acct *store.Account, m *members.Member, inv *web.Invitation) error {
+	data := mail.Invitation{Account: acct.Name, Inviter: p.User.Email, Role: m.Role.Name, Link: inv.URL,
+		Expires: inv.Expires.UTC().Format("2 January 2006 at 15:04 UTC")}
+	if m.Zones != nil {
+		if err := s.DB.Gorm(r.Context()).Model(&store.Zone{}).Where("account_id = ? AND id IN ?", acct.ID, m.Zones).
+			Order("name").Pluck("name", &data.Zones).Error; err != nil {
+			return err
+		}
+	}
+	msg, err := mail.Render(mail.KindInvitation, m.Email, data)
+	if err != nil {
+		return err
+	}
+	return s.Mail.SendMail(r.Context(), msg)
 }
