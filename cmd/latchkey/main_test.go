@@ -93,8 +93,14 @@ func TestServeHealthzAndGracefulShutdown(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	eln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edgeAddr := eln.Addr().String()
+	eln.Close()
 	dir := t.TempDir()
-	getenv := env(map[string]string{"LATCHKEY_ADDR": addr, "LATCHKEY_DATA_DIR": dir, "LATCHKEY_DNS_ADDR": "127.0.0.1:0"})
+	getenv := env(map[string]string{"LATCHKEY_ADDR": addr, "LATCHKEY_DATA_DIR": dir, "LATCHKEY_DNS_ADDR": "127.0.0.1:0", "LATCHKEY_EDGE_ADDR": edgeAddr})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
@@ -120,6 +126,15 @@ func TestServeHealthzAndGracefulShutdown(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "latchkey.db")); err != nil {
 		t.Fatalf("the default database must live in the data directory: %v", err)
+	}
+	// The edge listens too, and answers a host that no zone serves with its 404 page.
+	resp, err := http.Get("http://" + edgeAddr + "/")
+	if err != nil {
+		t.Fatalf("edge: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("CF-Ray") == "" {
+		t.Fatalf("edge answered %d with CF-Ray %q; want 404 with a CF-Ray", resp.StatusCode, resp.Header.Get("CF-Ray"))
 	}
 	cancel()
 	select {

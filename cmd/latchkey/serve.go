@@ -61,6 +61,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	if h := a.Edge(); h != nil {
+		eln, err := net.Listen("tcp", cfg.Edge.Addr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (LATCHKEY_EDGE_ADDR): %w", cfg.Edge.Addr, err)
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		errc := make(chan error, 1)
+		go func() {
+			err := server.Serve(ctx, logger.With("listener", "edge"), eln, h, cfg.ShutdownTimeout)
+			if err != nil {
+				cancel() // stop the main listener too: a half-running server is worse than none
+			}
+			errc <- err
+		}()
+		err = server.Serve(ctx, logger, ln, server.New(logger, db, ips, a.Handlers()), cfg.ShutdownTimeout)
+		cancel()
+		if eerr := <-errc; err == nil {
+			err = eerr
+		}
+		return err
+	}
 	return server.Serve(ctx, logger, ln, server.New(logger, db, ips, a.Handlers()), cfg.ShutdownTimeout)
 }
 

@@ -128,12 +128,12 @@ var ErrBadCredentials = errs.E(errs.Unauthenticated, "Incorrect email or passwor
 func (s *Service) Authenticate(ctx context.Context, email, password string) (*store.User, error) {
 	norm, err := NormalizeEmail(email)
 	if err != nil || len(password) > MaxPasswordLength {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		return nil, ErrBadCredentials
 	}
 	u, err := store.UserByEmail(s.db.Gorm(ctx), norm)
 	if errs.Is(err, errs.NotFound) {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		return nil, ErrBadCredentials
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -56,5 +57,7 @@ func CheckPassword(encoded, password string) bool {
 }
 
 // dummyHash is checked against when no user matches an email, so that a sign-in for an unknown
-// email costs the same time as one with a wrong password.
-var dummyHash = HashPassword("latchkey-timing-equaliser")
+// email costs the same time as one with a wrong password. It is made on first use, not at
+// package initialisation: every process start (even "latchkey help") would otherwise pay an
+// argon2id hash, about 0.3 s and 64 MiB.
+var dummyHash = sync.OnceValue(func() string { return HashPassword("latchkey-timing-equaliser") })

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -554,7 +555,19 @@ func TestCloudflareGoAuditLogs(t *testing.T) {
 	if r := e.do("GET", "/accounts/"+a.ID+"/audit_logs?action.type=update", bearerOf(full), nil); r.Status != 200 || len(mustList(t, r)) != 1 {
 		t.Fatalf("action.type: %s", r.Raw)
 	}
-	for _, q := range []string{"per_page=1001", "per_page=0", "page=-1", "since=yesterday", "actor.ip=999.1.1.1", "direction=up",
+	if r := e.do("GET", "/accounts/"+a.ID+"/audit_logs?action.type=zone.update", bearerOf(full), nil); r.Status != 200 || len(mustList(t, r)) != 1 {
+		t.Fatalf("action.type=zone.update: %s", r.Raw)
+	}
+	if r := e.do("GET", "/accounts/"+a.ID+"/audit_logs?action.type=zone.create", bearerOf(full), nil); r.Status != 200 || len(mustList(t, r)) != 8 {
+		t.Fatalf("action.type=zone.create: %s", r.Raw)
+	}
+	// A page size outside 1..1000 is clamped, and result_info says what was used.
+	for q, want := range map[string]string{"per_page=1001": `"per_page":1000`, "per_page=0": `"per_page":1`} {
+		if r := e.do("GET", "/accounts/"+a.ID+"/audit_logs?"+q, bearerOf(full), nil); r.Status != 200 || !strings.Contains(r.Raw, want) {
+			t.Fatalf("%s: %d %s", q, r.Status, r.Raw)
+		}
+	}
+	for _, q := range []string{"per_page=x", "page=-1", "since=yesterday", "actor.ip=999.1.1.1", "direction=up",
 		"hide_user_logs=maybe", "action.type=zone%25"} {
 		if r := e.do("GET", "/accounts/"+a.ID+"/audit_logs?"+q, bearerOf(full), nil); r.Status != http.StatusBadRequest {
 			t.Fatalf("%s: %d %s", q, r.Status, r.Raw)

@@ -9,8 +9,9 @@ import (
 	"github.com/latchkey/latchkey/internal/errs"
 )
 
-// handleZoneAnalytics answers the zone analytics dashboard from recorded API requests.
-// continuous is validated and has no effect: recorded data has no gaps to trim.
+// handleZoneAnalytics answers the zone analytics dashboard: the zone's HTTP traffic through the
+// edge, or with source=api (Latchkey's extension) its API requests. continuous is validated and
+// has no effect: recorded data has no gaps to trim.
 func (s *Server) handleZoneAnalytics(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	since, until, err := analytics.ParseRange(q.Get("since"), q.Get("until"), s.Now())
@@ -22,7 +23,16 @@ func (s *Server) handleZoneAnalytics(w http.ResponseWriter, r *http.Request) err
 			return errs.InvalidField("continuous", "continuous must be true or false.").WithAPICode(1001)
 		}
 	}
-	d, err := s.Analytics.ZoneDashboard(r.Context(), TargetFrom(r.Context()).Zone.ID, since, until)
+	zoneID := TargetFrom(r.Context()).Zone.ID
+	var d *analytics.Data
+	switch q.Get("source") {
+	case "", analytics.SourceEdge:
+		d, err = s.Analytics.EdgeDashboard(r.Context(), zoneID, since, until)
+	case analytics.SourceAPI:
+		d, err = s.Analytics.ZoneDashboard(r.Context(), zoneID, since, until)
+	default:
+		return errs.InvalidField("source", "source must be edge (HTTP traffic through the edge, the default) or api (API requests).").WithAPICode(1001)
+	}
 	if err != nil {
 		return err
 	}

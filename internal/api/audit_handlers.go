@@ -112,10 +112,17 @@ func auditFilter(r *http.Request) (store.AuditFilter, int, int, error) {
 	f.ActorEmail = strings.ToLower(strings.TrimSpace(q.Get("actor.email")))
 	f.ZoneName = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(q.Get("zone.name"))), ".")
 	if s := q.Get("action.type"); s != "" {
-		if len(s) > 40 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz") != "" {
-			return f, 0, 0, errs.InvalidField("action.type", "action.type is a word such as create, update or delete.")
+		// The log's own action.type values ("token.create") match exactly; a bare verb
+		// ("create") matches the actions that end with it.
+		s = strings.ToLower(s)
+		if len(s) > 64 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != "" {
+			return f, 0, 0, errs.InvalidField("action.type", "action.type is an action as the log shows it (token.create) or a verb (create, update, delete).")
 		}
-		f.ActionType = s
+		if strings.Contains(s, ".") {
+			f.Action = s
+		} else {
+			f.ActionType = s
+		}
 	}
 	for _, b := range []struct {
 		name string

@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,9 +198,41 @@ func TestCloudflareGoZones(t *testing.T) {
 	if _, err := cf.ZoneDetails(bg, unknown); !errors.As(err, new(*cloudflare.NotFoundError)) {
 		t.Fatalf("details of an unknown zone: %T %v", err, err)
 	}
-	// DNS-only token: an empty list, not an error.
+	// Filters, order and clamped paging go to the database (certbot asks for per_page=1).
+	for _, c := range []struct {
+		query string
+		count int
+		first string
+		info  string
+	}{
+		{"name=example.com&per_page=1", 0, "", `"per_page":5,"count":0,"total_count":0`},
+		{"name=contains:site00&per_page=1", 5, "site000.example", `"per_page":5,"count":5,"total_count":10,"total_pages":2`},
+		{"name=starts_with:ONE", 1, "one.example", `"total_count":1`},
+		{"name=starts_with_case_sensitive:ONE", 0, "", `"total_count":0`},
+		{"name=ends_with:.example&order=name&direction=desc&per_page=50", 50, "site122.example", `"total_count":124`},
+		{"name=not_equal:one.example&per_page=500", 50, "site000.example", `"per_page":50,"count":50,"total_count":123`},
+		{"status=pending", 0, "", `"total_count":0`},
+	} {
+		r := e.do("GET", "/zones?"+c.query, bearerOf(all), nil)
+		if r.Status != http.StatusOK || !strings.Contains(r.Raw, c.info) {
+			t.Fatalf("%s: %d %s", c.query, r.Status, r.Raw)
+		}
+		got := mustList(t, r)
+		if len(got) != c.count || (c.count > 0 && got[0]["name"] != c.first) {
+			t.Fatalf("%s: %d zones, first %v", c.query, len(got), got)
+		}
+	}
+	for _, bad := range []string{"name=regex:x", "order=created_on", "match=some", "direction=up", "status=paused"} {
+		if r := e.do("GET", "/zones?"+bad, bearerOf(all), nil); r.Status != http.StatusBadRequest {
+			t.Fatalf("%s: %d %s", bad, r.Status, r.Raw)
+		}
+	}
+	// DNS-only token: Zone Read on no zone is a 403 that names it, not an empty list.
 	dnsOnly, _ := e.mint(u, policies(tt.Allow([]authz.Perm{authz.DNSWrite}, tt.ZoneKey(one.ID))))
-	if zs, err := e.client(dnsOnly).ListZones(bg); err != nil || len(zs) != 0 {
-		t.Fatalf("dns-only token lists %d zones (%v)", len(zs), err)
+	if zs, err := e.client(dnsOnly).ListZones(bg); err == nil || !strings.Contains(err.Error(), "10000") {
+		t.Fatalf("dns-only token lists %d zones (%v), want a 403", len(zs), err)
+	}
+	if r := e.do("GET", "/zones", bearerOf(dnsOnly), nil); r.Status != http.StatusForbidden || !strings.Contains(r.Raw, `"name":"Zone Read"`) {
+		t.Fatalf("dns-only token: %d %s", r.Status, r.Raw)
 	}
 }

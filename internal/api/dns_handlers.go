@@ -43,7 +43,11 @@ func (s *Server) handleDNSList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p.Cred.Compiled.Constrained(authz.DNSRead, t.Resource) || p.Access.Compiled.Constrained(authz.DNSRead, t.Resource) {
-		o.Filter = func(rec *dns.Record) bool { return decideDNS(p, authz.DNSRead, t, rec).Allowed }
+		// The constraints become conditions of the query, so the database filters and pages.
+		o.Scopes = []authz.RecordFilter{
+			p.Cred.Compiled.RecordFilter(authz.DNSRead, t.Resource, t.Zone.Name),
+			p.Access.Compiled.RecordFilter(authz.DNSRead, t.Resource, t.Zone.Name),
+		}
 	}
 	page, err := s.DNS.List(r.Context(), t.AccountID, t.Zone.ID, o)
 	if err != nil {

@@ -346,7 +346,7 @@ func TestKVAndFirewallBadInput(t *testing.T) {
 		{"bulk: bad base64", "PUT", nsPath + "/bulk", "application/json", []byte(`[{"key":"good","value":"%%%","base64":true}]`), 400},
 		{"bulk delete: wrong type", "DELETE", nsPath + "/bulk", "application/json", []byte(`[1,2]`), 400},
 		{"bulk delete: malformed", "POST", nsPath + "/bulk/delete", "application/json", []byte(`["a"`), 400},
-		{"keys: bad limit", "GET", nsPath + "/keys?limit=5", "", nil, 400},
+		{"keys: bad limit", "GET", nsPath + "/keys?limit=five", "", nil, 400},
 		{"keys: bad cursor", "GET", nsPath + "/keys?cursor=***", "", nil, 400},
 	}
 	for _, c := range cases {

@@ -98,7 +98,7 @@ func jsonKind(t reflect.Type) string {
 	return "another type"
 }
 
-// paging reads page and per_page (defaults 1 and def, per_page limited to lo..hi) and direction.
+// paging reads page and per_page (defaults 1 and def, per_page clamped into lo..hi) and direction.
 func paging(r *http.Request, def, lo, hi int) (page, perPage int, ascending bool, err error) {
 	q := r.URL.Query()
 	page, perPage = 1, def
@@ -108,9 +108,12 @@ func paging(r *http.Request, def, lo, hi int) (page, perPage int, ascending bool
 		}
 	}
 	if s := q.Get("per_page"); s != "" {
-		if perPage, err = strconv.Atoi(s); err != nil || perPage < lo || perPage > hi {
-			return 0, 0, false, errs.InvalidField("per_page", "per_page must be a whole number from %d to %d.", lo, hi)
+		if perPage, err = strconv.Atoi(s); err != nil {
+			return 0, 0, false, errs.InvalidField("per_page", "per_page must be a whole number.")
 		}
+		// A size outside lo..hi is clamped, never refused, as Cloudflare does (certbot asks
+		// /zones for per_page=1); result_info.per_page says what was used.
+		perPage = min(max(perPage, lo), hi)
 	}
 	switch strings.ToLower(q.Get("direction")) {
 	case "", "desc":

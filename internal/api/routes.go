@@ -40,6 +40,7 @@ func routes() []Route {
 		{"PATCH", "/zones/{zone_id}", Need(authz.ZoneWrite), ZoneFromPath, (*Server).handleZonePatch},
 		{"DELETE", "/zones/{zone_id}", Need(authz.ZoneWrite), ZoneFromPath, (*Server).handleZoneDelete},
 		{"GET", "/zones/{zone_id}/analytics/dashboard", Need(authz.AnalyticsRead), ZoneFromPath, (*Server).handleZoneAnalytics},
+		{"GET", "/zones/{zone_id}/dns_analytics/report", Need(authz.AnalyticsRead), ZoneFromPath, (*Server).handleDNSAnalyticsReport},
 		{"GET", "/user", Need(authz.UserRead), TokenUser, (*Server).handleUserGet},
 		{"PATCH", "/user", Need(authz.UserWrite), TokenUser, (*Server).handleUserPatch},
 		{"GET", "/user/audit_logs", Need(authz.UserRead), TokenUser, (*Server).handleUserAuditLogs},

@@ -4,22 +4,32 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dashboard"
 	"github.com/latchkey/latchkey/internal/dnsserver"
+	"github.com/latchkey/latchkey/internal/edge"
+	"github.com/latchkey/latchkey/internal/edge/geo"
+	"github.com/latchkey/latchkey/internal/firewall"
 	"github.com/latchkey/latchkey/internal/jobs"
 	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
+	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -36,8 +46,10 @@ type App struct {
 	accounts *accounts.Service
 	zones    *zones.Service
 	tokens   *tokens.Service
+	feed     *changefeed.Feed
 	api      *api.Server
 	requests *analytics.Recorder
+	edge     *edge.Edge
 	dash     http.Handler
 	dns      *dnsserver.Server
 	closers  []func()
@@ -55,11 +67,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		accounts: accounts.NewService(db),
 		zones:    zones.NewService(db),
 		tokens:   tokens.NewService(db, logger),
+		feed:     changefeed.New(db, logger, changefeed.Options{NoListen: cfg != nil && cfg.FeedNoListen}),
 	}
+	// One change feed per process: the token cache subscribes now, other in-memory indexes
+	// subscribe through Feed before they load.
+	a.tokens.UseFeed(a.feed)
 	if err := a.tokens.Start(ctx); err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, a.tokens.Close)
+	if err := a.feed.Start(ctx); err != nil {
+		a.tokens.Close()
+		return nil, err
+	}
+	a.closers = append(a.closers, a.feed.Close, a.tokens.Close)
 	if err := a.startDNS(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -70,8 +90,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	a.closers = append(a.closers, a.requests.Close)
 	kvs := kv.NewService(db)
 	mem := members.NewService(db, a.tokens)
+	fw := firewall.NewService(db)
+	var purger purge.Purger
+	if cfg.Edge.Addr != "" {
+		if err := a.startEdge(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+		purger = a.edge
+		fw.OnChange(a.edge.RulesChanged)
+	}
+	purges := purge.NewService(db, purger)
 	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
-		Accounts: a.accounts, Members: mem, Requests: a.requests})
+		Accounts: a.accounts, Members: mem, Requests: a.requests, Purge: purges, Firewall: fw})
 	// Expired KV pairs are already invisible and expired sessions already refused; this only
 	// reclaims their rows.
 	a.every(ctx, 10*time.Minute, "purge expired KV pairs", func(ctx context.Context) error {
@@ -83,6 +114,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		_, err := store.PruneAPIRequests(db.Gorm(ctx), time.Now().Add(-analytics.MaxRange).Unix())
 		return err
 	})
+	// Edge traffic is kept as long as each zone's plan retains analytics.
+	a.every(ctx, time.Hour, "prune edge traffic", analytics.NewService(db).PruneEdgeTraffic)
 	a.every(ctx, 10*time.Minute, "delete expired sessions", func(ctx context.Context) error {
 		_, err := store.PurgeExpiredSessions(db.Gorm(ctx), time.Now().UTC())
 		return err
@@ -118,7 +151,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		mailer = q
 	}
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips, Mail: mailer,
-		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db}})
+		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db},
+		Purge: purges})
 	if err != nil {
 		a.Close() // stop the token cache, the recorder and the background jobs started above
 		return nil, err
@@ -126,6 +160,68 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	a.dash = dash
 	return a, nil
 }
+
+// startEdge builds the HTTP edge and starts its background work.
+func (a *App) startEdge(ctx context.Context) error {
+	var g *geo.DB
+	if a.cfg.Edge.GeoIPDB != "" {
+		var err error
+		if g, err = geo.Open(a.cfg.Edge.GeoIPDB); err != nil {
+			return err
+		}
+		a.closers = append(a.closers, g.Close)
+	}
+	e, err := edge.New(a.db, a.logger, edge.Options{Addr: a.cfg.Edge.Addr, OriginPort: a.cfg.Edge.OriginPort,
+		AllowPrivateOrigins: a.cfg.Edge.AllowPrivateOrigins, CacheBytes: a.cfg.Edge.CacheBytes, GeoIP: g,
+		ClearanceKey: clearanceKey(a.cfg.SessionKey), IPs: a.ips})
+	if err != nil {
+		return err
+	}
+	if err := e.Start(ctx); err != nil {
+		return err
+	}
+	a.edge = e
+	a.closers = append(a.closers, e.Close)
+	return nil
+}
+
+// edgeListenIP returns the IP address in the edge's listen address, or the zero Addr when the edge
+// is off or listens on a name or on every address.
+func edgeListenIP(addr string) netip.Addr {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.IsUnspecified() {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
+}
+
+// clearanceKey derives the key that signs the edge's challenge clearance cookies from the
+// session key, so every process sharing the session key accepts the others' cookies.
+func clearanceKey(sessionKey []byte) []byte {
+	if len(sessionKey) == 0 {
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
+		return k
+	}
+	m := hmac.New(sha256.New, sessionKey)
+	m.Write([]byte("latchkey edge clearance cookie"))
+	return m.Sum(nil)
+}
+
+// Edge returns the HTTP edge's handler, or nil when the edge is off.
+func (a *App) Edge() http.Handler {
+	if a.edge == nil {
+		return nil
+	}
+	return a.edge
+}
+
+// EdgeServer returns the HTTP edge, or nil when it is off.
+func (a *App) EdgeServer() *edge.Edge { return a.edge }
 
 // startDNS starts the authoritative DNS server when cfg.DNS.Addr is set. When the default address
 // cannot be bound (another server on this machine holds it), the process runs without DNS and
@@ -138,8 +234,19 @@ func (a *App) startDNS(ctx context.Context) error {
 	var proxy *dnsserver.Proxy
 	if len(a.cfg.DNS.EdgeIPv4)+len(a.cfg.DNS.EdgeIPv6) > 0 {
 		proxy = &dnsserver.Proxy{IPv4: a.cfg.DNS.EdgeIPv4, IPv6: a.cfg.DNS.EdgeIPv6}
+	} else if ip := edgeListenIP(a.cfg.Edge.Addr); ip.IsValid() {
+		// Without LATCHKEY_EDGE_IPV4/IPV6, proxied records answer with the address the edge
+		// listens on, when that is one address (127.0.0.1 in the two-command start).
+		proxy = &dnsserver.Proxy{}
+		if ip.Is4() {
+			proxy.IPv4 = []netip.Addr{ip}
+		} else {
+			proxy.IPv6 = []netip.Addr{ip}
+		}
 	}
-	s := dnsserver.New(a.db, dnsserver.Config{Addr: a.cfg.DNS.Addr, NameServers: a.cfg.NameServers, Proxy: proxy, Logger: a.logger})
+	stats := dnsserver.NewStats(a.db, a.logger)
+	s := dnsserver.New(a.db, dnsserver.Config{Addr: a.cfg.DNS.Addr, NameServers: a.cfg.NameServers, Proxy: proxy, Logger: a.logger,
+		Observe: stats.Observe})
 	if err := s.Start(ctx); err != nil {
 		if a.cfg.DNS.AddrExplicit {
 			return err
@@ -150,7 +257,9 @@ func (a *App) startDNS(ctx context.Context) error {
 	zones, records := s.Index().Counts()
 	a.logger.Info("dns server listening", "addr", s.Addr(), "zones", zones, "records", records)
 	a.dns = s
-	a.closers = append(a.closers, s.Close)
+	// Closers run in reverse: the server stops answering before the last counts are written.
+	stats.Start(ctx, 0)
+	a.closers = append(a.closers, stats.Close, s.Close)
 	return nil
 }
 
@@ -165,6 +274,11 @@ func (a *App) Zones() *zones.Service { return a.zones }
 
 // Tokens returns the token service.
 func (a *App) Tokens() *tokens.Service { return a.tokens }
+
+// Feed returns the process's change feed. Data-plane indexes (DNS, edge) subscribe to it to hear
+// what changed in the database, through any process; a Change with Reset set means "reload
+// everything".
+func (a *App) Feed() *changefeed.Feed { return a.feed }
 
 // Handlers returns the handlers the server routes to.
 func (a *App) Handlers() server.Handlers {

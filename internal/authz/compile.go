@@ -51,6 +51,7 @@ type Compiled struct {
 	users        map[string]masks // com.cloudflare.api.user.<id>
 	dns          []dnsRule
 	policies     []Policy
+	zoneSets     zoneSetCache // filled lazily by ZoneSet
 }
 
 // Compile compiles policies for Decide. Policies need not come from

@@ -10,12 +10,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // Config is the server's configuration.
@@ -49,12 +53,34 @@ type Config struct {
 	// smtp://user:pass@host:587, and LATCHKEY_MAIL_FROM). Without SMTPURL no mail is sent and the
 	// dashboard says so.
 	SMTPURL, MailFrom string
+	// FeedNoListen turns PostgreSQL LISTEN/NOTIFY off for the change feed, leaving the counter
+	// poll (LATCHKEY_CHANGE_FEED=poll; default listen). For measuring the fallback.
+	FeedNoListen bool
 	// NameServers are the host names of the name servers every zone is delegated to, lower case
 	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
 	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
 	NameServers []string
 	// DNS configures the authoritative DNS server.
 	DNS DNS
+	// Edge configures the HTTP edge.
+	Edge EdgeConfig
+}
+
+// EdgeConfig configures the HTTP edge (internal/edge).
+type EdgeConfig struct {
+	// Addr is where the edge listens (LATCHKEY_EDGE_ADDR, default 127.0.0.1:8081); "" when off
+	// (LATCHKEY_EDGE_ADDR=off).
+	Addr string
+	// OriginPort is the port origins are reached on (LATCHKEY_EDGE_ORIGIN_PORT, default 80).
+	OriginPort int
+	// AllowPrivateOrigins lets proxied records point at loopback and private addresses
+	// (LATCHKEY_EDGE_ALLOW_PRIVATE_ORIGINS, default false; turn it on for local development).
+	AllowPrivateOrigins bool
+	// CacheBytes bounds the edge cache's memory (LATCHKEY_EDGE_CACHE_SIZE, default 256MiB).
+	CacheBytes int64
+	// GeoIPDB lists MaxMind database files, comma-separated (LATCHKEY_GEOIP_DB); empty means ASN
+	// and country rules are not evaluated.
+	GeoIPDB string
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute: when served over TLS.
@@ -71,7 +97,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var sessionKey, proxies, level, shutdown, nameServers, retention string
+	var sessionKey, proxies, level, shutdown, nameServers, feed, retention string
 	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
@@ -84,6 +110,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("LATCHKEY_SMTP_URL", ""), "SMTP server for outgoing mail, smtp://user:pass@host:587 (STARTTLS) or smtps://…; empty sends no mail (LATCHKEY_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("LATCHKEY_MAIL_FROM", ""), "sender address of outgoing mail, e.g. \"Latchkey <latchkey@example.com>\" (LATCHKEY_MAIL_FROM)")
 	fs.StringVar(&retention, "audit-retention", env("LATCHKEY_AUDIT_RETENTION", ""), "how long audit entries are kept, e.g. 400d; empty keeps them forever (LATCHKEY_AUDIT_RETENTION)")
+	fs.StringVar(&feed, "change-feed", env("LATCHKEY_CHANGE_FEED", "listen"), "listen (PostgreSQL LISTEN/NOTIFY plus the counter poll) or poll (the counter only) (LATCHKEY_CHANGE_FEED)")
+	var edgePort, edgePrivate, edgeCache string
+	fs.StringVar(&c.Edge.Addr, "edge-addr", env("LATCHKEY_EDGE_ADDR", "127.0.0.1:8081"), "HTTP edge listen address, or off (LATCHKEY_EDGE_ADDR)")
+	fs.StringVar(&edgePort, "edge-origin-port", env("LATCHKEY_EDGE_ORIGIN_PORT", "80"), "port the edge connects to origins on (LATCHKEY_EDGE_ORIGIN_PORT)")
+	fs.StringVar(&edgePrivate, "edge-allow-private-origins", env("LATCHKEY_EDGE_ALLOW_PRIVATE_ORIGINS", "false"), "let proxied records point at loopback and private addresses (LATCHKEY_EDGE_ALLOW_PRIVATE_ORIGINS)")
+	fs.StringVar(&edgeCache, "edge-cache-size", env("LATCHKEY_EDGE_CACHE_SIZE", "256MiB"), "memory bound of the edge cache, e.g. 256MiB (LATCHKEY_EDGE_CACHE_SIZE)")
+	fs.StringVar(&c.Edge.GeoIPDB, "geoip-db", env("LATCHKEY_GEOIP_DB", ""), "MaxMind .mmdb files (country and/or ASN), comma-separated (LATCHKEY_GEOIP_DB)")
 	fs.StringVar(&nameServers, "nameservers", env("LATCHKEY_NAMESERVERS", ""), "comma-separated name server host names that zones are delegated to (LATCHKEY_NAMESERVERS)")
 	dnsDone := c.dnsFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +124,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if err := dnsDone(); err != nil {
 		return nil, err
+	}
+	switch feed {
+	case "listen":
+	case "poll":
+		c.FeedNoListen = true
+	default:
+		return nil, fmt.Errorf("LATCHKEY_CHANGE_FEED %q: want listen or poll", feed)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -122,6 +162,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 		return nil, fmt.Errorf("LATCHKEY_AUDIT_RETENTION: %w", err)
 	}
 	if c.NameServers, err = parseNameServers(nameServers); err != nil {
+		return nil, err
+	}
+	if err := c.Edge.parse(edgePort, edgePrivate, edgeCache); err != nil {
 		return nil, err
 	}
 	if sessionKey != "" {
@@ -210,4 +253,29 @@ func ParseRetention(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: keep audit entries for at least a day", s)
 	}
 	return d, nil
+}
+
+func (e *EdgeConfig) parse(port, private, size string) error {
+	if strings.EqualFold(e.Addr, "off") {
+		e.Addr = ""
+	}
+	if e.Addr != "" {
+		if _, _, err := net.SplitHostPort(e.Addr); err != nil {
+			return fmt.Errorf("LATCHKEY_EDGE_ADDR %q: want host:port or off", e.Addr)
+		}
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("LATCHKEY_EDGE_ORIGIN_PORT %q: want a port from 1 to 65535", port)
+	}
+	e.OriginPort = p
+	if e.AllowPrivateOrigins, err = strconv.ParseBool(private); err != nil {
+		return fmt.Errorf("LATCHKEY_EDGE_ALLOW_PRIVATE_ORIGINS %q: want true or false", private)
+	}
+	n, err := humanize.ParseBytes(size)
+	if err != nil || n < 1<<20 || n > 1<<40 {
+		return fmt.Errorf("LATCHKEY_EDGE_CACHE_SIZE %q: want a size from 1MiB to 1TiB, e.g. 256MiB", size)
+	}
+	e.CacheBytes = int64(n)
+	return nil
 }

@@ -275,7 +275,7 @@ func (e *env) auditEntries(action string) []store.AuditEntry {
 	e.t.Helper()
 	var out []store.AuditEntry
 	if err := e.db.Gorm(context.Background()).Where("action = ?", action).
-		Where("NOT (resource_type = 'api_token' AND owner_user_id IS NULL AND account_id IS NOT NULL AND EXISTS "+
+		Where("NOT (resource_type = 'api_token' AND owner_user_id IS NULL AND account_id IS NOT NULL AND EXISTS " +
 			"(SELECT 1 FROM audit_entries o WHERE o.resource_id = audit_entries.resource_id AND o.action = audit_entries.action AND o.account_id IS NULL))").
 		Order("created_at, id").Find(&out).Error; err != nil {
 		e.t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -34,9 +35,10 @@ type ListOptions struct {
 	Desc  bool
 	// Page counts from 1; PerPage is 1–5000 (0 means 100).
 	Page, PerPage int
-	// Filter, when set, keeps only the records for which it returns true — e.g. those a
-	// DNS-constrained token may touch. Paging and counts stay exact: they apply after Filter.
-	Filter func(*Record) bool
+	// Scopes, when set, keep only the records every one of them passes — those a
+	// DNS-constrained token and its owner may see (authz.Compiled.RecordFilter). The database
+	// applies them with the other conditions, so paging and counts cover only those records.
+	Scopes []authz.RecordFilter
 }
 
 var condOps = map[string]store.DNSOp{"": store.DNSOpIn, "exact": store.DNSOpIn, "contains": store.DNSOpContains,
@@ -117,10 +119,11 @@ func ParseListQuery(q url.Values) (ListOptions, error) {
 				o.Page = n
 			case "per_page":
 				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 || n > MaxPerPage {
-					return o, errs.InvalidField("per_page", "per_page is a whole number from 1 to %d.", MaxPerPage)
+				if err != nil {
+					return o, errs.InvalidField("per_page", "per_page is a whole number.")
 				}
-				o.PerPage = n
+				// A size outside 1..MaxPerPage is clamped, never refused.
+				o.PerPage = min(max(n, 1), MaxPerPage)
 			}
 		}
 	}

@@ -46,7 +46,7 @@ type Page struct {
 	Records []*Record
 	// Page and PerPage echo the request; Count is len(Records).
 	Page, PerPage, Count int
-	// TotalCount and TotalPages cover every matching record (after ListOptions.Filter).
+	// TotalCount and TotalPages cover every matching record (after ListOptions.Scopes).
 	TotalCount, TotalPages int
 }
 
@@ -103,9 +103,10 @@ func (s *Service) List(ctx context.Context, accountID, zoneID string, o ListOpti
 	if o.PerPage == 0 {
 		o.PerPage = DefaultPerPage
 	}
-	if o.Page < 1 || o.PerPage < 1 || o.PerPage > MaxPerPage {
-		return nil, errs.InvalidField("per_page", "per_page is a whole number from 1 to %d.", MaxPerPage)
+	if o.Page < 1 {
+		return nil, errs.InvalidField("page", "page is a whole number from 1.")
 	}
+	o.PerPage = min(max(o.PerPage, 1), MaxPerPage)
 	tx := s.db.Gorm(ctx)
 	z, err := store.ZoneByID(tx, accountID, zoneID)
 	if err != nil {
@@ -113,11 +114,7 @@ func (s *Service) List(ctx context.Context, accountID, zoneID string, o ListOpti
 	}
 	f := store.DNSRecordFilter{AccountID: accountID, ZoneID: zoneID, Conds: normalizeConds(z.Name, o.Conds),
 		MatchAny: o.MatchAny, TagConds: o.TagConds, TagMatchAny: o.TagMatchAny, Search: o.Search,
-		Order: o.Order, Desc: o.Desc}
-	offset := (o.Page - 1) * o.PerPage
-	if o.Filter == nil {
-		f.Offset, f.Limit = offset, o.PerPage
-	}
+		Order: o.Order, Desc: o.Desc, Scopes: o.Scopes, Offset: (o.Page - 1) * o.PerPage, Limit: o.PerPage}
 	rows, total, err := store.ListDNSRecords(tx, f)
 	if err != nil {
 		return nil, err
@@ -125,22 +122,6 @@ func (s *Service) List(ctx context.Context, accountID, zoneID string, o ListOpti
 	recs, err := toRecords(tx, z.Name, rows)
 	if err != nil {
 		return nil, err
-	}
-	if o.Filter != nil {
-		// The filter is Go code, so page after it: fetch every match, keep the allowed ones,
-		// then cut the page. Counts describe what the caller may see.
-		kept := recs[:0]
-		for _, r := range recs {
-			if o.Filter(r) {
-				kept = append(kept, r)
-			}
-		}
-		total = int64(len(kept))
-		if offset >= len(kept) {
-			recs = []*Record{}
-		} else {
-			recs = kept[offset:min(offset+o.PerPage, len(kept))]
-		}
 	}
 	return &Page{Records: recs, Page: o.Page, PerPage: o.PerPage, Count: len(recs), TotalCount: int(total),
 		TotalPages: int((total + int64(o.PerPage) - 1) / int64(o.PerPage))}, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
@@ -439,10 +440,9 @@ func TestListPagingAndFilter(t *testing.T) {
 			t.Errorf("past the end: %+v", p)
 		}
 
-		// With a Go filter (a DNS-constrained token): counts and pages cover only what it may see.
-		o := dns.ListOptions{PerPage: 10, Order: "name", Filter: func(r *dns.Record) bool {
-			return r.Type == "TXT" && strings.HasPrefix(r.Name, "_acme-challenge.")
-		}}
+		// With a DNS-constrained token's scope: counts and pages cover only what it may see.
+		o := dns.ListOptions{PerPage: 10, Order: "name", Scopes: []authz.RecordFilter{{Allow: []authz.RecordMatch{{
+			Types: []string{"TXT"}, Names: []authz.RecordName{{Kind: authz.NamePrefix, Value: "_acme-challenge"}}}}}}}
 		seen = map[string]bool{}
 		for page := 1; page <= 3; page++ {
 			o.Page = page
@@ -466,7 +466,7 @@ func TestListPagingAndFilter(t *testing.T) {
 		// Filters and the Go filter combine.
 		q, _ := url.ParseQuery("name.contains=h0&per_page=100")
 		o2, _ := dns.ParseListQuery(q)
-		o2.Filter = o.Filter
+		o2.Scopes = o.Scopes
 		p, err := s.List(ctx, acc, zone, o2)
 		if err != nil || p.TotalCount != 10 || p.TotalPages != 1 {
 			t.Errorf("filtered + query: %+v, %v", p, err)

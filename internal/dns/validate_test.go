@@ -225,7 +225,14 @@ func TestParseListQuery(t *testing.T) {
 			t.Errorf("type cond = %+v", c)
 		}
 	}
-	for _, bad := range []string{"per_page=5001", "per_page=0", "per_page=x", "page=0", "order=id", "direction=up",
+	// A page size outside 1..MaxPerPage is clamped into it, never refused.
+	for in, want := range map[string]int{"per_page=5001": MaxPerPage, "per_page=0": 1, "per_page=-7": 1, "per_page=1": 1, "per_page=77": 77} {
+		q, _ := url.ParseQuery(in)
+		if o, err := ParseListQuery(q); err != nil || o.PerPage != want {
+			t.Errorf("ParseListQuery(%s) = per_page %d, %v; want %d", in, o.PerPage, err, want)
+		}
+	}
+	for _, bad := range []string{"per_page=x", "page=0", "order=id", "direction=up",
 		"match=some", "tag-match=x", "proxied=maybe", "name.regex=x", "tag=", "tag.exact=noval", "tag.weird=a:b"} {
 		q, _ := url.ParseQuery(bad)
 		if _, err := ParseListQuery(q); !errs.Is(err, errs.Invalid) {

@@ -157,3 +157,50 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestDecideOrder(t *testing.T) {
+	rule := func(id, scope, mode, target, value string) Rule {
+		return Rule{ID: id, Mode: mode, Configuration: Configuration{Target: target, Value: value}, Scope: RuleScope{Type: scope}}
+	}
+	tests := []struct {
+		name   string
+		rules  []Rule
+		v      Visitor
+		wantID string // "" means no rule matches
+	}{
+		{"block", []Rule{rule("b", ScopeZone, ModeBlock, TargetIP, "192.0.2.1")},
+			Visitor{IP: netip.MustParseAddr("192.0.2.1")}, "b"},
+		{"other address passes", []Rule{rule("b", ScopeZone, ModeBlock, TargetIP, "192.0.2.1")},
+			Visitor{IP: netip.MustParseAddr("192.0.2.2")}, ""},
+		{"whitelist before a more specific block", []Rule{
+			rule("b", ScopeZone, ModeBlock, TargetIP, "192.0.2.1"),
+			rule("w", ScopeZone, ModeWhitelist, TargetIPRange, "192.0.2.0/24")},
+			Visitor{IP: netip.MustParseAddr("192.0.2.1")}, "w"},
+		{"account whitelist before zone block", []Rule{
+			rule("b", ScopeZone, ModeBlock, TargetIP, "192.0.2.1"),
+			rule("w", ScopeAccount, ModeWhitelist, TargetCountry, "NL")},
+			Visitor{IP: netip.MustParseAddr("192.0.2.1"), Country: "nl"}, "w"},
+		{"zone rule before a more specific account rule", []Rule{
+			rule("a", ScopeAccount, ModeBlock, TargetIP, "192.0.2.1"),
+			rule("z", ScopeZone, ModeChallenge, TargetIPRange, "192.0.0.0/16")},
+			Visitor{IP: netip.MustParseAddr("192.0.2.1")}, "z"},
+		{"account rule when no zone rule matches", []Rule{
+			rule("a", ScopeAccount, ModeBlock, TargetIP, "192.0.2.1"),
+			rule("z", ScopeZone, ModeChallenge, TargetIP, "192.0.2.9")},
+			Visitor{IP: netip.MustParseAddr("192.0.2.1")}, "a"},
+		{"ASN rule not matched without GeoIP", []Rule{rule("n", ScopeZone, ModeBlock, TargetASN, "AS64500")},
+			Visitor{IP: netip.MustParseAddr("192.0.2.1")}, ""},
+		{"ASN rule with GeoIP", []Rule{rule("n", ScopeZone, ModeBlock, TargetASN, "AS64500")},
+			Visitor{IP: netip.MustParseAddr("192.0.2.1"), ASN: 64500}, "n"},
+		{"unparsable rule ignored", []Rule{rule("x", ScopeZone, ModeBlock, TargetIPRange, "nope")},
+			Visitor{IP: netip.MustParseAddr("192.0.2.1")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Compile(tt.rules).Decide(tt.v)
+			if ok != (tt.wantID != "") || got.ID != tt.wantID {
+				t.Errorf("Decide = %q, %v; want %q", got.ID, ok, tt.wantID)
+			}
+		})
+	}
+}

@@ -73,8 +73,21 @@ type Page struct {
 
 // Service manages IP access rules. Callers have authorized the actor for the scope.
 type Service struct {
-	db  *store.DB
-	now func() time.Time
+	db       *store.DB
+	now      func() time.Time
+	onChange func(accountID string)
+}
+
+// OnChange sets a function called after every committed change to accountID's rules (zone or
+// account scope), so that this process's edge applies it before the next request. Other processes
+// learn of it through the edge change feed, which every change also writes. Call it before the
+// service is used.
+func (s *Service) OnChange(fn func(accountID string)) { s.onChange = fn }
+
+func (s *Service) changed(accountID string) {
+	if s.onChange != nil {
+		s.onChange(accountID)
+	}
 }
 
 // NewService returns a Service over db.
@@ -152,11 +165,15 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, sc Scope, in In
 			return err
 		}
 		rule = toRule(row, view)
+		if err := store.RecordEdgeChange(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
+			return err
+		}
 		return audit.Record(tx, actor, event("firewall_rule.create", sc, view, row.ID, nil, rule))
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.changed(sc.AccountID)
 	return rule, nil
 }
 
@@ -236,7 +253,7 @@ func (s *Service) List(ctx context.Context, sc Scope, p ListParams) ([]Rule, Pag
 	return rules, pg, nil
 }
 
-// paging checks and defaults a page number and size.
+// paging checks and defaults a page number and size; the size is clamped into 1..MaxPerPage.
 func paging(page, perPage int) (Page, error) {
 	if page == 0 {
 		page = 1
@@ -247,10 +264,9 @@ func paging(page, perPage int) (Page, error) {
 	if page < 1 {
 		return Page{}, errs.InvalidField("page", "page counts from 1.")
 	}
-	if perPage < 1 || perPage > MaxPerPage {
-		return Page{}, errs.InvalidField("per_page", "per_page is between 1 and %d.", MaxPerPage)
-	}
-	return Page{Page: page, PerPage: perPage}, nil
+	// A size outside 1..MaxPerPage is clamped, never refused (Cloudflare's behaviour); the
+	// page's per_page says what was used.
+	return Page{Page: page, PerPage: min(max(perPage, 1), MaxPerPage)}, nil
 }
 
 // normalizeValue puts a filter value in the stored form where it parses (for the given target, or
@@ -320,11 +336,15 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, sc Scope, id st
 			return err
 		}
 		rule = toRule(row, view)
+		if err := store.RecordEdgeChange(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
+			return err
+		}
 		return audit.Record(tx, actor, event("firewall_rule.update", sc, view, row.ID, old, rule))
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.changed(sc.AccountID)
 	return rule, nil
 }
 
@@ -333,7 +353,7 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, sc Scope, id st
 	if !store.ValidID(id) {
 		return errs.E(errs.NotFound, "access rule not found")
 	}
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		view, err := scopeView(tx, sc)
 		if err != nil {
 			return err
@@ -345,8 +365,16 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, sc Scope, id st
 		if err := store.DeleteFirewallAccessRule(tx, sc.AccountID, sc.ZoneID, id); err != nil {
 			return err
 		}
+		if err := store.RecordEdgeChange(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
+			return err
+		}
 		return audit.Record(tx, actor, event("firewall_rule.delete", sc, view, row.ID, toRule(row, view), nil))
 	})
+	if err != nil {
+		return err
+	}
+	s.changed(sc.AccountID)
+	return nil
 }
 
 // Effective returns the rules that apply to a zone of an account: its own and the account's,

@@ -263,14 +263,18 @@ func TestListFiltersAndPaging(t *testing.T) {
 		if err != nil || len(past) != 0 || pg.TotalCount != 6 {
 			t.Fatalf("past the last page = %d, %+v, %v", len(past), pg, err)
 		}
+		for perPage, want := range map[int]int{MaxPerPage + 1: MaxPerPage, -3: 1, 2: 2} {
+			if _, pg, err := s.List(ctx, sc, ListParams{PerPage: perPage}); err != nil || pg.PerPage != want {
+				t.Fatalf("per_page %d: used %d (%v), want it clamped to %d", perPage, pg.PerPage, err, want)
+			}
+		}
 		for name, p := range map[string]ListParams{
-			"per_page too big": {PerPage: MaxPerPage + 1},
-			"negative page":    {Page: -1},
-			"bad match":        {Match: "some"},
-			"bad order":        {Order: "notes"},
-			"bad direction":    {Direction: "up"},
-			"bad mode":         {Mode: "allow"},
-			"bad target":       {Target: "host"},
+			"negative page": {Page: -1},
+			"bad match":     {Match: "some"},
+			"bad order":     {Order: "notes"},
+			"bad direction": {Direction: "up"},
+			"bad mode":      {Mode: "allow"},
+			"bad target":    {Target: "host"},
 		} {
 			_, _, err := s.List(ctx, sc, p)
 			wantCode(t, name, err, errs.Invalid)

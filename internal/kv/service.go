@@ -114,9 +114,8 @@ func (s *Service) ListNamespaces(ctx context.Context, accountID string, p Namesp
 	if p.Page < 1 {
 		return nil, Page{}, errs.InvalidField("page", "page counts from 1.")
 	}
-	if p.PerPage < 1 || p.PerPage > MaxNamespacesPerPage {
-		return nil, Page{}, errs.InvalidField("per_page", "per_page is between 1 and %d.", MaxNamespacesPerPage)
-	}
+	// A size outside the range is clamped, never refused; the page's per_page says what was used.
+	p.PerPage = min(max(p.PerPage, 1), MaxNamespacesPerPage)
 	f.Offset, f.Limit = (p.Page-1)*p.PerPage, p.PerPage
 	rows, total, err := store.ListKVNamespaces(s.db.Gorm(ctx), f)
 	if err != nil {
@@ -380,9 +379,8 @@ func (s *Service) ListKeys(ctx context.Context, accountID, namespaceID string, p
 	if p.Limit == 0 {
 		p.Limit = DefaultListLimit
 	}
-	if p.Limit < MinListLimit || p.Limit > MaxListLimit {
-		return nil, KeyPage{}, errs.InvalidField("limit", "limit is between %d and %d.", MinListLimit, MaxListLimit)
-	}
+	// A limit outside the range is clamped, never refused.
+	p.Limit = min(max(p.Limit, MinListLimit), MaxListLimit)
 	if len(p.Prefix) > MaxKeyBytes {
 		return nil, KeyPage{}, errs.InvalidField("prefix", "A prefix has at most %d bytes.", MaxKeyBytes)
 	}

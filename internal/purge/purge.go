@@ -2,9 +2,9 @@
 // files (URLs, optionally with the request headers that vary the cached object), cache tags,
 // hosts or URL prefixes — exactly one kind per request, and only for URLs and hosts of the zone.
 //
-// Latchkey has no edge cache yet. Every accepted purge is recorded (and audited) so users can
-// see it, and handed to a Purger; the default Purger, RecordOnly, does nothing more. A future
-// edge cache plugs in by implementing Purger.
+// Every accepted purge is recorded (and audited) so users can see it, announced on the edge's
+// change feed in the same transaction (every edge process applies it within a second and marks
+// when it did), and handed to a Purger, which evicts at once from this process's edge cache.
 package purge
 
 import (
@@ -314,18 +314,19 @@ func validHeaderName(s string) bool {
 }
 
 // Purger drops cached objects at the edge. Service.Purge calls it inside the transaction that
-// records the purge, so an error rolls the record back; implementations should enqueue work and
-// return quickly rather than wait for every edge node.
+// records the purge, so an error rolls the record back; implementations should evict from this
+// process and return quickly rather than wait for every edge process (those learn of the purge
+// through the edge change feed).
 type Purger interface {
-	Purge(ctx context.Context, zoneName string, req Request) error
+	Purge(ctx context.Context, purgeID, zoneID string, req Request) error
 }
 
-// RecordOnly is the default Purger. Latchkey has no edge cache yet, so there is nothing to drop:
-// the purge is only recorded (by Service) and shown to users.
+// RecordOnly is the default Purger, for processes without an edge cache: the purge is recorded
+// and announced on the edge's change feed (by Service), and nothing more happens here.
 type RecordOnly struct{}
 
 // Purge does nothing and returns nil.
-func (RecordOnly) Purge(context.Context, string, Request) error { return nil }
+func (RecordOnly) Purge(context.Context, string, string, Request) error { return nil }
 
 // Entry is a recorded purge, as the API lists it.
 type Entry struct {
@@ -336,11 +337,18 @@ type Entry struct {
 	ActorType string          `json:"actor_type"`
 	ActorID   string          `json:"actor_id"`
 	CreatedOn time.Time       `json:"created_on"`
+	// AppliedOn is when an edge process last applied the purge; absent until one has.
+	AppliedOn *time.Time `json:"applied_on,omitempty"`
 }
 
 func entryOf(p *store.PurgeRequest) Entry {
-	return Entry{ID: p.ID, ZoneID: p.ZoneID, Kind: Kind(p.Kind), Items: json.RawMessage(p.Items),
+	e := Entry{ID: p.ID, ZoneID: p.ZoneID, Kind: Kind(p.Kind), Items: json.RawMessage(p.Items),
 		ActorType: p.ActorType, ActorID: p.ActorID, CreatedOn: p.CreatedAt.UTC()}
+	if p.AppliedAt != nil {
+		t := p.AppliedAt.UTC()
+		e.AppliedOn = &t
+	}
+	return e
 }
 
 // Paging limits of purge listings.
@@ -388,12 +396,15 @@ func (s *Service) Purge(ctx context.Context, actor audit.Actor, accountID, zoneI
 		if err := store.InsertPurgeRequest(tx, p); err != nil {
 			return err
 		}
+		if err := store.RecordEdgeChange(tx, store.EdgeChangePurge, p.ID); err != nil {
+			return err
+		}
 		e = entryOf(p)
 		if err := audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: ActionPurge, ResourceType: "zone",
 			ResourceID: zoneID, ZoneID: zoneID, ZoneName: z.Name, New: e}); err != nil {
 			return err
 		}
-		if err := s.purger.Purge(ctx, z.Name, req); err != nil {
+		if err := s.purger.Purge(ctx, p.ID, z.ID, req); err != nil {
 			return fmt.Errorf("purge cache of zone %s: %w", z.Name, err)
 		}
 		return nil
@@ -419,9 +430,8 @@ func (s *Service) List(ctx context.Context, accountID, zoneID string, page, perP
 	if page < 1 {
 		return nil, 0, errs.InvalidField("page", "page is a whole number from 1.")
 	}
-	if perPage < 1 || perPage > MaxPerPage {
-		return nil, 0, errs.InvalidField("per_page", "per_page is a whole number from 1 to %d.", MaxPerPage)
-	}
+	// A size outside the range is clamped, never refused.
+	perPage = min(max(perPage, 1), MaxPerPage)
 	tx := s.db.Gorm(ctx)
 	if _, err := store.ZoneByID(tx, accountID, zoneID); err != nil {
 		return nil, 0, err

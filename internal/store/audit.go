@@ -59,7 +59,7 @@ func ListAuditEntries(tx *gorm.DB, f AuditFilter) ([]AuditEntry, int64, error) {
 		q = q.Where("action = ?", f.Action)
 	}
 	if f.ActionType != "" {
-		q = q.Where("action LIKE ?", "%."+f.ActionType)
+		q = q.Where(`action LIKE ? ESCAPE '\'`, "%."+escapeLike(f.ActionType))
 	}
 	if f.LimitZones {
 		if len(f.Zones) == 0 {

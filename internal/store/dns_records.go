@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 )
 
@@ -81,8 +82,80 @@ type DNSRecordFilter struct {
 	// Order is one of type, name, content, ttl, proxied ("" means type); Desc reverses it.
 	Order string
 	Desc  bool
+	// Scopes must all pass a record: the DNS record constraints of a token and of its owner,
+	// compiled for this zone (authz.Compiled.RecordFilter), so that a constrained token's list
+	// is filtered and paged by the database like any other.
+	Scopes []authz.RecordFilter
 	// Offset and Limit page through the result; Limit 0 means all of it.
 	Offset, Limit int
+}
+
+// recordNameSQL renders one name test over dns_records.name (lower-case FQDNs). A prefix test
+// is a range, which the (zone_id, name) index serves.
+func recordNameSQL(n authz.RecordName) (string, []any) {
+	switch n.Kind {
+	case authz.NameIs:
+		return "name = ?", []any{n.Value}
+	case authz.NameBelow:
+		return `name LIKE ? ESCAPE '\'`, []any{"%_." + escapeLike(n.Value)}
+	case authz.NamePrefix:
+		// Names starting with "v." sort from "v." up to (not including) "v/" ('/' follows '.').
+		return "name > ? AND name < ?", []any{n.Value + ".", n.Value + "/"}
+	case authz.NameAny:
+		return "1 = 1", nil
+	}
+	return "1 = 0", nil
+}
+
+// recordMatchSQL renders one compiled constraint.
+func recordMatchSQL(m authz.RecordMatch) (string, []any) {
+	var (
+		parts []string
+		args  []any
+	)
+	if len(m.Types) > 0 {
+		parts = append(parts, "type IN ?")
+		args = append(args, m.Types)
+	}
+	if len(m.Names) > 0 {
+		var names []string
+		for _, n := range m.Names {
+			s, a := recordNameSQL(n)
+			names = append(names, "("+s+")")
+			args = append(args, a...)
+		}
+		parts = append(parts, "("+strings.Join(names, " OR ")+")")
+	}
+	if len(parts) == 0 {
+		return "1 = 1", nil
+	}
+	return strings.Join(parts, " AND "), args
+}
+
+// recordScopeSQL renders a RecordFilter; ok is false when it passes no record at all.
+func recordScopeSQL(f authz.RecordFilter) (sql string, args []any, ok bool) {
+	if f.None || (!f.All && len(f.Allow) == 0) {
+		return "", nil, false
+	}
+	var parts []string
+	if !f.All {
+		var allow []string
+		for _, m := range f.Allow {
+			s, a := recordMatchSQL(m)
+			allow = append(allow, "("+s+")")
+			args = append(args, a...)
+		}
+		parts = append(parts, "("+strings.Join(allow, " OR ")+")")
+	}
+	for _, m := range f.Deny {
+		s, a := recordMatchSQL(m)
+		parts = append(parts, "NOT ("+s+")")
+		args = append(args, a...)
+	}
+	if len(parts) == 0 {
+		return "", nil, true
+	}
+	return strings.Join(parts, " AND "), args, true
 }
 
 var dnsOrderColumns = map[string]string{"": "type", "type": "type", "name": "name", "content": "content", "ttl": "ttl", "proxied": "proxied"}
@@ -196,6 +269,15 @@ func combine(conds []DNSCond, matchAny bool) (string, []any, error) {
 // matching records. The order is stable: after f.Order come name, type, content and id.
 func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) {
 	q := tx.Model(&DNSRecord{}).Where("account_id = ? AND zone_id = ?", f.AccountID, f.ZoneID)
+	for _, sc := range f.Scopes {
+		s, a, ok := recordScopeSQL(sc)
+		if !ok {
+			return []DNSRecord{}, 0, nil
+		}
+		if s != "" {
+			q = q.Where("("+s+")", a...)
+		}
+	}
 	conds := f.Conds
 	var (
 		parts []string
@@ -242,7 +324,15 @@ func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) 
 	if f.Desc {
 		dir = " DESC"
 	}
-	q = q.Order(col + dir + ", name, type, content, id").Offset(f.Offset)
+	// Ties break on name, type, content and id, in the same direction; repeating the first
+	// column or mixing directions would keep an index from delivering the order.
+	order := col + dir
+	for _, c := range []string{"name", "type", "content", "id"} {
+		if c != col {
+			order += ", " + c + dir
+		}
+	}
+	q = q.Order(order).Offset(f.Offset)
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}

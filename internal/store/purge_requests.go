@@ -18,6 +18,8 @@ type PurgeRequest struct {
 	ActorType string
 	ActorID   string
 	CreatedAt time.Time
+	// AppliedAt is when an edge process last applied the purge; nil until one has.
+	AppliedAt *time.Time
 }
 
 // TableName names the table of PurgeRequest.

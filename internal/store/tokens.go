@@ -156,20 +156,27 @@ type AuthChange struct {
 }
 
 // RecordAuthChange bumps the change counter and appends a change row, in tx. Call it in the same
-// transaction as the change it announces.
+// transaction as the change it announces. Prefer changefeed.Record, which also notifies other
+// processes on PostgreSQL.
 func RecordAuthChange(tx *gorm.DB, kind, subject string) error {
+	_, err := RecordChange(tx, kind, subject)
+	return err
+}
+
+// RecordChange is RecordAuthChange returning the new sequence number.
+func RecordChange(tx *gorm.DB, kind, subject string) (int64, error) {
 	var seq int64
 	if err := tx.Raw("UPDATE auth_change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq").Scan(&seq).Error; err != nil {
-		return fmt.Errorf("bump auth change counter: %w", err)
+		return 0, fmt.Errorf("bump auth change counter: %w", err)
 	}
 	if seq == 0 {
-		return fmt.Errorf("bump auth change counter: counter row missing")
+		return 0, fmt.Errorf("bump auth change counter: counter row missing")
 	}
 	c := &AuthChange{Seq: seq, Kind: kind, Subject: subject, CreatedAt: time.Now().UTC()}
 	if err := tx.Create(c).Error; err != nil {
-		return fmt.Errorf("record auth change: %w", err)
+		return 0, fmt.Errorf("record auth change: %w", err)
 	}
-	return nil
+	return seq, nil
 }
 
 // AuthChangeSeq returns the current value of the change counter.
@@ -181,6 +188,26 @@ func AuthChangeSeq(tx *gorm.DB) (int64, error) {
 	return seq, nil
 }
 
+// AuthChangeHead returns the change counter and the creation time of the row it points at (zero
+// when that row does not exist), in one query: together they tell a follower whether the history
+// it saw is still the database's.
+func AuthChangeHead(tx *gorm.DB) (int64, time.Time, error) {
+	var row struct {
+		Seq       int64
+		CreatedAt *time.Time
+	}
+	err := tx.Raw("SELECT c.seq AS seq, ch.created_at AS created_at FROM auth_change_counter c " +
+		"LEFT JOIN auth_changes ch ON ch.seq = c.seq WHERE c.id = 1").Scan(&row).Error
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read auth change counter: %w", err)
+	}
+	var at time.Time
+	if row.CreatedAt != nil {
+		at = row.CreatedAt.UTC()
+	}
+	return row.Seq, at, nil
+}
+
 // AuthChangesAfter returns up to limit changes with a sequence number above seq, in order.
 func AuthChangesAfter(tx *gorm.DB, seq int64, limit int) ([]AuthChange, error) {
 	var cs []AuthChange
@@ -190,10 +217,24 @@ func AuthChangesAfter(tx *gorm.DB, seq int64, limit int) ([]AuthChange, error) {
 	return cs, nil
 }
 
-// PruneAuthChanges deletes change rows older than before; pollers that fell that far behind
-// flush their whole cache instead.
+// AuthChangesFrom returns up to limit+1 changes with a sequence number of at least seq, in order.
+func AuthChangesFrom(tx *gorm.DB, seq int64, limit int) ([]AuthChange, error) {
+	var cs []AuthChange
+	if err := tx.Where("seq >= ?", seq).Order("seq").Limit(limit + 1).Find(&cs).Error; err != nil {
+		return nil, fmt.Errorf("read auth changes: %w", err)
+	}
+	for i := range cs {
+		cs[i].CreatedAt = cs[i].CreatedAt.UTC()
+	}
+	return cs, nil
+}
+
+// PruneAuthChanges deletes change rows older than before, except the newest row (followers use it
+// to recognise their history); followers that fell that far behind reset instead.
 func PruneAuthChanges(tx *gorm.DB, before time.Time) error {
-	if err := tx.Where("created_at < ?", before).Delete(&AuthChange{}).Error; err != nil {
+	err := tx.Where("created_at < ? AND seq < (SELECT seq FROM auth_change_counter WHERE id = 1)", before).
+		Delete(&AuthChange{}).Error
+	if err != nil {
 		return fmt.Errorf("prune auth changes: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -9,39 +10,244 @@ import (
 	"github.com/latchkey/latchkey/internal/errs"
 )
 
+// ZoneGrant bounds the zones a list may show, as authz.ZoneSet computes it from compiled
+// policies (the fields are the same, so one converts into the other): zone z of account a
+// passes when !DenyAll && a ∉ DenyAccounts && z ∉ ExcludeZones && (AllAccounts || a ∈ Accounts
+// || z ∈ Zones). Accounts and DenyAccounts must be sorted (authz.ZoneSet sorts them).
+type ZoneGrant struct {
+	DenyAll                bool
+	AllAccounts            bool
+	Accounts, DenyAccounts []string
+	Zones, ExcludeZones    []string
+}
+
+// empty reports whether g can pass no zone.
+func (g ZoneGrant) empty() bool {
+	return g.DenyAll || (!g.AllAccounts && len(g.Accounts) == 0 && len(g.Zones) == 0)
+}
+
+// where adds g's test to q, for zones of the candidate accounts only (sorted, without
+// duplicates): account conditions that hold for every candidate are left out, so that the
+// query planner can read the zones of one account in index order.
+func (g ZoneGrant) where(q *gorm.DB, candidates []string) *gorm.DB {
+	if len(g.ExcludeZones) > 0 {
+		q = q.Where("zones.id NOT IN ?", g.ExcludeZones)
+	}
+	if g.AllAccounts {
+		return q
+	}
+	var full []string // candidates whose every zone the grant allows
+	for _, a := range candidates {
+		if _, ok := slices.BinarySearch(g.Accounts, a); ok {
+			full = append(full, a)
+		}
+	}
+	switch {
+	case len(full) == len(candidates):
+	case len(full) > 0 && len(g.Zones) > 0:
+		q = q.Where("(zones.account_id IN ? OR zones.id IN ?)", full, g.Zones)
+	case len(full) > 0:
+		q = q.Where("zones.account_id IN ?", full)
+	default:
+		q = q.Where("zones.id IN ?", g.Zones)
+	}
+	return q
+}
+
+// NameOp is how a zone or account name filter compares, as Cloudflare's zone list spells it
+// ("name=contains:example"). The plain operators ignore case; the _case_sensitive ones do not.
+type NameOp string
+
+// The name operators of GET /zones.
+const (
+	NameEqual                   NameOp = "equal"
+	NameNotEqual                NameOp = "not_equal"
+	NameStartsWith              NameOp = "starts_with"
+	NameEndsWith                NameOp = "ends_with"
+	NameContains                NameOp = "contains"
+	NameStartsWithCaseSensitive NameOp = "starts_with_case_sensitive"
+	NameEndsWithCaseSensitive   NameOp = "ends_with_case_sensitive"
+	NameContainsCaseSensitive   NameOp = "contains_case_sensitive"
+)
+
+// NameOps lists the operators in the order the API documents them.
+var NameOps = []NameOp{NameEqual, NameNotEqual, NameStartsWith, NameEndsWith, NameContains,
+	NameStartsWithCaseSensitive, NameEndsWithCaseSensitive, NameContainsCaseSensitive}
+
+// NameMatch is one name condition.
+type NameMatch struct {
+	Op    NameOp
+	Value string
+}
+
+// sql renders m against column col. Case-insensitive operators compare LOWER(col) with the
+// lower-cased value; the case-sensitive ones use substr (both databases' LIKE differ in case
+// handling).
+func (m NameMatch) sql(col string) (string, []any, error) {
+	v := m.Value
+	lower := "LOWER(" + col + ")"
+	switch m.Op {
+	case "", NameEqual:
+		return lower + " = ?", []any{strings.ToLower(v)}, nil
+	case NameNotEqual:
+		return lower + " <> ?", []any{strings.ToLower(v)}, nil
+	case NameStartsWith:
+		return lower + ` LIKE ? ESCAPE '\'`, []any{escapeLike(strings.ToLower(v)) + "%"}, nil
+	case NameEndsWith:
+		return lower + ` LIKE ? ESCAPE '\'`, []any{"%" + escapeLike(strings.ToLower(v))}, nil
+	case NameContains:
+		return lower + ` LIKE ? ESCAPE '\'`, []any{"%" + escapeLike(strings.ToLower(v)) + "%"}, nil
+	case NameStartsWithCaseSensitive:
+		return "substr(" + col + ", 1, ?) = ?", []any{len(v), v}, nil
+	case NameEndsWithCaseSensitive:
+		return "length(" + col + ") >= ? AND substr(" + col + ", length(" + col + ") - ? + 1) = ?", []any{len(v), len(v), v}, nil
+	case NameContainsCaseSensitive:
+		// Removing v changes the string exactly when v occurs in it with the same case (REPLACE
+		// is case-sensitive on both databases).
+		return "REPLACE(" + col + ", ?, '') <> " + col, []any{v}, nil
+	}
+	return "", nil, fmt.Errorf("unsupported name operator %q", m.Op)
+}
+
+// Zone list orders (GET /zones "order").
+var zoneOrders = map[string]string{
+	"":             "zones.name",
+	"name":         "zones.name",
+	"status":       "zones.status",
+	"account.id":   "zones.account_id",
+	"account.name": "(SELECT accounts.name FROM accounts WHERE accounts.id = zones.account_id)",
+	"plan.id":      "zones.plan",
+}
+
+// ZoneOrders lists the orders ListZones accepts.
+var ZoneOrders = []string{"name", "status", "account.id", "account.name", "plan.id"}
+
 // ZoneFilter narrows ListZones. Zero values mean "any".
 type ZoneFilter struct {
 	// AccountIDs restricts the result to these accounts; it must be non-empty.
 	AccountIDs []string
 	// IDs, when non-nil, restricts the result to these zone ids (an empty slice matches nothing).
-	IDs    []string
-	Name   string
-	Status string
-	// Offset and Limit page through the result ordered by name; Limit 0 means no limit.
+	IDs []string
+	// Grants must all pass a zone (the token's and its owner's, see ZoneGrant).
+	Grants []ZoneGrant
+	// Name is an exact (case-insensitive) name; NameMatch, when its Value is set, is a name
+	// condition with an operator.
+	Name        string
+	NameMatch   NameMatch
+	AccountName NameMatch
+	Status      string
+	// MatchAny combines the name, account name and status conditions with OR instead of AND.
+	MatchAny bool
+	// Order is one of ZoneOrders ("" is name); Desc reverses it. Ties break on name and id.
+	Order string
+	Desc  bool
+	// Offset and Limit page through the result; Limit 0 means no limit.
 	Offset, Limit int
 }
 
-// ListZones returns one page of zones matching f, ordered by name, and the total count.
+// ListZones returns one page of zones matching f and the total count. Filtering, visibility and
+// paging all happen in the database, so the cost is that of a page, not of the account.
 func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	if len(f.AccountIDs) == 0 || (f.IDs != nil && len(f.IDs) == 0) {
 		return []Zone{}, 0, nil
 	}
-	q := tx.Model(&Zone{}).Where("account_id IN ?", f.AccountIDs)
-	if f.IDs != nil {
-		q = q.Where("id IN ?", f.IDs)
+	for _, g := range f.Grants {
+		if g.empty() {
+			return []Zone{}, 0, nil
+		}
 	}
+	orderCol, ok := zoneOrders[f.Order]
+	if !ok {
+		return nil, 0, fmt.Errorf("unsupported zone order %q", f.Order)
+	}
+	// Accounts a grant denies outright are no candidates; the grants' other account conditions
+	// are then relative to the candidates that remain.
+	f.AccountIDs = slices.Compact(slices.Sorted(slices.Values(f.AccountIDs)))
+	f.AccountIDs = slices.DeleteFunc(f.AccountIDs, func(a string) bool {
+		for _, g := range f.Grants {
+			if _, ok := slices.BinarySearch(g.DenyAccounts, a); ok {
+				return true
+			}
+		}
+		return false
+	})
+	if len(f.AccountIDs) == 0 {
+		return []Zone{}, 0, nil
+	}
+	q := tx.Model(&Zone{})
+	if len(f.AccountIDs) == 1 {
+		q = q.Where("zones.account_id = ?", f.AccountIDs[0])
+	} else {
+		q = q.Where("zones.account_id IN ?", f.AccountIDs)
+	}
+	if f.IDs != nil {
+		q = q.Where("zones.id IN ?", f.IDs)
+	}
+	for _, g := range f.Grants {
+		q = g.where(q, f.AccountIDs)
+	}
+	var (
+		conds []string
+		args  []any
+	)
 	if f.Name != "" {
-		q = q.Where("name = ?", strings.ToLower(strings.TrimSuffix(f.Name, ".")))
+		conds = append(conds, "zones.name = ?")
+		args = append(args, strings.ToLower(strings.TrimSuffix(f.Name, ".")))
+	}
+	switch {
+	case f.NameMatch.Value == "":
+	case f.NameMatch.Op == NameEqual || f.NameMatch.Op == "":
+		// Zone names are stored lower-case: compare the column itself, which its index serves.
+		conds = append(conds, "zones.name = ?")
+		args = append(args, strings.ToLower(f.NameMatch.Value))
+	default:
+		s, a, err := f.NameMatch.sql("zones.name")
+		if err != nil {
+			return nil, 0, err
+		}
+		conds, args = append(conds, s), append(args, a...)
+	}
+	if f.AccountName.Value != "" {
+		s, a, err := f.AccountName.sql("accounts.name")
+		if err != nil {
+			return nil, 0, err
+		}
+		conds = append(conds, "zones.account_id IN (SELECT accounts.id FROM accounts WHERE "+s+")")
+		args = append(args, a...)
 	}
 	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
+		conds = append(conds, "zones.status = ?")
+		args = append(args, f.Status)
+	}
+	if len(conds) > 0 {
+		op := " AND "
+		if f.MatchAny {
+			op = " OR "
+		}
+		q = q.Where("("+strings.Join(conds, op)+")", args...)
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, fmt.Errorf("count zones: %w", err)
 	}
 	zs := []Zone{}
-	q = q.Order("name, id").Offset(f.Offset)
+	if total == 0 || (f.Limit > 0 && int64(f.Offset) >= total) {
+		return zs, total, nil
+	}
+	dir := ""
+	if f.Desc {
+		dir = " DESC"
+	}
+	order := orderCol + dir
+	if orderCol != "zones.name" {
+		order += ", zones.name"
+	}
+	if len(f.AccountIDs) > 1 {
+		// Names are unique only within an account. Within one, leaving the id out lets the
+		// (account_id, name) index deliver the order, so no page sorts the whole account.
+		order += ", zones.id"
+	}
+	q = q.Order(order).Offset(f.Offset)
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}

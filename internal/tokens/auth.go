@@ -106,6 +106,15 @@ func (p *Principal) CanSee(r authz.Resource) bool {
 
 var zoneGroups = permsOfScope(authz.ScopeZone)
 
+// ZoneGrants returns, for a list query, the bounds on the zones where the principal may use
+// perm: the token's policies and its owner's current access, each compiled once into an
+// authz.ZoneSet. A zone passes both exactly when Decide allows perm on it. Empty reports whether
+// no zone can pass (the token holds perm nowhere).
+func (p *Principal) ZoneGrants(perm authz.Perm) (grants []store.ZoneGrant, empty bool) {
+	t, o := p.Cred.Compiled.ZoneSet(perm), p.Access.Compiled.ZoneSet(perm)
+	return []store.ZoneGrant{store.ZoneGrant(t), store.ZoneGrant(o)}, t.Empty() || o.Empty()
+}
+
 // credentialFromRow compiles a stored token.
 func credentialFromRow(r *store.APIToken, h Hash) (*Credential, error) {
 	var pj []authz.PolicyJSON

@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -31,6 +32,10 @@ type Service struct {
 
 	usedMu sync.Mutex
 	used   []*Credential
+
+	feed        *changefeed.Feed
+	ownFeed     bool
+	unsubscribe func()
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup

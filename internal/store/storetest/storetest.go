@@ -105,3 +105,25 @@ func open(t testing.TB, rawURL string) *store.DB {
 
 // Name returns a short unique string for test data, e.g. zone names.
 func Name(prefix string) string { return fmt.Sprintf("%s%s", prefix, store.NewID()[:10]) }
+
+// EachURL runs fn as a subtest on SQLite and on PostgreSQL, each with the URL of a fresh migrated
+// database, for tests that open it more than once (several server processes sharing a database).
+func EachURL(t *testing.T, fn func(t *testing.T, rawURL string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLiteURL(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, PostgresURL(t)) })
+}
+
+// SQLiteURL returns the path of a new migrated SQLite database under t.TempDir().
+func SQLiteURL(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "latchkey.db")
+	open(t, path).Close()
+	return path
+}
+
+// Open opens another connection to the database at rawURL, closed when the test ends.
+func Open(t testing.TB, rawURL string) *store.DB {
+	t.Helper()
+	return open(t, rawURL)
+}

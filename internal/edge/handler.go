@@ -1,0 +1,426 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/edge/cache"
+	"github.com/latchkey/latchkey/internal/edge/traffic"
+	"github.com/latchkey/latchkey/internal/firewall"
+)
+
+// reqState carries one request through the proxy's hooks.
+type reqState struct {
+	ray     string
+	origin  string
+	ip      netip.Addr
+	country string
+	zoneID  string
+	host    string
+	// candidate is true for GET requests whose response may be stored.
+	candidate bool
+	// stale is the stored object being revalidated, if any; conditional is true when the
+	// request to the origin carries its validators.
+	stale       *cache.Object
+	conditional bool
+	status      cache.Status
+	fill        bool
+	tags        []string
+	varyNames   []string
+	epoch       uint64
+	reqTime     time.Time
+	respTime    time.Time
+	respStatus  int
+	respHeader  http.Header
+	freshness   time.Duration
+	revalidated *cache.Object
+}
+
+type stateKey struct{}
+
+func stateOf(ctx context.Context) *reqState { s, _ := ctx.Value(stateKey{}).(*reqState); return s }
+
+// visitorHeaders are request headers that only the edge sets; a visitor's copies are removed.
+var visitorHeaders = []string{"CF-Connecting-IP", "CF-Ray", "CF-IPCountry", "CF-Visitor", "True-Client-IP", "CF-Worker"}
+
+// ServeHTTP answers a visitor's request.
+func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &reqState{ray: newRay(), reqTime: e.now()}
+	w.Header().Set("CF-Ray", st.ray)
+	w.Header().Set("Server", "latchkey")
+	rec := &recorder{ResponseWriter: w}
+	var threat string
+	defer func() {
+		if st.zoneID == "" {
+			return
+		}
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		e.traffic.Record(traffic.Observation{ZoneID: st.zoneID, Time: st.reqTime, Status: status, Bytes: rec.bytes,
+			Cached: st.status == cache.Hit || st.status == cache.Revalidated, Country: st.country, IP: st.ip, ThreatRule: threat})
+	}()
+	for _, v := range r.Header.Values("CDN-Loop") {
+		if strings.Contains(strings.ToLower(v), "latchkey") {
+			e.errorPage(rec, st, http.StatusLoopDetected, "Loop detected",
+				"This request already passed through this edge: the origin points back at it.")
+			return
+		}
+	}
+	host := normalizeHost(r.Host)
+	if host == "" {
+		e.errorPage(rec, st, http.StatusBadRequest, "Bad request", "The request names no host.")
+		return
+	}
+	st.host = host
+	rt, err := e.lookupHost(r.Context(), host)
+	if err != nil {
+		e.logger.Warn("edge host lookup", "host", host, "err", err)
+		e.errorPage(rec, st, http.StatusServiceUnavailable, "Temporarily unavailable", "The edge cannot read its configuration right now; try again shortly.")
+		return
+	}
+	if !rt.found {
+		e.errorPage(rec, st, http.StatusNotFound, "Unknown host", "No zone on this edge serves "+host+".")
+		return
+	}
+	if rt.zone.Paused {
+		e.errorPage(rec, st, http.StatusServiceUnavailable, "Zone paused", "The zone "+rt.zone.Name+" is paused: the edge does not serve it.")
+		return
+	}
+	if len(rt.origins) == 0 {
+		e.errorPage(rec, st, http.StatusNotFound, "No proxied record",
+			host+" has no proxied A, AAAA or CNAME record in the zone "+rt.zone.Name+".")
+		return
+	}
+	st.zoneID = rt.zone.ID
+	st.ip = e.ips.IP(r)
+	v := firewall.Visitor{IP: st.ip}
+	if e.opts.GeoIP != nil {
+		v.ASN, v.Country = e.opts.GeoIP.Lookup(st.ip)
+		st.country = v.Country
+	}
+	if strings.HasPrefix(r.URL.Path, challengePath) {
+		e.serveChallengeAnswer(rec, r, st, rt.zone.ID)
+		return
+	}
+	rules, err := e.rulesFor(r.Context(), rt.zone)
+	if err != nil {
+		e.logger.Warn("edge access rules", "zone", rt.zone.ID, "err", err)
+		e.errorPage(rec, st, http.StatusServiceUnavailable, "Temporarily unavailable", "The edge cannot read its access rules right now; try again shortly.")
+		return
+	}
+	if rule, ok := rules.Decide(v); ok {
+		switch rule.Mode {
+		case firewall.ModeWhitelist:
+		case firewall.ModeBlock:
+			threat = rule.ID
+			e.blockPage(rec, st)
+			return
+		default: // challenge, js_challenge, managed_challenge
+			if !e.validClearance(r, rt.zone.ID, st.ip) {
+				threat = rule.ID
+				e.challengePage(rec, r, st, rt.zone.ID)
+				return
+			}
+		}
+	}
+	n := rt.next.Add(1)
+	st.origin = net.JoinHostPort(rt.origins[int(n)%len(rt.origins)], strconv.Itoa(e.opts.OriginPort))
+	for _, h := range visitorHeaders {
+		r.Header.Del(h)
+	}
+	e.serveCached(rec, r, st)
+}
+
+// normalizeHost returns the lower-case host name of a Host header, without port or trailing dot.
+func normalizeHost(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	}
+	h = strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
+	if len(h) > 253 || strings.ContainsAny(h, "/ \t\\") {
+		return ""
+	}
+	return h
+}
+
+// serveCached answers from the cache or through the proxy.
+func (e *Edge) serveCached(w *recorder, r *http.Request, st *reqState) {
+	path, query := r.URL.EscapedPath(), r.URL.RawQuery
+	if path == "" {
+		path = "/"
+	}
+	cacheable := (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Header.Get("Range") == ""
+	if cacheable {
+		if o := e.cache.Lookup(st.zoneID, st.host, path, query, r.Header); o != nil {
+			now := e.now()
+			if o.Fresh(now) {
+				st.status = cache.Hit
+				e.serveObject(w, r, st, o, now)
+				return
+			}
+			if r.Method == http.MethodGet && o.HasValidator() {
+				st.stale = o
+			}
+		}
+	}
+	st.candidate = r.Method == http.MethodGet && cacheable
+	st.epoch = e.cache.Epoch()
+	if st.candidate {
+		w.buffer = true
+		w.limit = e.cache.MaxObjectBytes()
+	}
+	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+	e.proxy.ServeHTTP(w, r)
+	if st.revalidated != nil {
+		e.cache.Store(st.revalidated, st.epoch)
+		return
+	}
+	if !st.fill || w.overflow || w.status != st.respStatus {
+		return
+	}
+	o := &cache.Object{ZoneID: st.zoneID, Host: st.host, Path: path, Query: query, Status: st.respStatus,
+		Header: st.respHeader, Body: w.buf.Bytes(), Tags: st.tags, RequestTime: st.reqTime, ResponseTime: st.respTime,
+		InitialAge: cache.InitialAge(st.respHeader, st.reqTime, st.respTime), Freshness: st.freshness,
+		VaryNames: st.varyNames, VaryValues: cache.VaryValues(st.varyNames, r.Header)}
+	if cl := st.respHeader.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(o.Body)) {
+		return // the body was cut short
+	}
+	e.cache.Store(o, st.epoch)
+}
+
+// serveObject writes a stored object, answering the visitor's conditional and range headers.
+func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, st *reqState, o *cache.Object, now time.Time) {
+	h := w.Header()
+	for k, vs := range o.Header {
+		h[k] = vs
+	}
+	h.Set("Age", strconv.FormatInt(int64(o.Age(now)/time.Second), 10))
+	h.Set("CF-Cache-Status", string(st.status))
+	if o.Status == http.StatusOK {
+		var mod time.Time
+		if lm, err := http.ParseTime(o.Header.Get("Last-Modified")); err == nil {
+			mod = lm
+		}
+		if h.Get("Content-Type") == "" {
+			h["Content-Type"] = nil // do not sniff: the origin sent none
+		}
+		http.ServeContent(w, r, "", mod, bytes.NewReader(o.Body))
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(o.Body)))
+	w.WriteHeader(o.Status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(o.Body)
+	}
+}
+
+// conditionalHeaders are the visitor's validators; a fill asks the origin for the full response.
+var conditionalHeaders = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}
+
+func (e *Edge) newProxy() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Transport:      e.transport(),
+		Rewrite:        e.rewrite,
+		ModifyResponse: e.modifyResponse,
+		ErrorHandler:   e.originError,
+		FlushInterval:  -1,
+	}
+}
+
+func (e *Edge) rewrite(pr *httputil.ProxyRequest) {
+	st := stateOf(pr.In.Context())
+	pr.SetURL(&url.URL{Scheme: "http", Host: st.origin})
+	pr.Out.Host = pr.In.Host
+	pr.SetXForwarded()
+	h := pr.Out.Header
+	if st.ip.IsValid() {
+		h.Set("CF-Connecting-IP", st.ip.String())
+	}
+	h.Set("CF-Ray", st.ray)
+	country := st.country
+	if country == "" {
+		country = "XX"
+	}
+	h.Set("CF-IPCountry", country)
+	h.Set("CF-Visitor", `{"scheme":"http"}`)
+	h.Add("CDN-Loop", "latchkey")
+	if st.candidate {
+		for _, c := range conditionalHeaders {
+			h.Del(c)
+		}
+		if o := st.stale; o != nil {
+			if et := o.Header.Get("ETag"); et != "" {
+				h.Set("If-None-Match", et)
+				st.conditional = true
+			}
+			if lm := o.Header.Get("Last-Modified"); lm != "" {
+				h.Set("If-Modified-Since", lm)
+				st.conditional = true
+			}
+		}
+	}
+}
+
+// unstored are response fields not kept with an object (the proxy already removed hop-by-hop
+// fields). Date is kept: it is when the origin produced the response.
+var unstored = []string{"Age", "CF-Cache-Status", "CF-Ray", "Cache-Tag", "Server", "Set-Cookie"}
+
+func (e *Edge) modifyResponse(resp *http.Response) error {
+	st := stateOf(resp.Request.Context())
+	now := e.now()
+	st.respTime = now
+	tags := cache.ParseTags(resp.Header)
+	resp.Header.Del("Cache-Tag")
+	resp.Header.Del("CF-Ray")
+	resp.Header.Del("Server")
+	switch {
+	case !st.candidate:
+		st.status = cache.Dynamic
+	case st.stale != nil && st.conditional && resp.StatusCode == http.StatusNotModified:
+		o := revalidate(st.stale, resp.Header, st.reqTime, now)
+		st.revalidated = o
+		st.status = cache.Revalidated
+		resp.Body.Close()
+		resp.StatusCode = o.Status
+		resp.Header = o.Header.Clone()
+		resp.Header.Set("Age", strconv.FormatInt(int64(o.Age(now)/time.Second), 10))
+		resp.Body = io.NopCloser(bytes.NewReader(o.Body))
+		resp.ContentLength = int64(len(o.Body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(o.Body)))
+	default:
+		d := cache.Decide(resp.StatusCode, resp.Request.Header, resp.Header, resp.Request.Header.Get("Authorization") != "", now)
+		st.status = d.Status
+		if st.stale != nil && d.Store {
+			st.status = cache.Expired
+		}
+		if d.Store && resp.ContentLength <= e.cache.MaxObjectBytes() {
+			st.fill = true
+			st.freshness = d.Freshness
+			st.tags = tags
+			st.varyNames = cache.VaryNames(resp.Header)
+			st.respStatus = resp.StatusCode
+			st.respHeader = resp.Header.Clone()
+			for _, k := range unstored {
+				st.respHeader.Del(k)
+			}
+		}
+	}
+	resp.Header.Set("CF-Cache-Status", string(st.status))
+	return nil
+}
+
+// revalidate returns a copy of o updated by a 304's headers (RFC 9111 §4.3.4).
+func revalidate(o *cache.Object, h http.Header, reqTime, respTime time.Time) *cache.Object {
+	n := *o
+	n.Header = o.Header.Clone()
+	for k, vs := range h {
+		switch k {
+		case "Content-Length", "Content-Encoding", "Transfer-Encoding", "Content-Range", "Cache-Tag", "Set-Cookie", "Server", "CF-Ray":
+			continue
+		}
+		n.Header[k] = vs
+	}
+	n.RequestTime, n.ResponseTime = reqTime, respTime
+	n.InitialAge = cache.InitialAge(n.Header, reqTime, respTime)
+	if f, ok := cache.FreshnessLifetime(cache.ParseCacheControl(n.Header), n.Header, respTime); ok {
+		n.Freshness = f
+	}
+	if cache.ParseCacheControl(n.Header).Has("no-cache") {
+		n.Freshness = 0
+	}
+	return &n
+}
+
+// originError answers when the origin cannot be reached, with Cloudflare's status codes: 521 when
+// the origin refuses the connection, 522 when connecting times out, 524 when the response does
+// not come in time, 502 otherwise.
+func (e *Edge) originError(w http.ResponseWriter, r *http.Request, err error) {
+	st := stateOf(r.Context())
+	rec, _ := w.(*recorder)
+	if rec == nil {
+		rec = &recorder{ResponseWriter: w}
+	}
+	rec.buffer = false
+	st.status = ""
+	var ne net.Error
+	switch {
+	case errors.Is(err, errPrivateOrigin):
+		e.errorPage(rec, st, http.StatusBadGateway, "Origin not allowed",
+			"The DNS record points at a private or loopback address, which this edge does not connect to.")
+	case errors.Is(err, context.Canceled):
+		rec.WriteHeader(499)
+	case isRefused(err):
+		e.errorPage(rec, st, 521, "Web server is down", "The origin refused the connection.")
+	case errors.As(err, &ne) && ne.Timeout():
+		if strings.Contains(err.Error(), "dial") {
+			e.errorPage(rec, st, 522, "Connection timed out", "The origin did not accept the connection in time.")
+		} else {
+			e.errorPage(rec, st, 524, "A timeout occurred", "The origin did not answer in time.")
+		}
+	default:
+		e.errorPage(rec, st, http.StatusBadGateway, "Bad gateway", "The origin's answer could not be read.")
+	}
+}
+
+func isRefused(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial" && strings.Contains(oe.Err.Error(), "refused")
+}
+
+// recorder counts what is written to the visitor and, when buffer is set, keeps a copy of the
+// body up to limit bytes for the cache.
+type recorder struct {
+	http.ResponseWriter
+	status   int
+	bytes    int64
+	buffer   bool
+	limit    int64
+	buf      bytes.Buffer
+	overflow bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.buffer && !w.overflow {
+		if int64(w.buf.Len()+len(b)) > w.limit {
+			w.overflow = true
+			w.buf = bytes.Buffer{}
+		} else {
+			w.buf.Write(b)
+		}
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush sends buffered data to the visitor.
+func (w *recorder) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

@@ -1,0 +1,197 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
+)
+
+// sqlCapture is a GORM logger that keeps every statement it is shown.
+type sqlCapture struct {
+	mu   sync.Mutex
+	sqls []string
+}
+
+func (c *sqlCapture) LogMode(logger.LogLevel) logger.Interface { return c }
+func (c *sqlCapture) Info(context.Context, string, ...any)     {}
+func (c *sqlCapture) Warn(context.Context, string, ...any)     {}
+func (c *sqlCapture) Error(context.Context, string, ...any)    {}
+func (c *sqlCapture) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.sqls
+	c.sqls = nil
+	return s
+}
+func (c *sqlCapture) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
+	s, _ := fc()
+	c.mu.Lock()
+	c.sqls = append(c.sqls, s)
+	c.mu.Unlock()
+}
+
+// fullScan matches a SQLite plan step that reads a whole table without an index.
+var fullScan = regexp.MustCompile(`^SCAN [a-z_]+( AS [a-z_]+)?$`)
+
+// TestListQueryPlans runs every list query of the API (and its count) under EXPLAIN on both
+// databases and fails when one reads a whole table instead of using an index: SQLite must not
+// plan a bare SCAN, and PostgreSQL, with sequential scans discouraged, must not fall back to
+// one (which it does only when no index can serve the query). On SQLite a page must also not
+// sort every matching row: the index delivers the leading order terms.
+func TestListQueryPlans(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u, a := seedAccount(t, db)
+		now := time.Now().UTC()
+		z := &store.Zone{ID: store.NewID(), AccountID: a.ID, Name: "plans.example", Status: "active", Type: "full", Plan: "free", CreatedAt: now, UpdatedAt: now}
+		if err := store.CreateZone(db.Gorm(ctx), z); err != nil {
+			t.Fatal(err)
+		}
+		acme := authz.RecordFilter{Allow: []authz.RecordMatch{{Types: []string{"TXT"}, Names: []authz.RecordName{{Kind: authz.NamePrefix, Value: "_acme-challenge"}, {Kind: authz.NameIs, Value: "_acme-challenge.plans.example"}}}}}
+		lists := []struct {
+			name   string
+			run    func(tx *gorm.DB) error
+			sortOK bool // the candidate rows are bounded by the token's own list of ids
+		}{
+			{"zones, all of an account", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Grants: []store.ZoneGrant{{AllAccounts: true}, {Accounts: []string{a.ID}}}, Limit: 50})
+				return err
+			}, false},
+			{"zones, one zone's token", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Grants: []store.ZoneGrant{{Zones: []string{z.ID}}, {Accounts: []string{a.ID}}}, Limit: 50})
+				return err
+			}, true},
+			{"zones by name", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, NameMatch: store.NameMatch{Op: store.NameEqual, Value: "plans.example"}, Limit: 50})
+				return err
+			}, false},
+			{"dns records", func(tx *gorm.DB) error {
+				_, _, err := store.ListDNSRecords(tx, store.DNSRecordFilter{AccountID: a.ID, ZoneID: z.ID, Limit: 50})
+				return err
+			}, false},
+			{"dns records by name", func(tx *gorm.DB) error {
+				_, _, err := store.ListDNSRecords(tx, store.DNSRecordFilter{AccountID: a.ID, ZoneID: z.ID, Order: "name", Desc: true, Limit: 50})
+				return err
+			}, false},
+			{"dns records, ACME-constrained token", func(tx *gorm.DB) error {
+				_, _, err := store.ListDNSRecords(tx, store.DNSRecordFilter{AccountID: a.ID, ZoneID: z.ID, Scopes: []authz.RecordFilter{acme, {All: true}}, Limit: 50})
+				return err
+			}, false},
+			{"audit log of an account", func(tx *gorm.DB) error {
+				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, Limit: 100})
+				return err
+			}, false},
+			{"audit log of a user", func(tx *gorm.DB) error {
+				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{OwnerUserID: u.ID, Ascending: true, Limit: 100})
+				return err
+			}, false},
+			{"members", func(tx *gorm.DB) error {
+				_, _, err := store.ListMemberships(tx, a.ID, 0, 20)
+				return err
+			}, false},
+			{"user tokens", func(tx *gorm.DB) error {
+				_, _, err := store.ListAPITokens(tx, store.TokenOwner{Kind: store.TokenOwnerUser, UserID: u.ID}, false, 0, 20)
+				return err
+			}, false},
+			{"account tokens", func(tx *gorm.DB) error {
+				_, _, err := store.ListAPITokens(tx, store.TokenOwner{Kind: store.TokenOwnerAccount, AccountID: a.ID}, true, 0, 20)
+				return err
+			}, false},
+			{"zone access rules", func(tx *gorm.DB) error {
+				_, _, err := store.ListFirewallAccessRules(tx, store.FirewallRuleFilter{AccountID: a.ID, ZoneID: z.ID, Limit: 20})
+				return err
+			}, false},
+			{"kv namespaces", func(tx *gorm.DB) error {
+				_, _, err := store.ListKVNamespaces(tx, store.KVNamespaceFilter{AccountID: a.ID, Limit: 20})
+				return err
+			}, false},
+			{"kv keys", func(tx *gorm.DB) error {
+				_, err := store.ListKVKeys(tx, store.KVKeyFilter{NamespaceID: store.NewID(), Prefix: []byte("p"), Limit: 1000, Now: now})
+				return err
+			}, false},
+			{"purge requests", func(tx *gorm.DB) error {
+				_, _, err := store.ListPurgeRequests(tx, a.ID, z.ID, 0, 50)
+				return err
+			}, false},
+		}
+		for _, l := range lists {
+			err := db.Tx(ctx, func(tx *gorm.DB) error {
+				if db.Dialect() == store.Postgres {
+					if err := tx.Exec("SET LOCAL enable_seqscan = off").Error; err != nil {
+						return err
+					}
+				}
+				capture := &sqlCapture{}
+				if err := l.run(tx.Session(&gorm.Session{Logger: capture})); err != nil {
+					return err
+				}
+				sqls := capture.take()
+				if len(sqls) == 0 {
+					return fmt.Errorf("no statement captured")
+				}
+				for _, q := range sqls {
+					plan, err := explain(tx, db.Dialect(), q)
+					if err != nil {
+						return fmt.Errorf("explain %s: %w", q, err)
+					}
+					if testing.Verbose() {
+						t.Logf("%s: %s\n  %s", l.name, q, strings.Join(plan, "\n  "))
+					}
+					for _, step := range plan {
+						if db.Dialect() == store.SQLite && !l.sortOK && strings.TrimSpace(step) == "USE TEMP B-TREE FOR ORDER BY" {
+							t.Errorf("%s: the page sorts every matching row instead of reading them in index order\nquery: %s\nplan:\n%s", l.name, q, strings.Join(plan, "\n"))
+						}
+						if (db.Dialect() == store.SQLite && fullScan.MatchString(strings.TrimSpace(step))) ||
+							(db.Dialect() == store.Postgres && strings.Contains(step, "Seq Scan")) {
+							t.Errorf("%s: a step reads a whole table: %q\nquery: %s\nplan:\n%s", l.name, step, q, strings.Join(plan, "\n"))
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", l.name, err)
+			}
+		}
+	})
+}
+
+func explain(tx *gorm.DB, d store.Dialect, q string) ([]string, error) {
+	prefix := "EXPLAIN "
+	if d == store.SQLite {
+		prefix = "EXPLAIN QUERY PLAN "
+	}
+	rows, err := tx.Raw(prefix + q).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprint(vals[len(vals)-1]))
+	}
+	return out, rows.Err()
+}
