@@ -141,6 +141,8 @@ type Member struct {
 	Status string
 	// You marks the signed-in user's own membership.
 	You bool
+	// Expires is when a pending invitation's link stops working ("" for members).
+	Expires string
 }
 
 // Pending reports whether the member has not accepted their invitation yet.
@@ -199,6 +201,16 @@ type InvitationAcceptView struct {
 	// SignInURL and SignUpURL come back here after signing in or up.
 	SignInURL, SignUpURL string
 	Form                 Form
+	// Invitation describes the invitation of the code in the link, when it is valid.
+	Invitation *InvitationDetails
+}
+
+// InvitationDetails is what an invitation offers: the account, who invited, the role and zones.
+type InvitationDetails struct {
+	Email, Account, Inviter, Role string
+	// Zones names the zones the role is limited to; empty means every zone.
+	Zones   []string
+	Expires string
 }
 
 // AuditEntry is one row of the audit log.

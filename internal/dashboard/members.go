@@ -95,6 +95,9 @@ func (s *server) zoneNames(ctx context.Context, accountID string) ([]store.Zone,
 func memberView(m members.Member, p *principal, zones []store.Zone) web.Member {
 	v := web.Member{ID: m.ID, Email: m.Email, RoleName: m.Role.Name, Status: m.Status,
 		You: m.UserID != nil && *m.UserID == p.User.ID}
+	if m.Status == store.MembershipPending && m.ExpiresAt != nil {
+		v.Expires = m.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+	}
 	if v.RoleName == "" {
 		v.RoleName = "Unknown role"
 	}
@@ -345,4 +348,45 @@ func (s *server) mailInvitation(r *http.Request, p *principal, acct *store.Accou
 		return err
 	}
 	return s.Mail.SendMail(r.Context(), msg)
+}
+
+// handleMemberResend gives a pending invitation a new code (the old one stops working) and mails
+// it again, or shows the new link when mail is off.
+func (s *server) handleMemberResend(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	if _, err := parseForm(w, r); err != nil {
+		return err
+	}
+	acct, m, err := s.writableMember(r, p)
+	if err != nil {
+		return err
+	}
+	g, err := s.granter(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	m, code, err := s.Members.Resend(r.Context(), s.actor(r, p.User), g, acct.ID, m.ID)
+	if err != nil {
+		if e := errs.As(err); e != nil && (e.Code == errs.Invalid || e.Code == errs.Forbidden) {
+			s.flash(w, r, web.FlashError, e.Message)
+			redirect(w, r, "/members")
+			return nil
+		}
+		return err
+	}
+	inv := &web.Invitation{Email: m.Email, Code: code,
+		URL: strings.TrimSuffix(s.Config.BaseURL, "/") + "/invitations/accept?code=" + url.QueryEscape(code)}
+	if m.ExpiresAt != nil {
+		inv.Expires = *m.ExpiresAt
+	}
+	if s.Mail != nil {
+		if err := s.mailInvitation(r, p, acct, m, inv); err != nil {
+			return err
+		}
+		s.flash(w, r, web.FlashSuccess, "Invitation sent again to "+m.Email+"; the earlier link no longer works.")
+		redirect(w, r, "/members")
+		return nil
+	}
+	blank := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
+	return s.renderMembers(w, r, http.StatusOK, blank, nil, inv)
 }

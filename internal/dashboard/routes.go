@@ -41,6 +41,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /members/{id}/edit", s.handle(requireUser(s.handleMemberEditSubmit)))
 	mux.Handle("GET /members/{id}/delete", s.handle(requireUser(s.handleMemberDeleteConfirm)))
 	mux.Handle("POST /members/{id}/delete", s.handle(requireUser(s.handleMemberDelete)))
+	mux.Handle("POST /members/{id}/resend", s.handle(requireUser(s.handleMemberResend)))
 	mux.Handle("GET /invitations/accept", s.handle(s.handleInvitationAcceptForm))
 	mux.Handle("POST /invitations/accept", s.handle(requireUser(s.handleInvitationAccept)))
 	mux.Handle("GET /audit", s.handle(requireUser(s.handleAuditList)))
