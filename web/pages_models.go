@@ -11,8 +11,8 @@ type ZoneHeader struct {
 	ID, Name string
 	// Tab is the active tab: "dns" or "purge".
 	Tab string
-	// CanDNS and CanPurge show the tabs the user may open.
-	CanDNS, CanPurge bool
+	// CanDNS, CanPurge, CanAnalytics and CanFirewall show the tabs the user may open.
+	CanDNS, CanPurge, CanAnalytics, CanFirewall bool
 }
 
 // DNSURL is the zone's DNS records page.
@@ -88,6 +88,20 @@ type PurgeEntry struct {
 	// Actor says who purged: an email, or an API token or system id.
 	Actor string
 	At    time.Time
+	// AppliedAt is when an edge process applied the purge, if one has.
+	AppliedAt *time.Time
+}
+
+// AppliedLabel says when the purge took effect at the edge.
+func (e PurgeEntry) AppliedLabel() string {
+	if e.AppliedAt == nil {
+		return "not yet applied by an edge process"
+	}
+	d := e.AppliedAt.Sub(e.At)
+	if d < 0 {
+		d = 0
+	}
+	return "took effect " + d.Round(time.Millisecond).String() + " later"
 }
 
 // When formats the time of the purge.
@@ -124,6 +138,8 @@ type PurgeView struct {
 	MaxItems int
 	// Form is the custom purge form ("kind" and "items"), with errors after a failed one.
 	Form Form
+	// Edge says whether the edge is running.
+	Edge EdgeStatus
 }
 
 // PurgeConfirmView asks to confirm purging everything.

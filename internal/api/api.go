@@ -15,11 +15,13 @@ import (
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/clientip"
+	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/firewall"
 	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
+	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
@@ -47,6 +49,12 @@ type Deps struct {
 	// LeakReportsPerMinute is how many leak reports (POST /leaked_tokens) one client address may
 	// send a minute; 0 means DefaultLeakReportsPerMinute.
 	LeakReportsPerMinute int
+	// Limiter counts requests for the rate limits, in a store shared by every server process
+	// (ratelimit.New); nil keeps them in this process's memory.
+	Limiter *ratelimit.Limiter
+	// RateLimit is how many requests each user, each token and each client address may make per
+	// window (Cloudflare's default is 1,200 per 5 minutes); zero Requests turns it off.
+	RateLimit config.RateLimit
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -56,7 +64,6 @@ type Server struct {
 	Deps
 	mux    *http.ServeMux
 	routes []Route
-	leaks  *ipLimiter
 }
 
 // Prefix is where the API is mounted.
@@ -104,7 +111,10 @@ func newServer(d Deps, table []Route) *Server {
 	if d.LeakReportsPerMinute <= 0 {
 		d.LeakReportsPerMinute = DefaultLeakReportsPerMinute
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), routes: table, leaks: newIPLimiter(d.LeakReportsPerMinute, time.Minute, d.Now)}
+	if d.Limiter == nil {
+		d.Limiter = ratelimit.NewMemory()
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), routes: table}
 	paths := http.NewServeMux()
 	seen := map[string]bool{}
 	for _, rt := range s.routes {

@@ -2,19 +2,16 @@ package api
 
 import (
 	"log/slog"
-	"math"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/tokens"
 )
@@ -43,10 +40,9 @@ type leakReportBody struct {
 // (an IPv6 /64) may send DefaultLeakReportsPerMinute reports a minute.
 func (s *Server) handleLeakReport(w http.ResponseWriter, r *http.Request) error {
 	ip := s.IPs.IP(r)
-	if wait := s.leaks.take(ip); wait > 0 {
-		secs := int(math.Ceil(wait.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		return errs.E(errs.TooManyRequests, "Too many leak reports from your address; try again in %d seconds.", secs)
+	lim := ratelimit.Limit{Name: "leak-reports", Events: int64(s.LeakReportsPerMinute), Window: time.Minute}
+	if err := s.limit(w, r, lim, ratelimit.AddressKey(ip), "Too many leak reports from your address"); err != nil {
+		return err
 	}
 	body, err := readBody(w, r, maxLeakReportBody, errs.Invalid)
 	if err != nil {
@@ -101,64 +97,4 @@ func truncateUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// ipLimiter allows each client network at most max requests per window, in memory and per
-// process: with several processes a client gets a few more, never unlimited ones. IPv6 clients
-// are counted per /64, which one host usually holds whole.
-type ipLimiter struct {
-	mu      sync.Mutex
-	max     int
-	window  time.Duration
-	now     func() time.Time
-	windows map[netip.Prefix]*ipWindow
-	// sweepAt is the map size above which finished windows are dropped, so memory stays bounded.
-	sweepAt int
-}
-
-type ipWindow struct {
-	start time.Time
-	n     int
-}
-
-func newIPLimiter(max int, window time.Duration, now func() time.Time) *ipLimiter {
-	return &ipLimiter{max: max, window: window, now: now, windows: map[netip.Prefix]*ipWindow{}, sweepAt: 1024}
-}
-
-// take counts a request from ip and returns 0 when it may proceed, or how long the client must
-// wait when its window is full.
-func (l *ipLimiter) take(ip netip.Addr) time.Duration {
-	bits := 32
-	if ip.Is6() && !ip.Is4In6() {
-		bits = 64
-	}
-	key, _ := ip.Unmap().Prefix(bits) // an invalid address (no RemoteAddr) shares one bucket
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	w := l.windows[key]
-	if w == nil || !now.Before(w.start.Add(l.window)) {
-		if len(l.windows) >= l.sweepAt {
-			for k, v := range l.windows {
-				if !now.Before(v.start.Add(l.window)) {
-					delete(l.windows, k)
-				}
-			}
-			l.sweepAt = max(1024, 2*len(l.windows))
-		}
-		w = &ipWindow{start: now}
-		l.windows[key] = w
-	}
-	if w.n >= l.max {
-		return w.start.Add(l.window).Sub(now)
-	}
-	w.n++
-	return 0
-}
-
-// reset forgets every window.
-func (l *ipLimiter) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.windows = map[netip.Prefix]*ipWindow{}
 }

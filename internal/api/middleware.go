@@ -43,6 +43,11 @@ func TargetFrom(ctx context.Context) *Target {
 // the chain: it never reads the credential, so its answer cannot depend on one.
 func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := s.IPs.IP(r) // once: the limits, the IP condition and the traffic record use the same address
+		if err := s.limitAddress(w, r, ip); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
 		if rt.Perm.kind == requirePublic {
 			ctx := context.WithValue(r.Context(), ctxKey{}, &reqState{target: &Target{}})
 			if err := rt.Handler(s, w, r.WithContext(ctx)); err != nil {
@@ -50,7 +55,6 @@ func (s *Server) wrap(rt Route) http.Handler {
 			}
 			return
 		}
-		ip := s.IPs.IP(r) // once: the IP condition and the traffic record use the same address
 		p, err := s.authenticate(r, ip)
 		if err != nil {
 			if rt.Perm.kind == requireNothing && errs.Is(err, errs.Unauthenticated) {
@@ -61,6 +65,10 @@ func (s *Server) wrap(rt Route) http.Handler {
 			return
 		}
 		server.AddLogAttr(r.Context(), slog.String("token_id", p.TokenID()))
+		if err := s.limitPrincipal(w, r, p); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
 		sw := &server.StatusRecorder{ResponseWriter: w}
 		var t *Target
 		allowed := false

@@ -30,6 +30,7 @@ import (
 	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
+	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -47,6 +48,7 @@ type App struct {
 	zones    *zones.Service
 	tokens   *tokens.Service
 	feed     *changefeed.Feed
+	limiter  *ratelimit.Limiter
 	api      *api.Server
 	requests *analytics.Recorder
 	edge     *edge.Edge
@@ -80,6 +82,23 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		return nil, err
 	}
 	a.closers = append(a.closers, a.feed.Close, a.tokens.Close)
+	// Rate limits (API, sign-in, leak reports) count in a store every process shares.
+	var redisURL string
+	if cfg != nil {
+		redisURL = cfg.RedisURL
+	}
+	lim, err := ratelimit.New(ctx, ratelimit.Options{RedisURL: redisURL, DB: db, Logger: logger})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.limiter = lim
+	a.closers = append(a.closers, lim.Close)
+	a.every(ctx, 10*time.Minute, "delete expired rate-limit counters", lim.Cleanup)
+	var rateLimit config.RateLimit
+	if cfg != nil {
+		rateLimit = cfg.RateLimit
+	}
 	if err := a.startDNS(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -102,7 +121,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	}
 	purges := purge.NewService(db, purger)
 	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
-		Accounts: a.accounts, Members: mem, Requests: a.requests, Purge: purges, Firewall: fw})
+		Accounts: a.accounts, Members: mem, Requests: a.requests, Purge: purges, Firewall: fw,
+		Limiter: a.limiter, RateLimit: rateLimit})
 	// Expired KV pairs are already invisible and expired sessions already refused; this only
 	// reclaims their rows.
 	a.every(ctx, 10*time.Minute, "purge expired KV pairs", func(ctx context.Context) error {
@@ -152,7 +172,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	}
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips, Mail: mailer,
 		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db},
-		Purge: purges})
+		Purge: purges, Firewall: fw})
 	if err != nil {
 		a.Close() // stop the token cache, the recorder and the background jobs started above
 		return nil, err
@@ -173,7 +193,7 @@ func (a *App) startEdge(ctx context.Context) error {
 	}
 	e, err := edge.New(a.db, a.logger, edge.Options{Addr: a.cfg.Edge.Addr, OriginPort: a.cfg.Edge.OriginPort,
 		AllowPrivateOrigins: a.cfg.Edge.AllowPrivateOrigins, CacheBytes: a.cfg.Edge.CacheBytes, GeoIP: g,
-		ClearanceKey: clearanceKey(a.cfg.SessionKey), IPs: a.ips})
+		ClearanceKey: clearanceKey(a.cfg.SessionKey), IPs: a.ips, Feed: a.feed})
 	if err != nil {
 		return err
 	}
@@ -279,6 +299,10 @@ func (a *App) Tokens() *tokens.Service { return a.tokens }
 // what changed in the database, through any process; a Change with Reset set means "reload
 // everything".
 func (a *App) Feed() *changefeed.Feed { return a.feed }
+
+// Limiter returns the process's rate limiter, whose counters every server process shares (Redis
+// when LATCHKEY_REDIS_URL is set, else PostgreSQL, else memory for a single SQLite process).
+func (a *App) Limiter() *ratelimit.Limiter { return a.limiter }
 
 // Handlers returns the handlers the server routes to.
 func (a *App) Handlers() server.Handlers {

@@ -56,6 +56,12 @@ type Config struct {
 	// FeedNoListen turns PostgreSQL LISTEN/NOTIFY off for the change feed, leaving the counter
 	// poll (LATCHKEY_CHANGE_FEED=poll; default listen). For measuring the fallback.
 	FeedNoListen bool
+	// RedisURL selects Redis as the shared store of rate limits (LATCHKEY_REDIS_URL, e.g.
+	// redis://127.0.0.1:6379/0). Empty: PostgreSQL when that is the database, else memory.
+	RedisURL string
+	// RateLimit is the API's limit per user, per token and per client address
+	// (LATCHKEY_RATE_LIMIT, "requests/window", default 1200/5m; "off" turns it off).
+	RateLimit RateLimit
 	// NameServers are the host names of the name servers every zone is delegated to, lower case
 	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
 	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
@@ -97,7 +103,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var sessionKey, proxies, level, shutdown, nameServers, feed, retention string
+	var sessionKey, proxies, level, shutdown, nameServers, feed, rateLimit, retention string
 	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
@@ -110,6 +116,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("LATCHKEY_SMTP_URL", ""), "SMTP server for outgoing mail, smtp://user:pass@host:587 (STARTTLS) or smtps://…; empty sends no mail (LATCHKEY_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("LATCHKEY_MAIL_FROM", ""), "sender address of outgoing mail, e.g. \"Latchkey <latchkey@example.com>\" (LATCHKEY_MAIL_FROM)")
 	fs.StringVar(&retention, "audit-retention", env("LATCHKEY_AUDIT_RETENTION", ""), "how long audit entries are kept, e.g. 400d; empty keeps them forever (LATCHKEY_AUDIT_RETENTION)")
+	fs.StringVar(&c.RedisURL, "redis-url", env("LATCHKEY_REDIS_URL", ""), "Redis URL for rate limits shared by all processes; empty uses PostgreSQL (or memory on SQLite) (LATCHKEY_REDIS_URL)")
+	fs.StringVar(&rateLimit, "rate-limit", env("LATCHKEY_RATE_LIMIT", "1200/5m"), "API requests allowed per user, per token and per client address, as N/window, or off (LATCHKEY_RATE_LIMIT)")
 	fs.StringVar(&feed, "change-feed", env("LATCHKEY_CHANGE_FEED", "listen"), "listen (PostgreSQL LISTEN/NOTIFY plus the counter poll) or poll (the counter only) (LATCHKEY_CHANGE_FEED)")
 	var edgePort, edgePrivate, edgeCache string
 	fs.StringVar(&c.Edge.Addr, "edge-addr", env("LATCHKEY_EDGE_ADDR", "127.0.0.1:8081"), "HTTP edge listen address, or off (LATCHKEY_EDGE_ADDR)")
@@ -124,6 +132,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if err := dnsDone(); err != nil {
 		return nil, err
+	}
+	if rl, err := ParseRateLimit(rateLimit); err != nil {
+		return nil, fmt.Errorf("LATCHKEY_RATE_LIMIT: %w", err)
+	} else {
+		c.RateLimit = rl
 	}
 	switch feed {
 	case "listen":
@@ -278,4 +291,31 @@ func (e *EdgeConfig) parse(port, private, size string) error {
 	}
 	e.CacheBytes = int64(n)
 	return nil
+}
+
+// RateLimit is a number of requests per window; zero Requests means no limit.
+type RateLimit struct {
+	Requests int64
+	Window   time.Duration
+}
+
+// ParseRateLimit reads "N/window" (e.g. "1200/5m") or "off".
+func ParseRateLimit(s string) (RateLimit, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" || s == "0" {
+		return RateLimit{}, nil
+	}
+	n, w, ok := strings.Cut(s, "/")
+	if !ok {
+		return RateLimit{}, fmt.Errorf("%q: want requests/window, e.g. 1200/5m, or off", s)
+	}
+	req, err := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
+	if err != nil || req <= 0 {
+		return RateLimit{}, fmt.Errorf("%q: the number of requests must be a positive integer", s)
+	}
+	win, err := time.ParseDuration(strings.TrimSpace(w))
+	if err != nil || win < time.Second || win > 24*time.Hour {
+		return RateLimit{}, fmt.Errorf("%q: the window must be a duration between 1s and 24h", s)
+	}
+	return RateLimit{Requests: req, Window: win}, nil
 }

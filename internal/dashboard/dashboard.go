@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/firewall"
 	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
@@ -40,8 +41,11 @@ type Deps struct {
 	Authorizer Authorizer
 	// DNS, Purge, Members and Analytics default to services over DB when nil (Members then
 	// invalidates changed users' tokens through Tokens).
-	DNS       *dns.Service
-	Purge     *purge.Service
+	DNS   *dns.Service
+	Purge *purge.Service
+	// Firewall defaults to a service over DB when nil; pass the one whose changes reach this
+	// process's edge at once.
+	Firewall  *firewall.Service
 	Members   *members.Service
 	Analytics *analytics.Service
 	// Mail queues outgoing mail; nil means mail is not configured (the dashboard then shows the
@@ -110,6 +114,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.Purge == nil {
 		d.Purge = purge.NewService(d.DB, nil)
+	}
+	if d.Firewall == nil {
+		d.Firewall = firewall.NewService(d.DB)
 	}
 	if d.Members == nil {
 		d.Members = members.NewService(d.DB, d.Tokens)

@@ -60,7 +60,10 @@ func (s *server) renderPurge(w http.ResponseWriter, r *http.Request, status int,
 	}
 	for _, e := range entries {
 		v.Entries = append(v.Entries, web.PurgeEntry{Kind: string(e.Kind), Items: purgeItems(e.Items),
-			Actor: names[e.ActorID], At: e.CreatedOn})
+			Actor: names[e.ActorID], At: e.CreatedOn, AppliedAt: e.AppliedOn})
+	}
+	if v.Edge, err = s.edgeStatus(r.Context()); err != nil {
+		return err
 	}
 	return s.render(w, r, status, web.Purge(s.page(w, r, "Cache purge · "+z.Name, "zones"), v))
 }

@@ -31,6 +31,13 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /zones/{id}/purge", s.handle(requireUser(s.handlePurgeCustom)))
 	mux.Handle("GET /zones/{id}/purge/everything", s.handle(requireUser(s.handlePurgeEverythingConfirm)))
 	mux.Handle("POST /zones/{id}/purge/everything", s.handle(requireUser(s.handlePurgeEverything)))
+	// A zone's edge traffic (Analytics Read) and IP access rules (Firewall Services Read to see;
+	// Write, or Account Firewall Access Rules Write for account rules, to change).
+	mux.Handle("GET /zones/{id}/analytics", s.handle(requireUser(s.handleAnalytics)))
+	mux.Handle("GET /zones/{id}/firewall", s.handle(requireUser(s.handleFirewall)))
+	mux.Handle("POST /zones/{id}/firewall", s.handle(requireUser(s.handleFirewallCreate)))
+	mux.Handle("POST /zones/{id}/firewall/{rule}/edit", s.handle(requireUser(s.handleFirewallEdit)))
+	mux.Handle("POST /zones/{id}/firewall/{rule}/delete", s.handle(requireUser(s.handleFirewallDelete)))
 
 	// The current account's members (Account Settings Read to see, Write to change) and its
 	// audit log (Account Settings Read). Accepting an invitation needs only a signed-in user

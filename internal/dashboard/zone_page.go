@@ -48,7 +48,13 @@ func (s *server) zoneHeader(r *http.Request, p *principal, z *store.Zone, tab st
 	if h.CanDNS, err = s.can(r, p, authz.DNSRead, res); err != nil {
 		return h, err
 	}
-	h.CanPurge, err = s.can(r, p, authz.CachePurge, res)
+	if h.CanPurge, err = s.can(r, p, authz.CachePurge, res); err != nil {
+		return h, err
+	}
+	if h.CanAnalytics, err = s.can(r, p, authz.AnalyticsRead, res); err != nil {
+		return h, err
+	}
+	h.CanFirewall, err = s.can(r, p, authz.FirewallRead, res)
 	return h, err
 }
 

@@ -7,8 +7,9 @@
 // AAAA or CNAME record of that name (or the wildcard covering it); the request goes to the address
 // the record names, on Options.OriginPort, over plain HTTP. The data plane reads the database only
 // to refresh its in-memory views: host lookups are reused for Options.HostTTL, access rules until
-// the edge change feed says they changed, and purges arrive through the same feed, so a change
-// made by any server process sharing the database takes effect here within PollInterval.
+// the change feed says they changed, and purges arrive through the same feed (LISTEN/NOTIFY on
+// PostgreSQL, a polled counter on SQLite), so a change made by any server process sharing the
+// database takes effect here within a second.
 //
 // The edge imports services and store read paths only, never the API or the dashboard.
 package edge
@@ -31,6 +32,7 @@ import (
 
 	"github.com/maypok86/otter/v2"
 
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/edge/cache"
 	"github.com/latchkey/latchkey/internal/edge/geo"
@@ -60,8 +62,10 @@ type Options struct {
 	IPs *clientip.Resolver
 	// HostTTL is how long a host's zone and origin lookup is reused (default 1s).
 	HostTTL time.Duration
-	// PollInterval is how often the edge change feed is read (default 100ms).
-	PollInterval time.Duration
+	// Feed is the process's change feed, which brings purges and access rule changes made by
+	// every process sharing the database; nil means this edge hears only of its own process's
+	// changes (through Purge and RulesChanged).
+	Feed *changefeed.Feed
 	// FlushInterval is how often traffic counts are written (default 10s).
 	FlushInterval time.Duration
 	// HeartbeatInterval is how often this process records that it is running (default 5s).
@@ -76,7 +80,6 @@ type Options struct {
 const (
 	DefaultOriginPort        = 80
 	DefaultHostTTL           = time.Second
-	DefaultPollInterval      = 100 * time.Millisecond
 	DefaultFlushInterval     = 10 * time.Second
 	DefaultHeartbeatInterval = 5 * time.Second
 	DefaultOriginTimeout     = 100 * time.Second
@@ -101,7 +104,10 @@ type Edge struct {
 	ips      *clientip.Resolver
 	nodeID   string
 	started  time.Time
-	seq      atomic.Int64
+	// changes queues the feed's changes for applyLoop; overflow is set when one was dropped.
+	changes     chan changefeed.Change
+	overflow    atomic.Bool
+	unsubscribe func()
 	// local holds purges applied on this process by Purge, until the feed brings them.
 	localMu sync.Mutex
 	local   map[string]time.Time
@@ -136,9 +142,6 @@ func New(db *store.DB, logger *slog.Logger, o Options) (*Edge, error) {
 	}
 	if o.HostTTL <= 0 {
 		o.HostTTL = DefaultHostTTL
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = DefaultPollInterval
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = DefaultFlushInterval

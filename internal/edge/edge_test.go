@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/edge"
 	"github.com/latchkey/latchkey/internal/firewall"
@@ -32,7 +33,7 @@ type origin struct {
 	last map[string]http.Header
 }
 
-func newOrigin(t *testing.T) *origin {
+func newOrigin(t testing.TB) *origin {
 	o := &origin{hits: map[string]int{}, last: map[string]http.Header{}}
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
@@ -81,7 +82,7 @@ func (o *origin) count(path string) int {
 	return o.hits[path]
 }
 
-func (o *origin) port(t *testing.T) int {
+func (o *origin) port(t testing.TB) int {
 	_, p, _ := net.SplitHostPort(o.srv.Listener.Addr().String())
 	n, err := strconv.Atoi(p)
 	if err != nil {
@@ -105,7 +106,7 @@ type site struct {
 
 var clearanceKey = []byte("0123456789abcdef0123456789abcdef")
 
-func newSite(t *testing.T, db *store.DB) *site {
+func newSite(t testing.TB, db *store.DB) *site {
 	t.Helper()
 	ctx := context.Background()
 	_, acct, err := accounts.NewService(db).SignUp(ctx, accounts.SignUpInput{Email: "owner@example.com", Password: "correct horse battery staple"}, audit.CLI())
@@ -131,18 +132,23 @@ func newSite(t *testing.T, db *store.DB) *site {
 	return s
 }
 
-func startEdge(t *testing.T, db *store.DB, o *origin) (*edge.Edge, *httptest.Server) {
+func startEdge(t testing.TB, db *store.DB, o *origin) (*edge.Edge, *httptest.Server) {
 	t.Helper()
+	// Each edge is one process: its own change feed over its own connection to the database.
+	feed := changefeed.New(db, nil, changefeed.Options{})
 	e, err := edge.New(db, nil, edge.Options{OriginPort: o.port(t), AllowPrivateOrigins: true, ClearanceKey: clearanceKey,
-		PollInterval: 20 * time.Millisecond, HeartbeatInterval: time.Second, FlushInterval: time.Hour})
+		HeartbeatInterval: time.Second, FlushInterval: time.Hour, Feed: feed})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if err := feed.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(e)
-	t.Cleanup(func() { srv.Close(); e.Close() })
+	t.Cleanup(func() { srv.Close(); feed.Close(); e.Close() })
 	return e, srv
 }
 
@@ -153,7 +159,7 @@ type result struct {
 	header http.Header
 }
 
-func get(t *testing.T, srv *httptest.Server, host, path string, hdr ...string) result {
+func get(t testing.TB, srv *httptest.Server, host, path string, hdr ...string) result {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 	if err != nil {

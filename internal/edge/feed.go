@@ -5,33 +5,82 @@ import (
 	"encoding/json"
 	"time"
 
-	"gorm.io/gorm"
-
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/edge/cache"
 	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// feedRetention is how long edge change rows are kept; a process further behind empties its cache.
-const feedRetention = time.Hour
+// localKeep is how long a purge applied locally is remembered while waiting for the feed.
+const localKeep = time.Hour
 
-// Start runs the edge's background work until Close: reading the change feed, recording this
-// process's heartbeat, and flushing traffic counts.
+// Start runs the edge's background work until Close: following the change feed (Options.Feed),
+// recording this process's heartbeat, and flushing traffic counts.
 func (e *Edge) Start(ctx context.Context) error {
-	seq, err := store.EdgeChangeSeq(e.db.Gorm(ctx))
-	if err != nil {
-		return err
-	}
-	e.seq.Store(seq)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.stop = cancel
+	if f := e.opts.Feed; f != nil {
+		e.changes = make(chan changefeed.Change, 4096)
+		e.unsubscribe = f.Subscribe(e.enqueue)
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.applyLoop(ctx)
+		}()
+	}
 	e.heartbeat(ctx)
-	e.loop(ctx, e.opts.PollInterval, func(ctx context.Context) error { return e.Poll(ctx) }, "read edge change feed")
 	e.loop(ctx, e.opts.HeartbeatInterval, func(ctx context.Context) error { e.heartbeat(ctx); return nil }, "edge heartbeat")
 	e.loop(ctx, e.opts.FlushInterval, e.traffic.Flush, "write edge traffic")
-	e.loop(ctx, 10*time.Minute, func(ctx context.Context) error {
-		return e.db.Tx(ctx, func(tx *gorm.DB) error { return store.PruneEdgeChanges(tx, time.Now().UTC().Add(-feedRetention)) })
-	}, "prune edge change feed")
+	return nil
+}
+
+// enqueue is the edge's change-feed subscriber: it hands the change to applyLoop without waiting
+// (the feed serves other subscribers too). When the queue is full, the edge resets instead.
+func (e *Edge) enqueue(c changefeed.Change) {
+	if !c.Reset && c.Kind != store.EdgeChangePurge && c.Kind != store.EdgeChangeFirewall {
+		return
+	}
+	select {
+	case e.changes <- c:
+	default:
+		e.overflow.Store(true)
+	}
+}
+
+func (e *Edge) applyLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c := <-e.changes:
+			if e.overflow.Swap(false) {
+				e.resetAll()
+			}
+			if err := e.Apply(ctx, c); err != nil && ctx.Err() == nil {
+				e.logger.Warn("edge: apply change; emptying the cache", "kind", c.Kind, "err", err)
+				e.resetAll()
+			}
+		}
+	}
+}
+
+// Apply applies one change of the feed: a purge, changed access rules, or a reset (which empties
+// the cache and forgets every access rule and host, since what was missed is unknown).
+func (e *Edge) Apply(ctx context.Context, c changefeed.Change) error {
+	switch {
+	case c.Reset:
+		e.resetAll()
+	case c.Kind == store.EdgeChangePurge:
+		for _, id := range c.IDs {
+			if err := e.applyPurge(ctx, id); err != nil {
+				return err
+			}
+		}
+	case c.Kind == store.EdgeChangeFirewall:
+		for _, id := range c.IDs {
+			e.RulesChanged(id)
+		}
+	}
 	return nil
 }
 
@@ -64,6 +113,9 @@ func (e *Edge) heartbeat(ctx context.Context) {
 // Close stops the background work, writes the last traffic counts and removes this process's
 // heartbeat.
 func (e *Edge) Close() {
+	if e.unsubscribe != nil {
+		e.unsubscribe()
+	}
 	if e.stop != nil {
 		e.stop()
 		e.wg.Wait()
@@ -78,49 +130,6 @@ func (e *Edge) Close() {
 			e.logger.Warn("remove edge heartbeat", "err", err)
 		}
 	}
-}
-
-// Poll applies the edge changes recorded since the last poll. Any discontinuity (the counter moved
-// backwards, or rows were pruned before this process read them) empties the cache and the access
-// rules, since what was missed is unknown.
-func (e *Edge) Poll(ctx context.Context) error {
-	tx := e.db.Gorm(ctx)
-	seq := e.seq.Load()
-	cur, err := store.EdgeChangeSeq(tx)
-	if err != nil || cur == seq {
-		return err
-	}
-	if cur < seq {
-		e.resetAll()
-		e.seq.Store(cur)
-		return nil
-	}
-	for seq < cur {
-		cs, err := store.EdgeChangesAfter(tx, seq, 1000)
-		if err != nil {
-			return err
-		}
-		if len(cs) == 0 || cs[0].Seq != seq+1 {
-			e.resetAll()
-			e.seq.Store(cur)
-			return nil
-		}
-		for _, c := range cs {
-			switch c.Kind {
-			case store.EdgeChangePurge:
-				if err := e.applyPurge(ctx, c.Subject); err != nil {
-					return err
-				}
-			case store.EdgeChangeFirewall:
-				e.RulesChanged(c.Subject)
-			default:
-				e.resetAll()
-			}
-			seq = c.Seq
-			e.seq.Store(seq)
-		}
-	}
-	return nil
 }
 
 func (e *Edge) resetAll() {
@@ -184,7 +193,7 @@ func (e *Edge) Purge(_ context.Context, purgeID, zoneID string, req purge.Reques
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	e.localMu.Lock()
 	for id, at := range e.local {
-		if now.Sub(at) > feedRetention {
+		if now.Sub(at) > localKeep {
 			delete(e.local, id)
 		}
 	}

@@ -235,7 +235,10 @@ func (e *Edge) newProxy() *httputil.ReverseProxy {
 		Rewrite:        e.rewrite,
 		ModifyResponse: e.modifyResponse,
 		ErrorHandler:   e.originError,
-		FlushInterval:  -1,
+		// No periodic flushing (streams such as text/event-stream are still flushed at once): the
+		// end of a response reaches the visitor when the handler returns, after a fill is stored,
+		// so the visitor's next request finds it.
+		FlushInterval: 0,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -80,7 +81,7 @@ type Service struct {
 
 // OnChange sets a function called after every committed change to accountID's rules (zone or
 // account scope), so that this process's edge applies it before the next request. Other processes
-// learn of it through the edge change feed, which every change also writes. Call it before the
+// learn of it through the change feed, which every change also writes. Call it before the
 // service is used.
 func (s *Service) OnChange(fn func(accountID string)) { s.onChange = fn }
 
@@ -165,7 +166,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, sc Scope, in In
 			return err
 		}
 		rule = toRule(row, view)
-		if err := store.RecordEdgeChange(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
+		if err := changefeed.Record(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
 			return err
 		}
 		return audit.Record(tx, actor, event("firewall_rule.create", sc, view, row.ID, nil, rule))
@@ -336,7 +337,7 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, sc Scope, id st
 			return err
 		}
 		rule = toRule(row, view)
-		if err := store.RecordEdgeChange(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
+		if err := changefeed.Record(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
 			return err
 		}
 		return audit.Record(tx, actor, event("firewall_rule.update", sc, view, row.ID, old, rule))
@@ -365,7 +366,7 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, sc Scope, id st
 		if err := store.DeleteFirewallAccessRule(tx, sc.AccountID, sc.ZoneID, id); err != nil {
 			return err
 		}
-		if err := store.RecordEdgeChange(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
+		if err := changefeed.Record(tx, store.EdgeChangeFirewall, sc.AccountID); err != nil {
 			return err
 		}
 		return audit.Record(tx, actor, event("firewall_rule.delete", sc, view, row.ID, toRule(row, view), nil))

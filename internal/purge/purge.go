@@ -2,8 +2,8 @@
 // files (URLs, optionally with the request headers that vary the cached object), cache tags,
 // hosts or URL prefixes — exactly one kind per request, and only for URLs and hosts of the zone.
 //
-// Every accepted purge is recorded (and audited) so users can see it, announced on the edge's
-// change feed in the same transaction (every edge process applies it within a second and marks
+// Every accepted purge is recorded (and audited) so users can see it, announced on the change
+// feed in the same transaction (every edge process applies it within a second and marks
 // when it did), and handed to a Purger, which evicts at once from this process's edge cache.
 package purge
 
@@ -20,6 +20,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/zones"
@@ -396,7 +397,7 @@ func (s *Service) Purge(ctx context.Context, actor audit.Actor, accountID, zoneI
 		if err := store.InsertPurgeRequest(tx, p); err != nil {
 			return err
 		}
-		if err := store.RecordEdgeChange(tx, store.EdgeChangePurge, p.ID); err != nil {
+		if err := changefeed.Record(tx, store.EdgeChangePurge, p.ID); err != nil {
 			return err
 		}
 		e = entryOf(p)

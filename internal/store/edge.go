@@ -7,68 +7,14 @@ import (
 	"gorm.io/gorm"
 )
 
-// Kinds of the edge change feed.
+// Kinds of the change feed (internal/changefeed) that the edge follows.
 const (
 	// EdgeChangePurge announces a cache purge; the subject is the purge request's id.
-	EdgeChangePurge = "purge"
+	EdgeChangePurge = "edge.purge"
 	// EdgeChangeFirewall announces that an account's IP access rules changed (zone or account
 	// scope); the subject is the account id.
-	EdgeChangeFirewall = "firewall"
+	EdgeChangeFirewall = "edge.firewall"
 )
-
-// EdgeChange is one row of the edge's change feed.
-type EdgeChange struct {
-	Seq       int64 `gorm:"primaryKey;autoIncrement:false"`
-	Kind      string
-	Subject   string
-	CreatedAt time.Time
-}
-
-// TableName names the table of EdgeChange.
-func (EdgeChange) TableName() string { return "edge_changes" }
-
-// RecordEdgeChange bumps the edge change counter and appends a change row, in tx. Call it in the
-// same transaction as the change it announces.
-func RecordEdgeChange(tx *gorm.DB, kind, subject string) error {
-	var seq int64
-	if err := tx.Raw("UPDATE edge_change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq").Scan(&seq).Error; err != nil {
-		return fmt.Errorf("bump edge change counter: %w", err)
-	}
-	if seq == 0 {
-		return fmt.Errorf("bump edge change counter: counter row missing")
-	}
-	c := &EdgeChange{Seq: seq, Kind: kind, Subject: subject, CreatedAt: time.Now().UTC()}
-	if err := tx.Create(c).Error; err != nil {
-		return fmt.Errorf("record edge change: %w", err)
-	}
-	return nil
-}
-
-// EdgeChangeSeq returns the current value of the edge change counter.
-func EdgeChangeSeq(tx *gorm.DB) (int64, error) {
-	var seq int64
-	if err := tx.Raw("SELECT seq FROM edge_change_counter WHERE id = 1").Scan(&seq).Error; err != nil {
-		return 0, fmt.Errorf("read edge change counter: %w", err)
-	}
-	return seq, nil
-}
-
-// EdgeChangesAfter returns up to limit edge changes with a sequence number above seq, in order.
-func EdgeChangesAfter(tx *gorm.DB, seq int64, limit int) ([]EdgeChange, error) {
-	var cs []EdgeChange
-	if err := tx.Where("seq > ?", seq).Order("seq").Limit(limit).Find(&cs).Error; err != nil {
-		return nil, fmt.Errorf("read edge changes: %w", err)
-	}
-	return cs, nil
-}
-
-// PruneEdgeChanges deletes edge change rows older than before.
-func PruneEdgeChanges(tx *gorm.DB, before time.Time) error {
-	if err := tx.Where("created_at < ?", before).Delete(&EdgeChange{}).Error; err != nil {
-		return fmt.Errorf("prune edge changes: %w", err)
-	}
-	return nil
-}
 
 // PurgeRequestByID returns a recorded purge by id alone, for the edge, which applies purges of
 // every account.

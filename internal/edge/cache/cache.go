@@ -121,6 +121,9 @@ func New(o Options) *Cache {
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *Object]) time.Duration {
 			return c.lifetime(e.Value)
 		}),
+		// Maintenance runs on the writing goroutine: a fill pays for its own eviction work, and a
+		// burst of fills never waits for a maintenance goroutine to be scheduled.
+		Executor: func(fn func()) { fn() },
 	})
 	return c
 }

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -136,5 +137,25 @@ func TestMemoryBound(t *testing.T) {
 	c.c.CleanUp()
 	if w := c.WeightedSize(); w > 1<<20 {
 		t.Fatalf("the cache holds %d bytes; bound 1 MiB", w)
+	}
+}
+
+func BenchmarkStoreAndLookup(b *testing.B) {
+	c := New(Options{})
+	now := time.Now()
+	h := http.Header{"Content-Type": {"text/css"}, "Cache-Control": {"public, max-age=3600"}}
+	paths := make([]string, 10000)
+	for i := range paths {
+		paths[i] = "/assets/" + strconv.Itoa(i) + ".css"
+	}
+	body := make([]byte, 1024)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		p := paths[i%len(paths)]
+		c.Store(&Object{ZoneID: "z", Host: "h", Path: p, Status: 200, Header: h, Body: body, ResponseTime: now, Freshness: time.Hour}, c.Epoch())
+		if c.Lookup("z", "h", p, "", h) == nil {
+			b.Fatal("miss")
+		}
 	}
 }
