@@ -51,6 +51,9 @@ type Deps struct {
 	// Mail queues outgoing mail; nil means mail is not configured (the dashboard then shows the
 	// links it would have mailed, and says which mails are not sent).
 	Mail Mailer
+	// LookupNS finds a zone's name servers in the public DNS for the delegation check; nil means
+	// the system resolver.
+	LookupNS zones.LookupNS
 	// Now returns the current time; nil means time.Now. Tests use it to expire sessions and
 	// throttling windows.
 	Now func() time.Time
