@@ -9,7 +9,7 @@ import (
 // ZoneHeader is the title and tabs shown above every page of one zone (DNS records, cache).
 type ZoneHeader struct {
 	ID, Name string
-	// Tab is the active tab: "dns" or "purge".
+	// Tab is the active tab: "dns", "purge" or "nameservers".
 	Tab string
 	// CanDNS, CanPurge, CanAnalytics and CanFirewall show the tabs the user may open.
 	CanDNS, CanPurge, CanAnalytics, CanFirewall bool
@@ -20,6 +20,22 @@ func (z ZoneHeader) DNSURL() string { return "/zones/" + z.ID + "/dns" }
 
 // PurgeURL is the zone's cache purge page.
 func (z ZoneHeader) PurgeURL() string { return "/zones/" + z.ID + "/purge" }
+
+// NameServersURL is the zone's name servers and delegation page.
+func (z ZoneHeader) NameServersURL() string { return "/zones/" + z.ID + "/nameservers" }
+
+// NameServersView is the zone's name servers page: where to delegate, and (once checked) where
+// the zone is delegated now.
+type NameServersView struct {
+	Zone ZoneHeader
+	// NameServers are the names to set at the registrar.
+	NameServers []string
+	// Checked is set once the delegation was looked up; Status is active, pending or unknown.
+	Checked bool
+	Status  string
+	Found   []string
+	Problem string
+}
 
 // DNSRecord is one row of a zone's DNS records.
 type DNSRecord struct {

@@ -46,6 +46,9 @@ type Deps struct {
 	Firewall  *firewall.Service
 	Members   *members.Service
 	Analytics *analytics.Service
+	// LookupNS finds a zone's name servers in the public DNS for the delegation check; nil means
+	// the system resolver.
+	LookupNS zones.LookupNS
 	// Now returns the current time; nil means time.Now. Tests use it to expire sessions and
 	// throttling windows.
 	Now func() time.Time

@@ -83,17 +83,25 @@ type env struct {
 
 	mu  sync.Mutex
 	now time.Time
+	// delegatedTo is what the delegation check finds for each zone name (no real DNS in tests).
+	delegatedTo map[string][]string
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	e := &env{t: t, db: db, accounts: accounts.NewService(db), zones: zones.NewService(db),
-		tokens: tokens.NewService(db, nil), logs: &bytes.Buffer{}, now: time.Now().UTC()}
+		tokens: tokens.NewService(db, nil), logs: &bytes.Buffer{}, now: time.Now().UTC(), delegatedTo: map[string][]string{}}
 	e.authz = &testAuthorizer{accounts: e.accounts}
-	cfg := &config.Config{BaseURL: "http://127.0.0.1", SessionKey: bytes.Repeat([]byte{7}, 32)}
+	cfg := &config.Config{BaseURL: "http://127.0.0.1", SessionKey: bytes.Repeat([]byte{7}, 32),
+		NameServers: []string{"ns1.latchkey.test", "ns2.latchkey.test"}}
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, nil))
 	h, err := New(Deps{Config: cfg, Logger: logger, DB: db,
-		Accounts: e.accounts, Zones: e.zones, Tokens: e.tokens, Authorizer: e.authz, Now: e.clock})
+		Accounts: e.accounts, Zones: e.zones, Tokens: e.tokens, Authorizer: e.authz, Now: e.clock,
+		LookupNS: func(_ context.Context, zone string) ([]string, error) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			return e.delegatedTo[zone], nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

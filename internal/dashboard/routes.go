@@ -28,6 +28,8 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /zones/{id}/dns/{record}/delete", s.handle(requireUser(s.handleDNSDeleteConfirm)))
 	mux.Handle("POST /zones/{id}/dns/{record}/delete", s.handle(requireUser(s.handleDNSDelete)))
 	mux.Handle("GET /zones/{id}/purge", s.handle(requireUser(s.handlePurgePage)))
+	// The name servers to delegate to, and whether the zone is delegated to them (Zone Read).
+	mux.Handle("GET /zones/{id}/nameservers", s.handle(requireUser(s.handleZoneNameServers)))
 	mux.Handle("POST /zones/{id}/purge", s.handle(requireUser(s.handlePurgeCustom)))
 	mux.Handle("GET /zones/{id}/purge/everything", s.handle(requireUser(s.handlePurgeEverythingConfirm)))
 	mux.Handle("POST /zones/{id}/purge/everything", s.handle(requireUser(s.handlePurgeEverything)))
