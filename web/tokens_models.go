@@ -141,9 +141,22 @@ type TokenFormView struct {
 	ReadOnlyURL string
 	// LeakNotice, on edit, says the token was reported as leaked and disabled; empty otherwise.
 	LeakNotice string
+	// Parent, on edit, is the token that minted this one through the API (nil when none);
+	// Children are the tokens this one minted. Revoking a token disables its descendants.
+	Parent   *TokenLink
+	Children []TokenLink
 
 	Errors map[string]string
 	Error  string
+}
+
+// TokenLink names a related token on the edit page; URL is empty when the viewer cannot open it
+// (deleted, or owned by someone else).
+type TokenLink struct {
+	ID     string
+	Name   string
+	Status string
+	URL    string
 }
 
 // Err returns the message for a field of the form, or "".

@@ -21,11 +21,15 @@ type tokenJSON struct {
 	Policies   []authz.PolicyJSON `json:"policies"`
 	Condition  *authz.Condition   `json:"condition,omitempty"`
 	Value      string             `json:"value,omitempty"`
+	// ParentID (a Latchkey extension) is the token that minted this one through the API, if
+	// any. Disabling, deleting, rolling or reporting a parent disables its descendants.
+	ParentID string `json:"parent_id,omitempty"`
 }
 
 func toTokenJSON(t *tokens.Token) tokenJSON {
 	return tokenJSON{ID: t.ID, Name: t.Name, Status: t.Status, IssuedOn: t.IssuedOn, ModifiedOn: t.ModifiedOn,
-		LastUsedOn: t.LastUsedOn, NotBefore: t.NotBefore, ExpiresOn: t.ExpiresOn, Policies: t.Policies, Condition: t.Condition}
+		LastUsedOn: t.LastUsedOn, NotBefore: t.NotBefore, ExpiresOn: t.ExpiresOn, Policies: t.Policies, Condition: t.Condition,
+		ParentID: t.ParentID}
 }
 
 // tokenBody is the body of create and update. Update also reads status; read-only fields that

@@ -169,6 +169,9 @@ func (s *server) renderTokenForm(w http.ResponseWriter, r *http.Request, sc *tok
 			return err
 		}
 		v.LeakNotice = leakNoticeText(leaks, existing.ID)
+		if err := s.lineage(r, sc, existing, &v); err != nil {
+			return err
+		}
 		if in.Unrepresentable {
 			if ps, err := authz.ParsePolicies(existing.Policies); err == nil {
 				v.Current = g.describePolicies(ps)
@@ -220,4 +223,27 @@ func (s *server) renderSecret(w http.ResponseWriter, r *http.Request, sc *tokenS
 		title = "Token rolled"
 	}
 	return s.render(w, r, http.StatusOK, web.TokenSecret(s.page(w, r, title, "tokens"), v))
+}
+
+// lineage fills the edit page's parent and children links.
+func (s *server) lineage(r *http.Request, sc *tokenScope, t *tokens.Token, v *web.TokenFormView) error {
+	ctx := r.Context()
+	if t.ParentID != "" {
+		v.Parent = &web.TokenLink{ID: t.ParentID, Name: "a token that no longer exists"}
+		if pt, err := s.Tokens.Get(ctx, sc.owner, t.ParentID); err == nil {
+			v.Parent = &web.TokenLink{ID: pt.ID, Name: pt.Name, Status: pt.Status, URL: sc.base + "/" + pt.ID + "/edit"}
+		} else if !errs.Is(err, errs.NotFound) {
+			return err
+		} else {
+			v.Parent.Name = "another token (deleted, or not in this list)"
+		}
+	}
+	kids, err := s.Tokens.Children(ctx, sc.owner, t.ID)
+	if err != nil {
+		return err
+	}
+	for _, k := range kids {
+		v.Children = append(v.Children, web.TokenLink{ID: k.ID, Name: k.Name, Status: k.Status, URL: sc.base + "/" + k.ID + "/edit"})
+	}
+	return nil
 }

@@ -273,3 +273,19 @@ func DisableAPIToken(tx *gorm.DB, id string, at time.Time) (bool, error) {
 	}
 	return res.RowsAffected == 1, nil
 }
+
+// ChildAPITokens returns the tokens whose parent is one of ids, whoever owns them: lineage crosses
+// owners (a user's token may mint an account token), and only the tokens service follows it.
+func ChildAPITokens(tx *gorm.DB, ids []string) ([]APIToken, error) {
+	var rows []APIToken
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		var part []APIToken
+		if err := tx.Where("parent_id IN ?", ids[:n]).Order("issued_on, id").Find(&part).Error; err != nil {
+			return nil, fmt.Errorf("read child api tokens: %w", err)
+		}
+		rows = append(rows, part...)
+		ids = ids[n:]
+	}
+	return rows, nil
+}

@@ -89,8 +89,10 @@ func (s *Service) ReportLeaked(ctx context.Context, actor audit.Actor, secrets [
 // reportOne handles one well-formed secret: it returns the token's id ("" when none matches) and
 // whether the report disabled it.
 func (s *Service) reportOne(ctx context.Context, actor audit.Actor, h Hash, report LeakReport) (id string, disabled bool, err error) {
+	var cascaded []string
+	defer func() { s.dropTokens(cascaded) }()
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		id, disabled = "", false
+		id, disabled, cascaded = "", false, nil
 		row, err := store.APITokenBySecretHash(tx, h.String())
 		if err != nil {
 			if errs.Is(err, errs.NotFound) {
@@ -115,6 +117,10 @@ func (s *Service) reportOne(ctx context.Context, actor audit.Actor, h Hash, repo
 		ev.Old = map[string]string{"status": row.Status}
 		ev.New = leakValue{Status: StatusDisabled, URL: report.URL, Source: report.Source}
 		if err := audit.Record(tx, actor, ev); err != nil {
+			return err
+		}
+		// Whoever found the secret may have minted children with it.
+		if cascaded, err = s.disableDescendants(tx, actor, row.ID, causeLeaked); err != nil {
 			return err
 		}
 		if disabled {

@@ -391,7 +391,9 @@ func (s *Service) Update(ctx context.Context, c Creator, owner Owner, id string,
 		return nil, err
 	}
 	var t *Token
+	var cascaded []string
 	err = s.mutate(ctx, owner, id, func(tx *gorm.DB, row *store.APIToken) error {
+		cascaded = nil // a retried transaction starts over
 		now := s.now()
 		before, err := fromRow(row, now)
 		if err != nil {
@@ -425,8 +427,16 @@ func (s *Service) Update(ctx context.Context, c Creator, owner Owner, id string,
 		}
 		ev := owner.auditEvent("token.update", id)
 		ev.Old, ev.New = before, t
-		return audit.Record(tx, c.Actor, ev)
+		if err := audit.Record(tx, c.Actor, ev); err != nil {
+			return err
+		}
+		if p.status == StatusDisabled {
+			// Also when it was already disabled: a descendant enabled meanwhile goes off again.
+			cascaded, err = s.disableDescendants(tx, c.Actor, id, causeDisabled)
+		}
+		return err
 	})
+	s.dropTokens(cascaded)
 	if err != nil {
 		return nil, err
 	}
@@ -435,6 +445,8 @@ func (s *Service) Update(ctx context.Context, c Creator, owner Owner, id string,
 
 // Delete removes a token of owner; it stops working at once.
 func (s *Service) Delete(ctx context.Context, actor audit.Actor, owner Owner, id string) error {
+	var cascaded []string
+	defer func() { s.dropTokens(cascaded) }()
 	return s.mutate(ctx, owner, id, func(tx *gorm.DB, row *store.APIToken) error {
 		before, err := fromRow(row, s.now())
 		if err != nil {
@@ -445,7 +457,11 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, owner Owner, id
 		}
 		ev := owner.auditEvent("token.delete", id)
 		ev.Old = before
-		return audit.Record(tx, actor, ev)
+		if err := audit.Record(tx, actor, ev); err != nil {
+			return err
+		}
+		cascaded, err = s.disableDescendants(tx, actor, id, causeDeleted)
+		return err
 	})
 }
 
@@ -456,6 +472,8 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, owner Owner, id
 func (s *Service) Roll(ctx context.Context, c Creator, owner Owner, id string) (string, error) {
 	actor := c.Actor
 	var secret string
+	var cascaded []string
+	defer func() { s.dropTokens(cascaded) }()
 	err := s.mutate(ctx, owner, id, func(tx *gorm.DB, row *store.APIToken) error {
 		// The new secret goes to c, so c must be able to create this very token now.
 		cur, err := credentialFromRow(row, Hash{})
@@ -482,7 +500,12 @@ func (s *Service) Roll(ctx context.Context, c Creator, owner Owner, id string) (
 		}
 		ev := owner.auditEvent("token.roll", id)
 		ev.Old, ev.New = map[string]string{"secret_hint": oldHint}, map[string]string{"secret_hint": row.SecretHint}
-		return audit.Record(tx, actor, ev)
+		if err := audit.Record(tx, actor, ev); err != nil {
+			return err
+		}
+		// Whoever held the old secret may have minted children with it.
+		cascaded, err = s.disableDescendants(tx, actor, id, causeRolled)
+		return err
 	})
 	if err != nil {
 		return "", err
