@@ -173,6 +173,8 @@ type Member struct {
 	Status string
 	// You marks the signed-in user's own membership.
 	You bool
+	// Expires is when a pending invitation's link stops working ("" for members).
+	Expires string
 }
 
 // Pending reports whether the member has not accepted their invitation yet.
@@ -191,6 +193,8 @@ type MembersView struct {
 	Form Form
 	// Invited is set right after an invitation: its code is shown this once.
 	Invited *Invitation
+	// MailOff says that no mail is sent (no SMTP server configured): the inviter sends the link.
+	MailOff bool
 }
 
 // Invitation is a new invitation with its one-time code.
@@ -229,19 +233,35 @@ type InvitationAcceptView struct {
 	// SignInURL and SignUpURL come back here after signing in or up.
 	SignInURL, SignUpURL string
 	Form                 Form
+	// Invitation describes the invitation of the code in the link, when it is valid.
+	Invitation *InvitationDetails
+}
+
+// InvitationDetails is what an invitation offers: the account, who invited, the role and zones.
+type InvitationDetails struct {
+	Email, Account, Inviter, Role string
+	// Zones names the zones the role is limited to; empty means every zone.
+	Zones   []string
+	Expires string
 }
 
 // AuditEntry is one row of the audit log.
 type AuditEntry struct {
 	ID string
 	At time.Time
-	// Actor is an email, "API token <id>" or a system name; Interface is api, dashboard or cli.
+	// Actor is a person's email, "token name (owner email)" for a change made with a user's
+	// token, "token name (account token)" for an account-owned token, or a system name;
+	// Interface is api, dashboard or cli.
 	Actor, ActorType, Interface string
 	IP                          string
 	Action                      string
 	ResourceType, ResourceID    string
-	ZoneName                    string
-	OK                          bool
+	// ResourceName names the resource beside its id (record name, member email, token name).
+	ResourceName string
+	ZoneName     string
+	OK           bool
+	// Base is the log's address ("/audit" or "/profile/activity"); entry pages hang below it.
+	Base string
 }
 
 // When formats the entry's time.
@@ -251,7 +271,12 @@ func (e AuditEntry) When() string { return e.At.UTC().Format("2006-01-02 15:04:0
 func (e AuditEntry) ISO() string { return e.At.UTC().Format(time.RFC3339) }
 
 // URL is the entry's detail page.
-func (e AuditEntry) URL() string { return "/audit/" + e.ID }
+func (e AuditEntry) URL() string {
+	if e.Base == "" {
+		return "/audit/" + e.ID
+	}
+	return e.Base + "/" + e.ID
+}
 
 // AuditView is the audit log page.
 type AuditView struct {
@@ -264,7 +289,26 @@ type AuditView struct {
 	// Filtered is set when any filter applies; CSVURL exports what the filters select.
 	Filtered bool
 	CSVURL   string
+	// Mine is set on the user's own log ("My activity"), which is not an account's.
+	Mine bool
+	// Base is the page's address: "/audit" or "/profile/activity".
+	Base string
+	// Chain says whether the log's hash chain verified, and up to when.
+	Chain ChainStatus
 }
+
+// ChainStatus is the result of verifying a log's hash chain.
+type ChainStatus struct {
+	// Checked is set when verification ran.
+	Checked bool
+	// VerifiedUpTo is the time of the newest verified entry (zero: nothing recorded yet).
+	VerifiedUpTo time.Time
+	// Broken describes the first broken entry; empty when the chain verified.
+	Broken string
+}
+
+// When formats the time the chain is verified up to.
+func (c ChainStatus) When() string { return c.VerifiedUpTo.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 // AuditDetailView is one audit entry with its old and new values as indented JSON.
 type AuditDetailView struct {
@@ -273,6 +317,8 @@ type AuditDetailView struct {
 	Old, New  string
 	// BackURL returns to the list.
 	BackURL string
+	// Token names the API token the change was made with, when one was ("name (id)").
+	Token string
 }
 
 // TokenUsageView is what a token did with its permissions over the last days.

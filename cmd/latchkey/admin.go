@@ -107,6 +107,8 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 			return cliError("create-token", err)
 		}
 		return writeJSON(stdout, map[string]string{"id": t.ID, "value": secret})
+	case "verify-audit":
+		return verifyAudit(ctx, fs, args, getenv, dataDir, open, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("admin: unknown command %q", cmd)

@@ -70,6 +70,9 @@ type SignUpInput struct {
 	Password    string
 	Name        string
 	AccountName string
+	// NoAccount creates only the user, for someone who signs up to accept an invitation: they
+	// join the inviting account instead of getting an unused one of their own.
+	NoAccount bool
 }
 
 // SignUp creates a user and an account in which the user is Super Administrator, in one
@@ -98,6 +101,22 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, actor audit.Actor)
 	a := &store.Account{ID: store.NewID(), Name: accountName, Type: "standard", CreatedAt: now, UpdatedAt: now}
 	m := &store.Membership{ID: store.NewID(), AccountID: a.ID, UserID: &u.ID, Email: email,
 		RoleID: SuperAdministratorRoleID, Status: store.MembershipAccepted, CreatedAt: now, UpdatedAt: now}
+	if in.NoAccount {
+		err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+			if err := store.CreateUser(tx, u); err != nil {
+				return err
+			}
+			if actor.Type == audit.ActorUser && actor.ID == "" {
+				actor.ID, actor.UserID, actor.Email = u.ID, u.ID, u.Email
+			}
+			return audit.Record(tx, actor, audit.Event{OwnerUserID: u.ID, Action: "user.signup",
+				ResourceType: "user", ResourceID: u.ID, New: map[string]string{"email": u.Email}})
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return u, nil, nil
+	}
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := store.CreateUser(tx, u); err != nil {
 			return err

@@ -514,9 +514,16 @@ func TestCloudflareGoAuditLogs(t *testing.T) {
 		t.Fatalf("page 1: %v %d %+v", err, len(res.Result), res.ResultInfo)
 	}
 	newest := res.Result[0]
-	if newest.Action.Type != "zone.update" || newest.Actor.ID != fullID || newest.Actor.Type != "token" || newest.Actor.IP != "127.0.0.1" ||
+	// A change made with a user's token is the user's, and names the token (issue 8 item 3).
+	if newest.Action.Type != "zone.update" || newest.Actor.ID != u.ID || newest.Actor.Type != "user" || newest.Actor.Email != u.Email ||
+		newest.Actor.IP != "127.0.0.1" || newest.Metadata["token_id"] != fullID || newest.Metadata["token_name"] != "test token" ||
 		newest.Owner.ID != a.ID || newest.Resource.Type != "zone" || newest.NewValueJSON == nil || newest.OldValueJSON == nil || newest.When.IsZero() {
 		t.Fatalf("entry %+v", newest)
+	}
+	// So actor.email finds every change the user made with their tokens.
+	byEmail, err := cf.GetOrganizationAuditLogs(bg, a.ID, cloudflare.AuditLogFilter{ActorEmail: u.Email, HideUserLogs: true, PerPage: 100})
+	if err != nil || byEmail.ResultInfo.Total != 8 {
+		t.Fatalf("actor.email=%s: %v %+v", u.Email, err, byEmail.ResultInfo)
 	}
 	res, _ = cf.GetOrganizationAuditLogs(bg, a.ID, cloudflare.AuditLogFilter{HideUserLogs: true, PerPage: 4, Page: 3})
 	if len(res.Result) != 1 || res.Result[0].Action.Type != "user.signup" {
@@ -539,9 +546,10 @@ func TestCloudflareGoAuditLogs(t *testing.T) {
 	if len(res.Result) != 9 || res.Result[1].NewValueJSON["name"] != zoneNames[0] {
 		t.Fatalf("ascending: %d %+v", len(res.Result), res.Result[0])
 	}
-	// Without hide_user_logs, the dashboard change shows too.
+	// Without hide_user_logs, the dashboard change shows too, and so does the creation of the
+	// token (made in the dashboard), which reaches the account.
 	res, _ = cf.GetOrganizationAuditLogs(bg, a.ID, cloudflare.AuditLogFilter{})
-	if res.ResultInfo.Total != 10 || res.Result[0].Actor.Type != "user" {
+	if res.ResultInfo.Total != 11 || res.Result[0].Actor.Type != "user" {
 		t.Fatalf("with user logs: %d", res.ResultInfo.Total)
 	}
 	if r := e.do("GET", "/accounts/"+a.ID+"/audit_logs?action.type=update", bearerOf(full), nil); r.Status != 200 || len(mustList(t, r)) != 1 {

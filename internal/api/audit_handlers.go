@@ -63,6 +63,15 @@ func toAuditJSON(e *store.AuditEntry) auditJSON {
 		out.Metadata["zone_id"] = e.ZoneID
 		out.Metadata["zone_name"] = e.ZoneName
 	}
+	// The token a change was made with: for a user-owned token the actor is its user, and these
+	// say which of their keys it was; for an account-owned token they name the actor.
+	if e.TokenID != "" {
+		out.Metadata["token_id"] = e.TokenID
+		out.Metadata["token_name"] = e.TokenName
+	}
+	if e.ResourceName != "" {
+		out.Metadata["resource_name"] = e.ResourceName
+	}
 	out.OldValue, out.OldValueJSON = auditValue(e.OldValue)
 	out.NewValue, out.NewValueJSON = auditValue(e.NewValue)
 	return out

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 )
 
@@ -126,13 +128,24 @@ func paging(r *http.Request, def, lo, hi int) (page, perPage int, ascending bool
 	return page, perPage, ascending, nil
 }
 
-// actor describes the principal of r for the audit log.
+// actor describes the principal of r for the audit log. A change made with a user-owned token is
+// its user's (type user, the user's id and email) and names the token used; a change made with an
+// account-owned token is the token's, by id and name.
 func (s *Server) actor(r *http.Request) audit.Actor {
 	p := PrincipalFrom(r.Context())
 	a := audit.Actor{Type: audit.ActorToken, IP: s.IPs.IP(r).String(), UserAgent: r.UserAgent(), Interface: audit.InterfaceAPI}
-	if p != nil {
-		a.ID = p.TokenID()
-		a.UserID = p.Owner().UserID
+	if p == nil {
+		return a
+	}
+	a.ID, a.TokenID = p.TokenID(), p.TokenID()
+	a.UserID = p.Owner().UserID
+	name, email, err := store.TokenActorNames(s.DB.Gorm(r.Context()), a.TokenID)
+	if err != nil {
+		s.Logger.WarnContext(r.Context(), "cannot name the token for the audit log", slog.String("token_id", a.TokenID), slog.Any("error", err))
+	}
+	a.TokenName = name
+	if a.UserID != "" {
+		a.Type, a.ID, a.Email = audit.ActorUser, a.UserID, email
 	}
 	return a
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
@@ -24,7 +25,9 @@ import (
 	"github.com/latchkey/latchkey/internal/edge"
 	"github.com/latchkey/latchkey/internal/edge/geo"
 	"github.com/latchkey/latchkey/internal/firewall"
+	"github.com/latchkey/latchkey/internal/jobs"
 	"github.com/latchkey/latchkey/internal/kv"
+	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/ratelimit"
@@ -137,7 +140,37 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		_, err := store.PurgeExpiredSessions(db.Gorm(ctx), time.Now().UTC())
 		return err
 	})
-	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips,
+	// Audit entries older than the retention period are pruned behind a signed checkpoint, so the
+	// chains still verify.
+	if cfg.AuditRetention > 0 {
+		key := audit.Key(cfg.SessionKey)
+		a.every(ctx, time.Hour, "prune the audit log", func(ctx context.Context) error {
+			now := time.Now().UTC()
+			_, err := audit.Prune(ctx, db, key, now.Add(-cfg.AuditRetention), now)
+			return err
+		})
+	}
+	// Mail goes through the durable job queue when an SMTP server is configured.
+	var mailer dashboard.Mailer
+	if cfg.SMTPURL != "" {
+		sender, err := mail.NewSMTP(mail.Config{URL: cfg.SMTPURL, From: cfg.MailFrom})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		q, err := jobs.Open(ctx, db, jobs.Options{Sender: sender, SessionKey: cfg.SessionKey, Logger: logger})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.closers = append(a.closers, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			q.Close(ctx)
+		})
+		mailer = q
+	}
+	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips, Mail: mailer,
 		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db},
 		Purge: purges, Firewall: fw})
 	if err != nil {

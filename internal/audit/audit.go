@@ -6,6 +6,7 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,8 +28,10 @@ const (
 	InterfaceCLI       = "cli"
 )
 
-// Actor is who made a change. For a token, ID is the token id and UserID its owning user (empty
-// for account-owned tokens).
+// Actor is who made a change. A change made with a user-owned token is its user's: Type is
+// ActorUser, ID and UserID the user's id, Email the user's, and TokenID / TokenName name the key
+// used. A change made with an account-owned token is the token's: Type is ActorToken, ID and
+// TokenID the token's id, UserID empty.
 type Actor struct {
 	Type      string
 	ID        string
@@ -37,6 +40,8 @@ type Actor struct {
 	IP        string
 	UserAgent string
 	Interface string
+	TokenID   string
+	TokenName string
 }
 
 // CLI returns the actor for changes made with the admin command line.
@@ -54,9 +59,14 @@ type Event struct {
 	ResourceID   string
 	ZoneID       string
 	ZoneName     string
+	// ResourceName names the resource for people (record name, member email, token name).
+	ResourceName string
 	Old, New     any
 	// Failed marks an attempted change that was refused; most entries record successes.
 	Failed bool
+	// Mirror marks a copy of a user's entry written to an account's log (see tokens): it has no
+	// owner, so the user's own log shows the change once.
+	Mirror bool
 }
 
 // Record appends one entry for e by a to the audit log using tx.
@@ -74,6 +84,9 @@ func Record(tx *gorm.DB, a Actor, e Event) error {
 		ResourceID:   e.ResourceID,
 		ZoneID:       e.ZoneID,
 		ZoneName:     e.ZoneName,
+		ResourceName: e.ResourceName,
+		TokenID:      a.TokenID,
+		TokenName:    a.TokenName,
 		Result:       !e.Failed,
 		CreatedAt:    time.Now().UTC(),
 	}
@@ -86,7 +99,7 @@ func Record(tx *gorm.DB, a Actor, e Event) error {
 	if owner == "" {
 		owner = a.UserID
 	}
-	if owner != "" {
+	if owner != "" && !e.Mirror {
 		entry.OwnerUserID = &owner
 	}
 	var err error
@@ -96,7 +109,44 @@ func Record(tx *gorm.DB, a Actor, e Event) error {
 	if entry.NewValue, err = encode(e.New); err != nil {
 		return err
 	}
+	if entry.ResourceName == "" {
+		entry.ResourceName = nameOf(entry.NewValue, entry.OldValue)
+	}
 	return store.InsertAuditEntry(tx, entry)
+}
+
+// nameOf finds a name for people in an entry's values, the new one first: its "name", "email" or
+// "title", or a firewall rule's configuration value. It returns "" when there is none.
+func nameOf(values ...*string) string {
+	for _, v := range values {
+		if v == nil {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(*v), &m) != nil {
+			continue
+		}
+		for _, k := range []string{"name", "email", "title"} {
+			var s string
+			if json.Unmarshal(m[k], &s) == nil && s != "" {
+				return truncate(s, 255)
+			}
+		}
+		var cfg struct {
+			Value string `json:"value"`
+		}
+		if json.Unmarshal(m["configuration"], &cfg) == nil && cfg.Value != "" {
+			return truncate(cfg.Value, 255)
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 func encode(v any) (*string, error) {

@@ -46,6 +46,13 @@ type Config struct {
 	LogFormat string
 	// ShutdownTimeout bounds graceful shutdown (LATCHKEY_SHUTDOWN_TIMEOUT, default 15s).
 	ShutdownTimeout time.Duration
+	// AuditRetention is how long audit entries are kept (LATCHKEY_AUDIT_RETENTION, e.g. 400d or
+	// 8760h; empty or 0 keeps them forever). Older entries are pruned behind a signed checkpoint.
+	AuditRetention time.Duration
+	// SMTPURL and MailFrom configure outgoing mail (LATCHKEY_SMTP_URL, e.g.
+	// smtp://user:pass@host:587, and LATCHKEY_MAIL_FROM). Without SMTPURL no mail is sent and the
+	// dashboard says so.
+	SMTPURL, MailFrom string
 	// FeedNoListen turns PostgreSQL LISTEN/NOTIFY off for the change feed, leaving the counter
 	// poll (LATCHKEY_CHANGE_FEED=poll; default listen). For measuring the fallback.
 	FeedNoListen bool
@@ -96,7 +103,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("latchkey serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &Config{}
-	var sessionKey, proxies, level, shutdown, nameServers, feed, rateLimit string
+	var sessionKey, proxies, level, shutdown, nameServers, feed, rateLimit, retention string
 	fs.StringVar(&c.Addr, "addr", env("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (LATCHKEY_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("LATCHKEY_DATABASE_URL", ""), "database URL: empty for <data-dir>/latchkey.db, postgres://… or a SQLite path (LATCHKEY_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("LATCHKEY_DATA_DIR", "data"), "directory for the default database and the session key (LATCHKEY_DATA_DIR)")
@@ -106,6 +113,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&level, "log-level", env("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LATCHKEY_LOG_FORMAT", "text"), "text or json (LATCHKEY_LOG_FORMAT)")
 	fs.StringVar(&shutdown, "shutdown-timeout", env("LATCHKEY_SHUTDOWN_TIMEOUT", "15s"), "graceful shutdown limit (LATCHKEY_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("LATCHKEY_SMTP_URL", ""), "SMTP server for outgoing mail, smtp://user:pass@host:587 (STARTTLS) or smtps://…; empty sends no mail (LATCHKEY_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", env("LATCHKEY_MAIL_FROM", ""), "sender address of outgoing mail, e.g. \"Latchkey <latchkey@example.com>\" (LATCHKEY_MAIL_FROM)")
+	fs.StringVar(&retention, "audit-retention", env("LATCHKEY_AUDIT_RETENTION", ""), "how long audit entries are kept, e.g. 400d; empty keeps them forever (LATCHKEY_AUDIT_RETENTION)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("LATCHKEY_REDIS_URL", ""), "Redis URL for rate limits shared by all processes; empty uses PostgreSQL (or memory on SQLite) (LATCHKEY_REDIS_URL)")
 	fs.StringVar(&rateLimit, "rate-limit", env("LATCHKEY_RATE_LIMIT", "1200/5m"), "API requests allowed per user, per token and per client address, as N/window, or off (LATCHKEY_RATE_LIMIT)")
 	fs.StringVar(&feed, "change-feed", env("LATCHKEY_CHANGE_FEED", "listen"), "listen (PostgreSQL LISTEN/NOTIFY plus the counter poll) or poll (the counter only) (LATCHKEY_CHANGE_FEED)")
@@ -160,6 +170,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(shutdown); err != nil {
 		return nil, fmt.Errorf("LATCHKEY_SHUTDOWN_TIMEOUT: %w", err)
+	}
+	if c.AuditRetention, err = ParseRetention(retention); err != nil {
+		return nil, fmt.Errorf("LATCHKEY_AUDIT_RETENTION: %w", err)
 	}
 	if c.NameServers, err = parseNameServers(nameServers); err != nil {
 		return nil, err
@@ -227,6 +240,32 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// ParseRetention reads a retention period: a number of days ("400d") or a Go duration ("8760h");
+// "" and "0" mean forever (zero). Periods shorter than a day are refused.
+func ParseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(days, "%d", &n); err != nil || fmt.Sprint(n) != days || n < 0 {
+			return 0, fmt.Errorf("%q: want a number of days such as 400d, or a duration such as 8760h", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q: want a number of days such as 400d, or a duration such as 8760h", s)
+		}
+	}
+	if d < 24*time.Hour {
+		return 0, fmt.Errorf("%q: keep audit entries for at least a day", s)
+	}
+	return d, nil
 }
 
 func (e *EdgeConfig) parse(port, private, size string) error {

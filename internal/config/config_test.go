@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoad(t *testing.T) {
@@ -59,5 +60,21 @@ func TestEnsureSessionKeyPersists(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "session.key"), []byte(strings.Repeat("z", 64)), 0o600)
 	if err := (&Config{DataDir: dir}).EnsureSessionKey(); err == nil {
 		t.Fatal("a corrupt key file must be an error")
+	}
+}
+
+func TestParseRetention(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, true}, {"0", 0, true}, {"400d", 400 * 24 * time.Hour, true}, {"8760h", 8760 * time.Hour, true},
+		{"1d", 24 * time.Hour, true}, {"12h", 0, false}, {"-3d", 0, false}, {"3x", 0, false}, {"d", 0, false}, {"1.5d", 0, false},
+	} {
+		got, err := ParseRetention(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseRetention(%q) = %v, %v", c.in, got, err)
+		}
 	}
 }

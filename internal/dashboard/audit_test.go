@@ -226,7 +226,7 @@ func TestAuditLogHidesZonesTheMemberCannotSee(t *testing.T) {
 	ts.e.advance(time.Since(ts.e.clock())) // entries carry wall-clock times; see TestAuditCSVExport
 	csvRes := admin.get("/audit.csv")
 	if csvRes.Status != http.StatusOK || strings.Contains(csvRes.Body, "hidden.example") || !strings.Contains(csvRes.Body, "example.com") {
-		t.Errorf("CSV export: %d, names the hidden zone or leaves out the member's own", csvRes.Status)
+		t.Errorf("CSV export: %d, names the hidden zone or leaves out the member's own: %s", csvRes.Status, csvRes.Body)
 	}
 	if owner := ts.owner.get("/audit"); !strings.Contains(owner.Body, "hidden.example") {
 		t.Error("the owner, who sees every zone, must see the hidden zone's entries")

@@ -7,6 +7,7 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/firewall"
+	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/store"
@@ -46,12 +48,20 @@ type Deps struct {
 	Firewall  *firewall.Service
 	Members   *members.Service
 	Analytics *analytics.Service
+	// Mail queues outgoing mail; nil means mail is not configured (the dashboard then shows the
+	// links it would have mailed, and says which mails are not sent).
+	Mail Mailer
 	// LookupNS finds a zone's name servers in the public DNS for the delegation check; nil means
 	// the system resolver.
 	LookupNS zones.LookupNS
 	// Now returns the current time; nil means time.Now. Tests use it to expire sessions and
 	// throttling windows.
 	Now func() time.Time
+}
+
+// Mailer queues a mail for sending; *jobs.Queue is one.
+type Mailer interface {
+	SendMail(ctx context.Context, m mail.Message) error
 }
 
 // Session lifetimes: a session ends after IdleTimeout without a request, and at the latest

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/web"
 )
@@ -21,6 +22,14 @@ func (s *server) handleInvitationAcceptForm(w http.ResponseWriter, r *http.Reque
 func (s *server) renderInvitationAccept(w http.ResponseWriter, r *http.Request, status int, f web.Form) error {
 	p := principalFrom(r)
 	v := web.InvitationAcceptView{SignedIn: p != nil, Form: f}
+	if code := f.Value("code"); code != "" {
+		if inv, err := s.Members.Peek(r.Context(), code); err == nil {
+			v.Invitation = &web.InvitationDetails{Email: inv.Email, Account: inv.Account, Inviter: inv.Inviter, Role: inv.Role,
+				Zones: inv.Zones, Expires: inv.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")}
+		} else if !errs.Is(err, errs.Invalid) {
+			return err
+		}
+	}
 	if p != nil {
 		v.Email = p.User.Email
 	} else {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -66,7 +67,7 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
-	v := web.MembersView{AccountName: acct.Name, CanWrite: canWrite, Form: f, Invited: invited,
+	v := web.MembersView{AccountName: acct.Name, CanWrite: canWrite, Form: f, Invited: invited, MailOff: s.Mail == nil,
 		Pagination: web.Pagination{Page: page, PerPage: listPerPage, Total: total}}
 	if page > 1 {
 		v.Pagination.PrevURL = fmt.Sprintf("/members?page=%d", page-1)
@@ -94,6 +95,9 @@ func (s *server) zoneNames(ctx context.Context, accountID string) ([]store.Zone,
 func memberView(m members.Member, p *principal, zones []store.Zone) web.Member {
 	v := web.Member{ID: m.ID, Email: m.Email, RoleName: m.Role.Name, Status: m.Status,
 		You: m.UserID != nil && *m.UserID == p.User.ID}
+	if m.Status == store.MembershipPending && m.ExpiresAt != nil {
+		v.Expires = m.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+	}
 	if v.RoleName == "" {
 		v.RoleName = "Unknown role"
 	}
@@ -183,6 +187,14 @@ func (s *server) handleMemberInvite(w http.ResponseWriter, r *http.Request) erro
 		URL: strings.TrimSuffix(s.Config.BaseURL, "/") + "/invitations/accept?code=" + url.QueryEscape(code)}
 	if m.ExpiresAt != nil {
 		inv.Expires = *m.ExpiresAt
+	}
+	if s.Mail != nil {
+		if err := s.mailInvitation(r, p, acct, m, inv); err != nil {
+			return err
+		}
+		s.flash(w, r, web.FlashSuccess, "Invitation sent to "+m.Email+". The link in it works once, for 7 days.")
+		redirect(w, r, "/members")
+		return nil
 	}
 	// The code is shown now and never again: render instead of redirecting.
 	blank := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
@@ -318,4 +330,63 @@ func refusal(err error) bool {
 		return true
 	}
 	return false
+}
+
+// mailInvitation queues the invitation mail: who invites, to which account, with which role and
+// zones, and the one-time link (which is then shown to nobody else).
+func (s *server) mailInvitation(r *http.Request, p *principal, acct *store.Account, m *members.Member, inv *web.Invitation) error {
+	data := mail.Invitation{Account: acct.Name, Inviter: p.User.Email, Role: m.Role.Name, Link: inv.URL,
+		Expires: inv.Expires.UTC().Format("2 January 2006 at 15:04 UTC")}
+	if m.Zones != nil {
+		if err := s.DB.Gorm(r.Context()).Model(&store.Zone{}).Where("account_id = ? AND id IN ?", acct.ID, m.Zones).
+			Order("name").Pluck("name", &data.Zones).Error; err != nil {
+			return err
+		}
+	}
+	msg, err := mail.Render(mail.KindInvitation, m.Email, data)
+	if err != nil {
+		return err
+	}
+	return s.Mail.SendMail(r.Context(), msg)
+}
+
+// handleMemberResend gives a pending invitation a new code (the old one stops working) and mails
+// it again, or shows the new link when mail is off.
+func (s *server) handleMemberResend(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r)
+	if _, err := parseForm(w, r); err != nil {
+		return err
+	}
+	acct, m, err := s.writableMember(r, p)
+	if err != nil {
+		return err
+	}
+	g, err := s.granter(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	m, code, err := s.Members.Resend(r.Context(), s.actor(r, p.User), g, acct.ID, m.ID)
+	if err != nil {
+		if e := errs.As(err); e != nil && (e.Code == errs.Invalid || e.Code == errs.Forbidden) {
+			s.flash(w, r, web.FlashError, e.Message)
+			redirect(w, r, "/members")
+			return nil
+		}
+		return err
+	}
+	inv := &web.Invitation{Email: m.Email, Code: code,
+		URL: strings.TrimSuffix(s.Config.BaseURL, "/") + "/invitations/accept?code=" + url.QueryEscape(code)}
+	if m.ExpiresAt != nil {
+		inv.Expires = *m.ExpiresAt
+	}
+	if s.Mail != nil {
+		if err := s.mailInvitation(r, p, acct, m, inv); err != nil {
+			return err
+		}
+		s.flash(w, r, web.FlashSuccess, "Invitation sent again to "+m.Email+"; the earlier link no longer works.")
+		redirect(w, r, "/members")
+		return nil
+	}
+	blank := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
+	return s.renderMembers(w, r, http.StatusOK, blank, nil, inv)
 }

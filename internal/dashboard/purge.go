@@ -88,7 +88,12 @@ func (s *server) actorNames(ctx context.Context, es []purge.Entry) (map[string]s
 		case e.ActorType == audit.ActorUser:
 			out[e.ActorID] = "A removed user"
 		case e.ActorType == audit.ActorToken:
-			out[e.ActorID] = "API token " + e.ActorID
+			// An account-owned token, named as on the audit page; never a bare id.
+			name, _, err := store.TokenActorNames(s.DB.Gorm(ctx), e.ActorID)
+			if err != nil && !errs.Is(err, errs.NotFound) {
+				return nil, err
+			}
+			out[e.ActorID] = cmp(name, "a deleted token") + " (account token)"
 		default:
 			out[e.ActorID] = e.ActorID
 		}

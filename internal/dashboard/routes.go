@@ -50,11 +50,15 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /members/{id}/edit", s.handle(requireUser(s.handleMemberEditSubmit)))
 	mux.Handle("GET /members/{id}/delete", s.handle(requireUser(s.handleMemberDeleteConfirm)))
 	mux.Handle("POST /members/{id}/delete", s.handle(requireUser(s.handleMemberDelete)))
+	mux.Handle("POST /members/{id}/resend", s.handle(requireUser(s.handleMemberResend)))
 	mux.Handle("GET /invitations/accept", s.handle(s.handleInvitationAcceptForm))
 	mux.Handle("POST /invitations/accept", s.handle(requireUser(s.handleInvitationAccept)))
 	mux.Handle("GET /audit", s.handle(requireUser(s.handleAuditList)))
 	mux.Handle("GET /audit.csv", s.handle(requireUser(s.handleAuditCSV)))
 	mux.Handle("GET /audit/{id}", s.handle(requireUser(s.handleAuditEntry)))
+	// The signed-in user's own log: sign-ins, their tokens, their changes anywhere.
+	mux.Handle("GET /profile/activity", s.handle(requireUser(s.handleActivityList)))
+	mux.Handle("GET /profile/activity/{id}", s.handle(requireUser(s.handleActivityEntry)))
 
 	// API tokens: the user's own under /profile/tokens, an account's under
 	// /accounts/{account}/tokens; the same handlers serve both (see tokenScopeOf).

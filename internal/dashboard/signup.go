@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/errs"
@@ -33,6 +35,16 @@ func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 		Name: f.Value("name"), AccountName: f.Value("account_name")}
 	f.Values["password"] = ""
 	next := safeNext(f.Value("next"))
+	// Signing up to accept an invitation sent to this very address: no account of one's own,
+	// the invitation is accepted at once.
+	code := invitationCode(next)
+	if code != "" {
+		if inv, err := s.Members.Peek(r.Context(), code); err == nil {
+			if norm, err := accounts.NormalizeEmail(in.Email); err == nil && norm == inv.Email {
+				in.NoAccount = true
+			}
+		}
+	}
 	u, acct, err := s.Accounts.SignUp(r.Context(), in, s.actor(r, nil))
 	if err != nil {
 		if !fieldError(&f, err, signUpFields...) {
@@ -45,6 +57,22 @@ func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, r, status, web.SignUp(s.page(w, r, "Create your account", ""),
 			web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength, Next: next}))
 	}
+	if in.NoAccount {
+		m, err := s.Members.Accept(r.Context(), s.actor(r, u), u.ID, code)
+		if err != nil {
+			return err
+		}
+		if err := s.signIn(w, r, u); err != nil {
+			return err
+		}
+		name := "the account"
+		if a, err := s.Accounts.Account(r.Context(), u.ID, m.AccountID); err == nil {
+			name = a.Name
+		}
+		s.flash(w, r, web.FlashSuccess, "Welcome to Latchkey! You joined "+name+" as "+m.Role.Name+".")
+		redirect(w, r, "/zones")
+		return nil
+	}
 	if err := s.signIn(w, r, u); err != nil {
 		return err
 	}
@@ -56,4 +84,17 @@ func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 	s.flash(w, r, web.FlashSuccess, "Welcome to Latchkey! Your account “"+acct.Name+"” is ready. Add your first zone to get started.")
 	redirect(w, r, "/zones")
 	return nil
+}
+
+// invitationCode returns the code of an invitation link ("/invitations/accept?code=…"), or "".
+func invitationCode(next string) string {
+	path, query, ok := strings.Cut(next, "?")
+	if !ok || path != "/invitations/accept" {
+		return ""
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(q.Get("code"))
 }

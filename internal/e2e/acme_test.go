@@ -264,7 +264,7 @@ func (e *acmeEnv) auditBy(t *testing.T, action string) []store.AuditEntry {
 	}
 	var out []store.AuditEntry
 	for _, a := range entries {
-		if a.ActorType == audit.ActorToken && a.ActorID == e.tokenID {
+		if a.TokenID == e.tokenID {
 			out = append(out, a)
 		}
 	}

@@ -445,3 +445,107 @@ func newCode() (code, hash string) {
 	sum := sha256.Sum256([]byte(code))
 	return code, hex.EncodeToString(sum[:])
 }
+
+// Invitation is what the accept page shows about a pending invitation: to whom it was sent, the
+// account, who invited and with which role and zones, and until when it is valid.
+type Invitation struct {
+	Email, Account, Inviter, Role string
+	// Zones names the zones the role is limited to; nil means every zone of the account.
+	Zones     []string
+	ExpiresAt time.Time
+}
+
+// errInvalidInvitation is the one answer for any code that cannot be used, so codes cannot be probed.
+var errInvalidInvitation = errs.InvalidField("code", "This invitation is not valid: it may have expired, been withdrawn or replaced by a newer one.")
+
+// pendingByCode finds the valid, unexpired pending invitation with code.
+func (s *Service) pendingByCode(tx *gorm.DB, code string) (*store.Membership, error) {
+	if len(code) < 20 || len(code) > 100 {
+		return nil, errInvalidInvitation
+	}
+	sum := sha256.Sum256([]byte(code))
+	m, err := store.MembershipByInviteHash(tx, hex.EncodeToString(sum[:]))
+	if errs.Is(err, errs.NotFound) {
+		return nil, errInvalidInvitation
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.ExpiresAt == nil || !s.now().Before(*m.ExpiresAt) {
+		return nil, errInvalidInvitation
+	}
+	return m, nil
+}
+
+// Peek returns the details of the pending invitation with code without accepting it. A code that
+// is unknown, used, replaced by a resend, withdrawn or expired is Invalid, always with the same
+// message.
+func (s *Service) Peek(ctx context.Context, code string) (*Invitation, error) {
+	tx := s.db.Gorm(ctx)
+	m, err := s.pendingByCode(tx, code)
+	if err != nil {
+		return nil, err
+	}
+	var acct store.Account
+	if err := tx.Where("id = ?", m.AccountID).Take(&acct).Error; err != nil {
+		return nil, err
+	}
+	out := &Invitation{Email: m.Email, Account: acct.Name, Inviter: "An administrator", ExpiresAt: *m.ExpiresAt}
+	if role, ok := authz.RoleByID(m.RoleID); ok {
+		out.Role = role.Name
+	}
+	if m.InvitedBy != nil {
+		if u, err := store.UserByID(tx, *m.InvitedBy); err == nil {
+			out.Inviter = u.Email
+		} else if name, _, err := store.TokenActorNames(tx, *m.InvitedBy); err == nil {
+			out.Inviter = name + " (API token)"
+		}
+	}
+	zones, err := m.ZoneScope()
+	if err != nil {
+		return nil, err
+	}
+	if zones != nil {
+		out.Zones = []string{}
+		if err := tx.Model(&store.Zone{}).Where("account_id = ? AND id IN ?", m.AccountID, zones).Order("name").Pluck("name", &out.Zones).Error; err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Resend gives a pending invitation a new one-time code and a new expiry and returns the code;
+// the old code stops working at once. Whoever resends must be allowed to change the member, as
+// for Update. An accepted member is Invalid.
+func (s *Service) Resend(ctx context.Context, actor audit.Actor, g Granter, accountID, id string) (*Member, string, error) {
+	if !store.ValidID(id) {
+		return nil, "", errs.E(errs.NotFound, "member not found")
+	}
+	code, hash := newCode()
+	var out *Member
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.LockAccount(tx, accountID); err != nil {
+			return err
+		}
+		m, old, err := s.changeable(tx, g, accountID, id)
+		if err != nil {
+			return err
+		}
+		if m.Status != store.MembershipPending {
+			return errs.E(errs.Invalid, "%s has already accepted; there is nothing to resend.", m.Email)
+		}
+		now := s.now()
+		exp := now.Add(InvitationLifetime)
+		m.InviteCodeHash, m.ExpiresAt, m.UpdatedAt = &hash, &exp, now
+		if err := store.UpdateMembership(tx, m); err != nil {
+			return err
+		}
+		out = &Member{Membership: *m, Role: old.Role, Zones: old.Zones}
+		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "member.invite_resend", ResourceType: "member",
+			ResourceID: m.ID, Old: map[string]any{"email": m.Email, "expires_at": old.ExpiresAt}, New: map[string]any{"email": m.Email, "expires_at": exp}})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, code, nil
+}

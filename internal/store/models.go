@@ -96,4 +96,14 @@ type AuditEntry struct {
 	NewValue     *string
 	Result       bool
 	CreatedAt    time.Time
+	// TokenID and TokenName name the API token the change was made with, if any.
+	TokenID   string
+	TokenName string
+	// ResourceName names the resource beside ResourceID (record name, member email, token name).
+	ResourceName string
+	// Chain, Seq, PrevHash and Hash place the entry in its tamper-evident chain (see AppendAuditEntry).
+	Chain    *string
+	Seq      *int64
+	PrevHash *string
+	Hash     *string
 }

@@ -146,14 +146,17 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if db.dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(d, db.sql, fs.FS(migrations.FS))
+	// Engineers number migrations in separate ranges, so a database may have a later number
+	// applied before an earlier one lands: apply such missing migrations instead of refusing.
+	p, err := goose.NewProvider(d, db.sql, fs.FS(migrations.FS), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("apply migrations: %w", err)
 	}
-	return nil
+	// Entries written before the audit log was chained join their chains once.
+	return SealAuditBacklog(db.Gorm(ctx))
 }
 
 // Tx runs fn in one database transaction: it commits when fn returns nil and rolls back

@@ -274,6 +274,24 @@ func DisableAPIToken(tx *gorm.DB, id string, at time.Time) (bool, error) {
 	return res.RowsAffected == 1, nil
 }
 
+// TokenActorNames returns the name of token id and the email of its user ("" for an
+// account-owned token), for attributing changes made with it.
+func TokenActorNames(tx *gorm.DB, id string) (name, email string, err error) {
+	var row struct {
+		Name  string
+		Email *string
+	}
+	err = tx.Table("api_tokens").Select("api_tokens.name AS name, users.email AS email").
+		Joins("LEFT JOIN users ON users.id = api_tokens.user_id").Where("api_tokens.id = ?", id).Take(&row).Error
+	if err != nil {
+		return "", "", notFound(err, "token")
+	}
+	if row.Email != nil {
+		email = *row.Email
+	}
+	return row.Name, email, nil
+}
+
 // ChildAPITokens returns the tokens whose parent is one of ids, whoever owns them: lineage crosses
 // owners (a user's token may mint an account token), and only the tokens service follows it.
 func ChildAPITokens(tx *gorm.DB, ids []string) ([]APIToken, error) {

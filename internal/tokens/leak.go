@@ -116,7 +116,7 @@ func (s *Service) reportOne(ctx context.Context, actor audit.Actor, h Hash, repo
 		ev := owner.auditEvent(ActionLeakReported, row.ID)
 		ev.Old = map[string]string{"status": row.Status}
 		ev.New = leakValue{Status: StatusDisabled, URL: report.URL, Source: report.Source}
-		if err := audit.Record(tx, actor, ev); err != nil {
+		if err := recordTokenEvent(tx, actor, owner, row.Name, ev, row.Policies); err != nil {
 			return err
 		}
 		// Whoever found the secret may have minted children with it.

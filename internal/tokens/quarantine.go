@@ -9,7 +9,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
@@ -154,7 +153,7 @@ func (s *Service) Quarantine(ctx context.Context, c Creator, owner Owner, id str
 		ev := owner.auditEvent("token.quarantine", id)
 		ev.Old = map[string]any{"policies": before.Policies}
 		ev.New = map[string]any{"policies": t.Policies}
-		return audit.Record(tx, c.Actor, ev)
+		return recordTokenEvent(tx, c.Actor, owner, row.Name, ev, row.Policies)
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -274,7 +275,7 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 	if err != nil {
 		return nil, "", fmt.Errorf("new secret does not parse: %w", err)
 	}
-	row := &store.APIToken{ID: store.NewID(), OwnerKind: string(owner.Kind), CreatedBy: c.Actor.ID,
+	row := &store.APIToken{ID: store.NewID(), OwnerKind: string(owner.Kind), CreatedBy: cmp.Or(c.Actor.TokenID, c.Actor.ID),
 		Status: p.status, SecretHash: parsed.Hash.String(), SecretHint: Hint(secret), IssuedOn: now, ModifiedOn: now}
 	if owner.Kind == OwnerAccount {
 		row.AccountID = &owner.AccountID
@@ -310,7 +311,7 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 		}
 		ev := owner.auditEvent("token.create", row.ID)
 		ev.New = t
-		return audit.Record(tx, c.Actor, ev)
+		return recordTokenEvent(tx, c.Actor, owner, row.Name, ev, row.Policies)
 	})
 	if err != nil {
 		return nil, "", err
@@ -407,6 +408,7 @@ func (s *Service) Update(ctx context.Context, c Creator, owner Owner, id string,
 		if err != nil {
 			return err
 		}
+		oldPolicies := row.Policies
 		if in.Status == "" {
 			p.status = row.Status
 		}
@@ -431,7 +433,7 @@ func (s *Service) Update(ctx context.Context, c Creator, owner Owner, id string,
 		}
 		ev := owner.auditEvent("token.update", id)
 		ev.Old, ev.New = before, t
-		if err := audit.Record(tx, c.Actor, ev); err != nil {
+		if err := recordTokenEvent(tx, c.Actor, owner, row.Name, ev, oldPolicies, row.Policies); err != nil {
 			return err
 		}
 		if p.status == StatusDisabled {
@@ -461,7 +463,7 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, owner Owner, id
 		}
 		ev := owner.auditEvent("token.delete", id)
 		ev.Old = before
-		if err := audit.Record(tx, actor, ev); err != nil {
+		if err := recordTokenEvent(tx, actor, owner, row.Name, ev, row.Policies); err != nil {
 			return err
 		}
 		cascaded, err = s.disableDescendants(tx, actor, id, causeDeleted)
@@ -504,7 +506,7 @@ func (s *Service) Roll(ctx context.Context, c Creator, owner Owner, id string) (
 		}
 		ev := owner.auditEvent("token.roll", id)
 		ev.Old, ev.New = map[string]string{"secret_hint": oldHint}, map[string]string{"secret_hint": row.SecretHint}
-		if err := audit.Record(tx, actor, ev); err != nil {
+		if err := recordTokenEvent(tx, actor, owner, row.Name, ev, row.Policies); err != nil {
 			return err
 		}
 		// Whoever held the old secret may have minted children with it.

@@ -37,10 +37,24 @@ func byToken(t *testing.T, svc *tokens.Service, secret string) tokens.Creator {
 		UserID: p.Owner().UserID, Parent: p}
 }
 
+// auditActions lists the actions of the entries about a user-owned token in its user's own log.
 func auditActions(t *testing.T, db *store.DB, resourceID string) []string {
 	t.Helper()
+	return accountAuditActions(t, db, "", resourceID)
+}
+
+// accountAuditActions lists the actions of the entries about a token in the log of accountID
+// (the user's own log when "").
+func accountAuditActions(t *testing.T, db *store.DB, accountID, resourceID string) []string {
+	t.Helper()
 	var es []store.AuditEntry
-	if err := db.Gorm(ctx).Where("resource_id = ?", resourceID).Order("created_at, id").Find(&es).Error; err != nil {
+	q := db.Gorm(ctx).Where("resource_id = ?", resourceID)
+	if accountID == "" {
+		q = q.Where("account_id IS NULL")
+	} else {
+		q = q.Where("account_id = ?", accountID)
+	}
+	if err := q.Order("seq").Find(&es).Error; err != nil {
 		t.Fatal(err)
 	}
 	var out []string
@@ -136,6 +150,10 @@ func TestTokenLifecycle(t *testing.T) {
 		want := "token.create token.update token.update token.roll token.delete"
 		if got := strings.Join(auditActions(t, db, tok.ID), " "); got != want {
 			t.Fatalf("audit actions = %q, want %q", got, want)
+		}
+		// The account the token reaches sees the same events in its own log.
+		if got := strings.Join(accountAuditActions(t, db, a.ID, tok.ID), " "); got != want {
+			t.Fatalf("account audit actions = %q, want %q", got, want)
 		}
 	})
 }
