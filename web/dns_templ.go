@@ -68,7 +68,7 @@ func zoneHeader(z ZoneHeader, intro string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</p></div><nav aria-label=\"Zone sections\" class=\"mt-5 flex gap-1 border-b border-slate-200\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</p></div><nav aria-label=\"Zone sections\" class=\"mt-5 flex flex-wrap gap-x-1 border-b border-slate-200\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

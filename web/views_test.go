@@ -50,7 +50,7 @@ func TestLayoutSignedIn(t *testing.T) {
 	if got := doc.Find(`[role="alert"].flash`).Text(); !strings.Contains(got, "Oops <b>") {
 		t.Errorf("error flash %q", got)
 	}
-	if doc.Find(`nav a[aria-current="page"]`).Text() != "Zones" {
+	if doc.Find(`nav a[aria-current="page"]`).First().Text() != "Zones" || doc.Find(`nav[aria-label="Main (menu)"] a[aria-current="page"]`).Text() != "Zones" {
 		t.Error("active section not marked")
 	}
 	if doc.Find(`form[action="/signout"][method="post"] button`).Length() != 1 {
