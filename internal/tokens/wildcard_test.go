@@ -75,7 +75,7 @@ func TestAllZonesKeysForUserTokens(t *testing.T) {
 				policies: []authz.PolicyJSON{tt.Allow([]authz.Perm{authz.ZoneWrite}, allZones)}},
 			{name: "zone group held somewhere", creator: dashboard(plain), owner: tokens.UserOwner(plain.ID),
 				policies: []authz.PolicyJSON{tt.Allow([]authz.Perm{authz.ZoneRead}, allZones)},
-				decide: []want{{authz.ZoneRead, authz.Zone(plainAcct.ID, zPlain.ID), true}, {authz.ZoneRead, authz.Zone(a.ID, z1.ID), false}}},
+				decide:   []want{{authz.ZoneRead, authz.Zone(plainAcct.ID, zPlain.ID), true}, {authz.ZoneRead, authz.Zone(a.ID, z1.ID), false}}},
 			{name: "account-owned token", creator: dashboard(owner), owner: tokens.AccountOwner(a.ID), fails: true,
 				policies: []authz.PolicyJSON{tt.Allow(dnsW, allZones)}},
 			{name: "specific zone still capped", creator: dashboard(dnsUser), owner: me, fails: true,
