@@ -126,6 +126,11 @@ type AnalyticsView struct {
 	Bars []Bar
 	// Max is the largest bucket's requests, the chart's scale.
 	Max int64
+	// DNSQueries counts the queries Latchkey's DNS server answered for the zone in the range
+	// (hourly counts: every hour the range touches); DNSTypes, DNSRCodes and DNSNames break them
+	// down by query type, response code and query name, largest first.
+	DNSQueries                    int64
+	DNSTypes, DNSRCodes, DNSNames []Count
 }
 
 // Chart dimensions of the analytics page.

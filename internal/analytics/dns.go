@@ -138,3 +138,48 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// DNSSummary is a zone's DNS queries over a range, for the dashboard: the total and the largest
+// groups by query type, response code and query name (at most DNSSummaryTop each, largest
+// first).
+type DNSSummary struct {
+	Queries                 int64
+	Types, RCodes, TopNames []DNSCount
+}
+
+// DNSCount is one group of a DNSSummary.
+type DNSCount struct {
+	Label string
+	N     int64
+}
+
+// DNSSummaryTop is how many groups each list of a DNSSummary holds.
+const DNSSummaryTop = 10
+
+// DNSSummary reads the zone's DNS query counts for every hour that [since, until) touches (counts
+// are hourly). It returns the store's error if a query fails.
+func (s *Service) DNSSummary(ctx context.Context, zoneID string, since, until time.Time) (DNSSummary, error) {
+	from := since.Unix() / 3600 * 3600
+	to := (until.Unix() + 3599) / 3600 * 3600
+	var out DNSSummary
+	tx := s.db.Gorm(ctx)
+	for _, g := range []struct {
+		col  string
+		dest *[]DNSCount
+	}{{"qtype", &out.Types}, {"rcode", &out.RCodes}, {"qname", &out.TopNames}} {
+		rows, total, err := store.DNSQueryReport(tx, zoneID, from, to, []string{g.col}, DNSSummaryTop)
+		if err != nil {
+			return DNSSummary{}, err
+		}
+		out.Queries = total
+		*g.dest = make([]DNSCount, 0, len(rows))
+		for _, r := range rows {
+			label := map[string]string{"qtype": r.Qtype, "rcode": r.Rcode, "qname": strings.TrimSuffix(r.Qname, ".")}[g.col]
+			if label == "" && g.col == "qname" {
+				label = "(other names)"
+			}
+			*g.dest = append(*g.dest, DNSCount{Label: label, N: r.Count})
+		}
+	}
+	return out, nil
+}

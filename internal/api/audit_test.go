@@ -40,6 +40,9 @@ func TestEveryMutationWritesOneAuditEntry(t *testing.T) {
 				if !known {
 					t.Fatalf("mutating route %s %s has no entry in routeRequests: add the request body it needs", rt.Method, rt.Pattern)
 				}
+				if routeRequests[rt.Method+" "+rt.Pattern].Read {
+					t.Skip("a read sent as POST changes nothing")
+				}
 				before := time.Now().Add(-time.Second)
 				var ids []string
 				if err := db.Gorm(bg).Model(&store.AuditEntry{}).Where("owner_user_id = ?", f.user.ID).Pluck("id", &ids).Error; err != nil {

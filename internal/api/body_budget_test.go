@@ -22,8 +22,8 @@ import (
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
-	tt "github.com/latchkey/latchkey/internal/tokens/tokenstest"
 	"github.com/latchkey/latchkey/internal/tokens"
+	tt "github.com/latchkey/latchkey/internal/tokens/tokenstest"
 	"github.com/latchkey/latchkey/internal/zones"
 )
 

@@ -37,18 +37,13 @@ func dnsCheck(r *http.Request) dns.Check {
 // whose DNS Read grant is narrowed to some records sees only those, and the counts cover only
 // those.
 func (s *Server) handleDNSList(w http.ResponseWriter, r *http.Request) error {
-	p, t := PrincipalFrom(r.Context()), TargetFrom(r.Context())
+	t := TargetFrom(r.Context())
 	o, err := dns.ParseListQuery(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	if p.Cred.Compiled.Constrained(authz.DNSRead, t.Resource) || p.Access.Compiled.Constrained(authz.DNSRead, t.Resource) {
-		// The constraints become conditions of the query, so the database filters and pages.
-		o.Scopes = []authz.RecordFilter{
-			p.Cred.Compiled.RecordFilter(authz.DNSRead, t.Resource, t.Zone.Name),
-			p.Access.Compiled.RecordFilter(authz.DNSRead, t.Resource, t.Zone.Name),
-		}
-	}
+	// The constraints become conditions of the query, so the database filters and pages.
+	o.Scopes = readScopes(r)
 	page, err := s.DNS.List(r.Context(), t.AccountID, t.Zone.ID, o)
 	if err != nil {
 		return err

@@ -122,6 +122,10 @@ func (e *env) do(method, path, auth string, body any) *response {
 func (e *env) doReq(method, path string, body any, set func(*http.Request)) *response {
 	e.t.Helper()
 	var rd io.Reader
+	ctype := "application/json"
+	if rb, ok := body.(rawBody); ok {
+		rd, ctype, body = bytes.NewReader(rb.Data), rb.ContentType, nil
+	}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -133,7 +137,7 @@ func (e *env) doReq(method, path string, body any, set func(*http.Request)) *res
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", ctype)
 	set(req)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -149,6 +153,13 @@ func (e *env) doReq(method, path string, body any, set func(*http.Request)) *res
 		}
 		return out
 	}
+	if res.StatusCode == http.StatusOK && method == http.MethodGet && strings.HasSuffix(path, "/dns_records/export") {
+		// A zone file is answered as text, without an envelope.
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+			e.t.Fatalf("%s %s: Content-Type %q, want text/plain", method, path, ct)
+		}
+		return out
+	}
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		e.t.Fatalf("%s %s: Content-Type %q, body %s", method, path, ct, raw)
 	}
@@ -159,6 +170,12 @@ func (e *env) doReq(method, path string, body any, set func(*http.Request)) *res
 		e.t.Fatalf("%s %s: errors and messages must be arrays: %s", method, path, raw)
 	}
 	return out
+}
+
+// rawBody is a request body sent as is, with its content type (a multipart form).
+type rawBody struct {
+	ContentType string
+	Data        []byte
 }
 
 func bearerOf(secret string) string { return "Bearer " + secret }

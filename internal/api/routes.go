@@ -61,6 +61,9 @@ func routes() []Route {
 		// DNS records (API.md §4). Handlers also apply DNS record constraints per record.
 		{"GET", "/zones/{zone_id}/dns_records", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSList},
 		{"POST", "/zones/{zone_id}/dns_records", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSCreate},
+		{"POST", "/zones/{zone_id}/dns_records/batch", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSBatch},
+		{"GET", "/zones/{zone_id}/dns_records/export", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSExport},
+		{"POST", "/zones/{zone_id}/dns_records/import", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSImport},
 		{"GET", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSGet},
 		{"PATCH", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSPatch},
 		{"PUT", "/zones/{zone_id}/dns_records/{record_id}", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSPut},

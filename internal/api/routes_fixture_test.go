@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"mime/multipart"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,6 +41,8 @@ func newFixture(t testing.TB, e *env) *fixture {
 type routeRequest struct {
 	Body   func(f *fixture) any
 	Params func(f *fixture) map[string]string
+	// Read marks a POST that changes nothing (a bulk read), so it writes no audit entry.
+	Read bool
 }
 
 // routeRequests holds, by "METHOD /pattern", how to make a valid request. Every mutating route
@@ -92,7 +96,17 @@ var routeRequests = map[string]routeRequest{
 	"PATCH /zones/{zone_id}/dns_records/{record_id}":  {Body: dnsRecordBody},
 	"PUT /zones/{zone_id}/dns_records/{record_id}":    {Body: dnsRecordBody},
 	"DELETE /zones/{zone_id}/dns_records/{record_id}": {},
-	"POST /zones/{zone_id}/purge_cache":               {Body: func(*fixture) any { return map[string]any{"purge_everything": true} }},
+	"POST /zones/{zone_id}/dns_records/batch": {Body: func(f *fixture) any {
+		return map[string]any{"posts": []any{dnsRecordBody(f)}}
+	}},
+	"POST /zones/{zone_id}/dns_records/import": {Body: func(f *fixture) any {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("file", "imp"+store.NewID()[:10]+" 300 IN TXT \"imported\"\n")
+		_ = mw.Close()
+		return rawBody{ContentType: mw.FormDataContentType(), Data: buf.Bytes()}
+	}},
+	"POST /zones/{zone_id}/purge_cache": {Body: func(*fixture) any { return map[string]any{"purge_everything": true} }},
 
 	// IP access rules, at zone and at account scope (branch kv).
 	"POST /zones/{zone_id}/firewall/access_rules/rules":                   {Body: ruleCreateBody},

@@ -261,6 +261,12 @@ func (s *server) handleAnalytics(w http.ResponseWriter, r *http.Request) error {
 	for _, b := range d.Timeseries {
 		v.Max = max(v.Max, b.Requests.All)
 	}
+	dns, err := s.Analytics.DNSSummary(r.Context(), z.ID, since, until)
+	if err != nil {
+		return err
+	}
+	v.DNSQueries = dns.Queries
+	v.DNSTypes, v.DNSRCodes, v.DNSNames = dnsCounts(dns.Types), dnsCounts(dns.RCodes), dnsCounts(dns.TopNames)
 	if n := len(d.Timeseries); n > 0 {
 		w := web.ChartW / float64(n)
 		for i, b := range d.Timeseries {
@@ -275,6 +281,15 @@ func (s *server) handleAnalytics(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return s.render(w, r, http.StatusOK, web.Analytics(s.page(w, r, "Analytics · "+z.Name, "zones"), v))
+}
+
+// dnsCounts turns DNS summary groups into the page's counts.
+func dnsCounts(cs []analytics.DNSCount) []web.Count {
+	out := make([]web.Count, len(cs))
+	for i, c := range cs {
+		out[i] = web.Count{Label: c.Label, N: c.N}
+	}
+	return out
 }
 
 // counts turns a breakdown map into its ten largest entries, largest first.

@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"gorm.io/gorm"
+
 	"net/http"
 	"strings"
 	"testing"
@@ -91,6 +93,26 @@ func TestAnalyticsPageAndPurgeEdgeStatus(t *testing.T) {
 	if res.Status != http.StatusOK || res.text("#an-requests") != "5" || res.text("#an-cached") != "60.0%" || res.text("#an-threats") != "1" ||
 		res.Doc.Find("svg rect").Length() == 0 {
 		t.Fatalf("analytics: %d requests %q cached %q threats %q", res.Status, res.text("#an-requests"), res.text("#an-cached"), res.text("#an-threats"))
+	}
+	// DNS queries answered for the zone are on the same page; another zone's are not counted.
+	hour := minute / 3600 * 3600
+	stats := []store.DNSQueryStat{
+		{ZoneID: ts.zone.ID, Hour: hour, Qname: "www." + ts.zone.Name + ".", Qtype: "A", Rcode: "NOERROR", Count: 7},
+		{ZoneID: ts.zone.ID, Hour: hour, Qname: "nope." + ts.zone.Name + ".", Qtype: "AAAA", Rcode: "NXDOMAIN", Count: 2},
+		{ZoneID: ts.otherZone.ID, Hour: hour, Qname: "www." + ts.otherZone.Name + ".", Qtype: "A", Rcode: "NOERROR", Count: 100},
+	}
+	if err := ts.e.db.Tx(t.Context(), func(tx *gorm.DB) error { return store.AddDNSQueryStats(tx, stats) }); err != nil {
+		t.Fatal(err)
+	}
+	res = c.get("/zones/" + ts.zone.ID + "/analytics?range=30m")
+	if got := res.text("#an-dns-queries"); got != "9" {
+		t.Fatalf("DNS queries %q, want 9", got)
+	}
+	if types := res.Doc.Find(`[aria-labelledby="an-dns-types"] li`).Text(); !strings.Contains(types, "A7") || !strings.Contains(types, "AAAA2") {
+		t.Fatalf("DNS query types %q", types)
+	}
+	if names := res.Doc.Find(`[aria-labelledby="an-dns-names"] li`).First().Text(); !strings.Contains(names, "www."+ts.zone.Name) {
+		t.Fatalf("top DNS names %q", names)
 	}
 	if res := ts.other.get("/zones/" + ts.zone.ID + "/analytics"); res.Status != http.StatusNotFound {
 		t.Fatalf("other tenant: %d", res.Status)

@@ -158,18 +158,23 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, zone
 		if err != nil {
 			return err
 		}
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		rec, err = s.write(tx, z, nil, p, check, now)
-		if err != nil {
-			return err
-		}
-		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: ActionCreate, ResourceType: "dns_record",
-			ResourceID: rec.ID, ZoneID: z.ID, ZoneName: z.Name, New: rec})
+		rec, err = s.createIn(tx, actor, z, p, check, time.Now().UTC().Truncate(time.Microsecond))
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return rec, nil
+}
+
+// createIn adds a record to the locked zone z inside tx and writes its audit entry.
+func (s *Service) createIn(tx *gorm.DB, actor audit.Actor, z *store.Zone, p Params, check Check, now time.Time) (*Record, error) {
+	rec, err := s.write(tx, z, nil, p, check, now)
+	if err != nil {
+		return nil, err
+	}
+	return rec, audit.Record(tx, actor, audit.Event{AccountID: z.AccountID, Action: ActionCreate, ResourceType: "dns_record",
+		ResourceID: rec.ID, ZoneID: z.ID, ZoneName: z.Name, New: rec})
 }
 
 // Patch changes the fields of a record that p sets and keeps the others. check may be nil.
@@ -195,24 +200,34 @@ func (s *Service) update(ctx context.Context, actor audit.Actor, accountID, zone
 		if err != nil {
 			return err
 		}
-		old, err := load(tx, z, id)
-		if err != nil {
-			return err
-		}
-		if partial {
-			p = merge(old, p)
-		}
-		rec, err = s.write(tx, z, old, p, check, time.Now().UTC().Truncate(time.Microsecond))
-		if err != nil {
-			return err
-		}
-		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: ActionUpdate, ResourceType: "dns_record",
-			ResourceID: rec.ID, ZoneID: z.ID, ZoneName: z.Name, Old: old, New: rec})
+		rec, err = s.updateIn(tx, actor, z, id, p, partial, check, time.Now().UTC().Truncate(time.Microsecond))
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return rec, nil
+}
+
+// updateIn changes the record id of the locked zone z inside tx (only the fields p sets when
+// partial) and writes its audit entry.
+func (s *Service) updateIn(tx *gorm.DB, actor audit.Actor, z *store.Zone, id string, p Params, partial bool, check Check, now time.Time) (*Record, error) {
+	if !store.ValidID(id) {
+		return nil, recordNotFound()
+	}
+	old, err := load(tx, z, id)
+	if err != nil {
+		return nil, err
+	}
+	if partial {
+		p = merge(old, p)
+	}
+	rec, err := s.write(tx, z, old, p, check, now)
+	if err != nil {
+		return nil, err
+	}
+	return rec, audit.Record(tx, actor, audit.Event{AccountID: z.AccountID, Action: ActionUpdate, ResourceType: "dns_record",
+		ResourceID: rec.ID, ZoneID: z.ID, ZoneName: z.Name, Old: old, New: rec})
 }
 
 // merge overlays the fields p sets on the record old.
@@ -352,22 +367,32 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, accountID, zone
 		if err != nil {
 			return err
 		}
-		if old, err = load(tx, z, id); err != nil {
-			return err
-		}
-		if check != nil {
-			if err := check(old, nil); err != nil {
-				return err
-			}
-		}
-		if err := store.DeleteDNSRecord(tx, accountID, zoneID, id); err != nil {
-			return err
-		}
-		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: ActionDelete, ResourceType: "dns_record",
-			ResourceID: id, ZoneID: z.ID, ZoneName: z.Name, Old: old})
+		old, err = s.deleteIn(tx, actor, z, id, check)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return old, nil
+}
+
+// deleteIn removes the record id of the locked zone z inside tx and writes its audit entry.
+func (s *Service) deleteIn(tx *gorm.DB, actor audit.Actor, z *store.Zone, id string, check Check) (*Record, error) {
+	if !store.ValidID(id) {
+		return nil, recordNotFound()
+	}
+	old, err := load(tx, z, id)
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(old, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := store.DeleteDNSRecord(tx, z.AccountID, z.ID, id); err != nil {
+		return nil, err
+	}
+	return old, audit.Record(tx, actor, audit.Event{AccountID: z.AccountID, Action: ActionDelete, ResourceType: "dns_record",
+		ResourceID: id, ZoneID: z.ID, ZoneName: z.Name, Old: old})
 }

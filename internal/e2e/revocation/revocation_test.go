@@ -65,7 +65,10 @@ func startServer(tb testing.TB, bin, dbURL string, env ...string) string {
 	addr := freePort(tb)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(), "LATCHKEY_ADDR="+addr, "LATCHKEY_DATABASE_URL="+dbURL,
-		"LATCHKEY_DATA_DIR="+tb.TempDir(), "LATCHKEY_LOG_LEVEL=warn")
+		"LATCHKEY_DATA_DIR="+tb.TempDir(), "LATCHKEY_LOG_LEVEL=warn",
+		// Two processes on one machine: no DNS or edge listeners on the fixed default ports, and
+		// no API rate limit (the benchmark makes thousands of calls as one user).
+		"LATCHKEY_DNS_ADDR=off", "LATCHKEY_EDGE_ADDR=off", "LATCHKEY_RATE_LIMIT=off")
 	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
