@@ -42,6 +42,9 @@ func createToken(ctx context.Context, db *store.DB, email, name, policiesFile, t
 		if err != nil {
 			return nil, "", errs.InvalidField("policies_file", "Cannot read the policies file: %v", err)
 		}
+		if err := authz.StrictPolicies(b); err != nil {
+			return nil, "", errs.InvalidField("policies_file", "The policies file has a field Latchkey does not know: %v", err)
+		}
 		if err := json.Unmarshal(b, &policies); err != nil {
 			return nil, "", errs.InvalidField("policies_file", "The policies file must hold a JSON array of policies: %v", err)
 		}

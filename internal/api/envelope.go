@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/latchkey/latchkey/internal/errs"
 )
@@ -133,6 +134,18 @@ func fieldPointer(field string) string {
 	out := make([]byte, 0, len(field)+1)
 	out = append(out, '/')
 	for i := 0; i < len(field); i++ {
+		if strings.HasPrefix(field[i:], `["`) {
+			// A quoted key (a resource key, "request.ip") stands whole, escaped as RFC 6901 says.
+			if end := strings.Index(field[i+2:], `"]`); end >= 0 {
+				if out[len(out)-1] != '/' {
+					out = append(out, '/')
+				}
+				key := field[i+2 : i+2+end]
+				out = append(out, strings.NewReplacer("~", "~0", "/", "~1").Replace(key)...)
+				i += 2 + end + 1
+				continue
+			}
+		}
 		switch c := field[i]; c {
 		case '.', '[':
 			if out[len(out)-1] != '/' {

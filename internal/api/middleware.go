@@ -58,7 +58,12 @@ func (s *Server) wrap(rt Route) http.Handler {
 		p, err := s.authenticate(r, ip)
 		if err != nil {
 			if rt.Perm.kind == requireNothing && errs.Is(err, errs.Unauthenticated) {
-				// Cloudflare's verify endpoints answer every bad token with 401 and 1000.
+				// The verify endpoints: a real token says why it cannot be used (verifyRefusal);
+				// anything else is Cloudflare's 401 1000 "Invalid API Token".
+				if p != nil && verifiesHere(r, p) {
+					s.writeVerifyRefusal(w, p, err)
+					return
+				}
 				err = newAPIError(http.StatusUnauthorized, 1000, "Invalid API Token")
 			}
 			writeError(w, r, s.Logger, err)
@@ -118,6 +123,9 @@ func (s *Server) recordRequest(rt Route, r *http.Request, ip netip.Addr, p *toke
 
 // authenticate reads the credential of r and checks that it may be used now from ip, the client's
 // address.
+//
+// When the secret is right but the token cannot be used now (disabled, expired, not yet valid, or
+// refused for the client address) it returns the principal as well as the error.
 func (s *Server) authenticate(r *http.Request, ip netip.Addr) (*tokens.Principal, error) {
 	secret, err := bearer(r)
 	if err != nil {
@@ -128,7 +136,7 @@ func (s *Server) authenticate(r *http.Request, ip netip.Addr) (*tokens.Principal
 		return nil, err
 	}
 	if err := p.Cred.Check(s.Now(), ip); err != nil {
-		return nil, err
+		return p, err // the principal, for the verify endpoints to explain the refusal
 	}
 	return p, nil
 }

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/tokens"
 )
 
@@ -52,6 +54,23 @@ func (b *tokenBody) input() tokens.Input {
 	return in
 }
 
+// decodeToken reads a token body strictly: unknown fields inside policies and the condition are
+// refused with a pointer to them (issue 8), since dropping them could change what the token may do.
+func decodeToken(w http.ResponseWriter, r *http.Request, b *tokenBody) error {
+	body, err := readBody(w, r, maxBody, errs.Invalid)
+	if err != nil {
+		return err
+	}
+	if err := authz.StrictToken(body); err != nil {
+		var ve *authz.ValidationError
+		if errors.As(err, &ve) {
+			return errs.InvalidField(ve.Field, "%s", ve.Message).WithAPICode(6007)
+		}
+		return err
+	}
+	return decodeBytes(body, b, false)
+}
+
 // tokenOwner is whose tokens a token route is about: the account in the path, or the token's user.
 func tokenOwner(r *http.Request) tokens.Owner {
 	t := TargetFrom(r.Context())
@@ -80,7 +99,7 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error {
 	var b tokenBody
-	if err := decodeJSON(w, r, &b, false); err != nil {
+	if err := decodeToken(w, r, &b); err != nil {
 		return err
 	}
 	in := b.input()
@@ -105,7 +124,7 @@ func (s *Server) handleTokenGet(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) handleTokenUpdate(w http.ResponseWriter, r *http.Request) error {
 	var b tokenBody
-	if err := decodeJSON(w, r, &b, false); err != nil {
+	if err := decodeToken(w, r, &b); err != nil {
 		return err
 	}
 	t, err := s.Tokens.Update(r.Context(), s.creator(r), tokenOwner(r), r.PathValue("token_id"), b.input())
@@ -146,11 +165,52 @@ type verifyJSON struct {
 	ExpiresOn *time.Time `json:"expires_on,omitempty"`
 }
 
-func (s *Server) handleTokenVerify(w http.ResponseWriter, r *http.Request) error {
-	c := PrincipalFrom(r.Context()).Cred
-	if aid := r.PathValue("account_id"); aid != "" && (c.Owner.Kind != tokens.OwnerAccount || c.Owner.AccountID != aid) {
-		return newAPIError(http.StatusUnauthorized, 1000, "Invalid API Token")
+// verifiesHere reports whether the verify endpoint of r describes p's token: the user form does
+// for every token (as handleTokenVerify), the account form only for the account's own tokens. Any
+// other token is answered as an unknown one.
+func verifiesHere(r *http.Request, p *tokens.Principal) bool {
+	aid := r.PathValue("account_id")
+	if aid == "" {
+		return true
 	}
+	return p.Cred.Owner.Kind == tokens.OwnerAccount && p.Cred.Owner.AccountID == aid
+}
+
+// writeVerifyRefusal answers verify for a token whose secret is right but which cannot be used
+// now, saying why (issue 8), where other endpoints would refuse it.
+//
+// Where this comes from: Cloudflare's verify result is {id, status, not_before, expires_on}, and
+// its OpenAPI schema (as generated into cloudflare-python's TokenVerifyResponse and
+// cloudflare-go's TokenVerifyResponse) defines status as one of "active", "disabled" and
+// "expired". Cloudflare's verify answers a token it will not accept with 401 and code 1000
+// "Invalid API Token", which clients match on (cloudflare-go maps it to an authorization error),
+// so that code and status stay, with the reason added to the message and the token's verify
+// result (id, status, not_before, expires_on) in result, so that a person running the curl line
+// the dashboard gives sees what is wrong. A token refused for its client address gets what every
+// other endpoint answers for it, Cloudflare's 403 with 9109 "Cannot use the access token from
+// location: <ip>", with the result too (its status is active: only the address is wrong).
+// Wrong, malformed or deleted secrets stay 401 1000 "Invalid API Token" with no result.
+func (s *Server) writeVerifyRefusal(w http.ResponseWriter, p *tokens.Principal, err error) {
+	c := p.Cred
+	out := verifyResult(c)
+	now := s.Now()
+	status, code, msg := http.StatusUnauthorized, 1000, "Invalid API Token"
+	switch {
+	case c.Status != tokens.StatusActive:
+		out.Status = tokens.StatusDisabled
+		msg += ": this token is disabled"
+	case !c.ExpiresOn.IsZero() && !now.Before(c.ExpiresOn):
+		out.Status = tokens.StatusExpired
+		msg += ": this token expired at " + c.ExpiresOn.UTC().Format(time.RFC3339)
+	case !c.NotBefore.IsZero() && now.Before(c.NotBefore):
+		msg += ": this token is not valid before " + c.NotBefore.UTC().Format(time.RFC3339)
+	default:
+		status, code, msg = http.StatusForbidden, 9109, errs.MessageOf(err)
+	}
+	writeJSON(w, status, envelope{Errors: []errorItem{{Code: code, Message: msg}}, Messages: []message{}, Result: out})
+}
+
+func verifyResult(c *tokens.Credential) verifyJSON {
 	out := verifyJSON{ID: c.ID, Status: tokens.StatusActive}
 	if !c.NotBefore.IsZero() {
 		out.NotBefore = &c.NotBefore
@@ -158,6 +218,15 @@ func (s *Server) handleTokenVerify(w http.ResponseWriter, r *http.Request) error
 	if !c.ExpiresOn.IsZero() {
 		out.ExpiresOn = &c.ExpiresOn
 	}
+	return out
+}
+
+func (s *Server) handleTokenVerify(w http.ResponseWriter, r *http.Request) error {
+	c := PrincipalFrom(r.Context()).Cred
+	if aid := r.PathValue("account_id"); aid != "" && (c.Owner.Kind != tokens.OwnerAccount || c.Owner.AccountID != aid) {
+		return newAPIError(http.StatusUnauthorized, 1000, "Invalid API Token")
+	}
+	out := verifyResult(c)
 	writeJSON(w, http.StatusOK, envelope{Success: true, Errors: []errorItem{},
 		Messages: []message{{Code: 10000, Message: "This API Token is valid and active"}}, Result: out})
 	return nil

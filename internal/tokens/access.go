@@ -6,6 +6,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -46,6 +47,89 @@ func (a *Access) SeesZone(accountID, zoneID string) bool {
 // of accountID (Account API Tokens Write).
 func (a *Access) managesAccountTokens(accountID string) bool {
 	return a.Compiled.Decide(authz.AccountTokensWrite, authz.Account(accountID)).Allowed
+}
+
+// wildcardsHeld checks the wildcard keys of a user-owned token's allow policies and returns the
+// policies without them, for the symbolic subset check of the rest. com.cloudflare.api.account.zone.*
+// (also written com.cloudflare.api.account.*: {"com.cloudflare.api.account.zone.*": "*"}),
+// com.cloudflare.api.account.* and com.cloudflare.api.user.* are what Cloudflare's dashboard and
+// Terraform send for "All zones", "All accounts" and "the user"; for a user-owned token they mean
+// every zone, account or user the owner reaches, and every decision is capped by the owner's live
+// access (authz.Both), so they grant nothing the owner cannot do. Symbolically they would also
+// cover zones and accounts the owner does not belong to, which Subset must refuse; here a group on
+// a wildcard is accepted when the owner holds it on at least one resource of that scope, and
+// refused otherwise (granting a group its owner holds nowhere is surely a mistake). Deny policies
+// are kept whole: they only take access away.
+func (a *Access) wildcardsHeld(ps []authz.Policy) ([]authz.Policy, error) {
+	out := make([]authz.Policy, 0, len(ps))
+	for i, p := range ps {
+		if p.Effect != authz.Allow {
+			out = append(out, p)
+			continue
+		}
+		var kept []authz.ResourceSelector
+		for _, s := range p.Resources {
+			if s.Kind != authz.SelectAllZones && s.Kind != authz.SelectAllAccounts && s.Kind != authz.SelectAllUsers {
+				kept = append(kept, s)
+				continue
+			}
+			for _, perm := range p.Perms {
+				if perm.Scope() != s.Scope() {
+					continue // never matches, as with any key of another scope
+				}
+				if !a.holdsSomewhere(perm) {
+					return nil, errs.InvalidField(fmt.Sprintf("policies[%d].resources", i),
+						"The token would exceed your own access: policies[%d] grants %q on %s, and you hold %q on no %s.",
+						i, perm.String(), s.String(), perm.String(), s.Scope()).WithCode(errs.Forbidden)
+				}
+			}
+		}
+		if len(kept) == 0 {
+			continue
+		}
+		p.Resources = kept
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// holdsSomewhere reports whether the owner is allowed perm on at least one resource of its scope:
+// it decides perm (so that Write implies Read and denies count) on one resource per key of the
+// owner's allow policies.
+func (a *Access) holdsSomewhere(perm authz.Perm) bool {
+	const probe = "wildcard-probe" // a zone or namespace id no policy names
+	for _, p := range a.Policies {
+		if p.Effect != authz.Allow {
+			continue
+		}
+		for _, s := range p.Resources {
+			var r authz.Resource
+			switch s.Kind {
+			case authz.SelectZone:
+				r = authz.Zone("", s.ID)
+			case authz.SelectAccountZones:
+				r = authz.Zone(s.ID, probe)
+			case authz.SelectAllZones:
+				r = authz.Zone(probe, probe)
+			case authz.SelectAccount:
+				r = authz.Account(s.ID)
+			case authz.SelectAllAccounts:
+				r = authz.Account(probe)
+			case authz.SelectNamespace:
+				r = authz.KVNamespace(s.ID, s.Namespace)
+			case authz.SelectUser:
+				r = authz.User(s.ID)
+			case authz.SelectAllUsers:
+				r = authz.User(probe)
+			default:
+				continue
+			}
+			if r.Scope == perm.Scope() && a.Compiled.Decide(perm, r).Allowed {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Accounts returns the ids of the accounts the owner belongs to.

@@ -165,7 +165,15 @@ func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old
 		if owner.Kind == OwnerAccount && !acc.managesAccountTokens(owner.AccountID) {
 			return errs.E(errs.Forbidden, "You may not create tokens for this account: that needs Account API Tokens Write.")
 		}
-		if err := subset(tx, p.policies, acc.Policies); err != nil {
+		bounded := p.policies
+		if owner.Kind == OwnerUser {
+			// A user token's "all zones" and "all accounts" keys mean every zone (account) its
+			// owner can reach, capped by the owner's live access at each decision (authz.Both).
+			if bounded, err = acc.wildcardsHeld(p.policies); err != nil {
+				return err
+			}
+		}
+		if err := subset(tx, bounded, acc.Policies); err != nil {
 			return deny("The token would exceed your own access: %v", err)
 		}
 	}
