@@ -4,11 +4,14 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
@@ -145,58 +148,167 @@ func TestSignInFailureIsGeneric(t *testing.T) {
 	})
 }
 
-func TestSignInThrottledPerEmail(t *testing.T) {
-	e := newSQLiteEnv(t)
-	e.client().signUp("ann@example.com", "")
+// from returns a client whose requests come from ip (through the trusted loopback proxy).
+func (e *env) from(ip string) *client {
 	c := e.client()
-	for i := range MaxFailuresEmail {
-		if res := c.signIn("ann@example.com", "wrong password!"); res.Status != http.StatusUnprocessableEntity {
-			t.Fatalf("failure %d: status %d", i+1, res.Status)
-		}
-	}
-	before := e.count(&store.AuditEntry{})
-	// Even the right password is refused now, from another browser too, without saying why.
-	res := e.client().signIn(" Ann@Example.com", testPassword)
-	if res.Status != http.StatusTooManyRequests {
-		t.Fatalf("after %d failures: status %d", MaxFailuresEmail, res.Status)
-	}
-	if got := res.text("#form-error"); got != "Too many attempts, try again in 15 minutes." {
-		t.Errorf("message %q", got)
-	}
-	if res.Header.Get("Retry-After") != "900" {
-		t.Errorf("Retry-After %q", res.Header.Get("Retry-After"))
-	}
-	if e.count(&store.AuditEntry{}) != before {
-		t.Error("a throttled attempt reached the database")
-	}
-	// Another email from the same IP is not blocked by ann's limit.
-	if res := c.signIn("bob@example.com", "whatever123"); res.Status != http.StatusUnprocessableEntity {
-		t.Errorf("other email: status %d", res.Status)
-	}
-	e.advance(10 * time.Minute)
-	if res := c.signIn("ann@example.com", testPassword); !strings.Contains(res.text("#form-error"), "5 minutes") {
-		t.Errorf("after 10 minutes: %d %q", res.Status, res.text("#form-error"))
-	}
-	e.advance(5*time.Minute + time.Second)
-	if res := c.signIn("ann@example.com", testPassword); res.Status != http.StatusSeeOther {
-		t.Errorf("after the window: status %d %q", res.Status, res.text("#form-error"))
-	}
+	c.hdr.Set("X-Forwarded-For", ip)
+	return c
 }
 
-func TestSignInThrottledPerIP(t *testing.T) {
-	e := newSQLiteEnv(t)
-	e.client().signUp("ann@example.com", "")
-	c := e.client()
-	for i := range MaxFailuresIP {
-		email := "user" + strconv.Itoa(i) + "@example.com"
-		if res := c.signIn(email, "wrong password!"); res.Status != http.StatusUnprocessableEntity {
-			t.Fatalf("failure %d: status %d", i+1, res.Status)
+// TestSignInThrottledPerAccountNetwork: five attempts at one account from one network, then even
+// the right password is refused there, without saying why — but not from another network, and
+// not for another email from the same address.
+func TestSignInThrottledPerAccountNetwork(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.client().signUp("ann@example.com", "")
+		lim := DefaultSignInLimits.AccountNetwork
+		for i := range lim.Events {
+			// Two addresses of one /24: they share the account's allowance.
+			ip := "198.51.100." + strconv.Itoa(10+int(i%2))
+			if res := e.from(ip).signIn("ann@example.com", "wrong password!"); res.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("failure %d: status %d", i+1, res.Status)
+			}
+		}
+		before := e.count(&store.AuditEntry{})
+		res := e.from("198.51.100.99").signIn(" Ann@Example.com", testPassword)
+		if res.Status != http.StatusTooManyRequests {
+			t.Fatalf("after %d failures: status %d", lim.Events, res.Status)
+		}
+		if got := res.text("#form-error"); got != "Too many attempts, try again in 15 minutes." {
+			t.Errorf("message %q", got)
+		}
+		if ra, _ := strconv.Atoi(res.Header.Get("Retry-After")); ra < 890 || ra > 900 {
+			t.Errorf("Retry-After %q", res.Header.Get("Retry-After"))
+		}
+		if e.count(&store.AuditEntry{}) != before {
+			t.Error("a throttled attempt reached the database")
+		}
+		// Another email from the same address is not blocked by ann's limit.
+		if res := e.from("198.51.100.10").signIn("bob@example.com", "whatever123"); res.Status != http.StatusUnprocessableEntity {
+			t.Errorf("other email: status %d", res.Status)
+		}
+		// The owner, from another network, signs in; IPv6 too.
+		for _, ip := range []string{"203.0.113.5", "2001:db8:7::1"} {
+			if res := e.from(ip).signIn("ann@example.com", testPassword); res.Status != http.StatusSeeOther {
+				t.Errorf("owner from %s: status %d %q", ip, res.Status, res.text("#form-error"))
+			}
+		}
+	})
+}
+
+// TestSignInThrottledPerAddress: one address trying many emails is stopped after 20 attempts.
+func TestSignInThrottledPerAddress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.client().signUp("ann@example.com", "")
+		c := e.from("192.0.2.1")
+		for i := range DefaultSignInLimits.Address.Events {
+			email := "user" + strconv.Itoa(int(i)) + "@example.com"
+			if res := c.signIn(email, "wrong password!"); res.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("failure %d: status %d", i+1, res.Status)
+			}
+		}
+		res := c.signIn("ann@example.com", testPassword)
+		if res.Status != http.StatusTooManyRequests || !strings.Contains(res.text("#form-error"), "Too many attempts") {
+			t.Fatalf("after %d failures from one address: %d %q", DefaultSignInLimits.Address.Events, res.Status, res.text("#form-error"))
+		}
+		// Successful sign-ins do not count: the owner signs in more often than the limit.
+		for i := range DefaultSignInLimits.Address.Events + 2 {
+			if res := e.from("192.0.2.2").signIn("ann@example.com", testPassword); res.Status != http.StatusSeeOther {
+				t.Fatalf("sign-in %d from the owner's address: %d", i+1, res.Status)
+			}
+		}
+	})
+}
+
+// TestSignInCannotBeRaced: 40 parallel sign-ins from one address, 39 wrong and then the right
+// one. Each attempt is reserved before the password hash, so no more than the limit reach the
+// hash and the right password, arriving once the limit is used up, is refused. On PostgreSQL the
+// attempts are spread over two server processes sharing the database.
+func TestSignInCannotBeRaced(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		servers := []*env{e}
+		if db.Dialect() == store.Postgres {
+			servers = append(servers, newEnv(t, db))
+		}
+		e.client().signUp("ann@example.com", "")
+		lim := DefaultSignInLimits.AccountNetwork
+		var wg sync.WaitGroup
+		codes := make(chan int, 39)
+		for i := range 39 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes <- servers[i%len(servers)].from("192.0.2.50").signIn("ann@example.com", "wrong password!").Status
+			}()
+		}
+		// Wait until the 39 have used up the allowance (they may still be hashing).
+		key := "ann@example.com|" + ratelimit.NetworkKey(netip.MustParseAddr("192.0.2.50"))
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if res, err := e.limiter.Peek(context.Background(), lim, key); err == nil && !res.Allowed {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		right := servers[len(servers)-1].from("192.0.2.50").signIn("ann@example.com", testPassword)
+		wg.Wait()
+		close(codes)
+		hashed := 0
+		for c := range codes {
+			switch c {
+			case http.StatusUnprocessableEntity:
+				hashed++
+			case http.StatusTooManyRequests:
+			default:
+				t.Errorf("a wrong password got %d", c)
+			}
+		}
+		if hashed > int(lim.Events) {
+			t.Errorf("%d wrong passwords reached the hash, limit %d", hashed, lim.Events)
+		}
+		if right.Status != http.StatusTooManyRequests {
+			t.Errorf("the right password after the limit: %d, want 429", right.Status)
+		}
+		if n := len(e.failedSignIns()); n != hashed {
+			t.Errorf("%d failed sign-in audit entries, %d attempts hashed", n, hashed)
+		}
+	})
+}
+
+// TestStrangerCannotLockOutOwner: many wrong passwords from address A (a whole day's worth of
+// tries, from one address and its /24) do not stop the owner signing in from address B.
+func TestStrangerCannotLockOutOwner(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.client().signUp("ann@example.com", "")
+		refused := 0
+		for i := range 30 {
+			res := e.from("198.51.100."+strconv.Itoa(i%3+1)).signIn("ann@example.com", "wrong password!")
+			if res.Status == http.StatusTooManyRequests {
+				refused++
+			}
+		}
+		if refused == 0 {
+			t.Fatal("the stranger was never throttled")
+		}
+		if res := e.from("203.0.113.9").signIn("ann@example.com", testPassword); res.Status != http.StatusSeeOther {
+			t.Fatalf("owner from another address: %d %q", res.Status, res.text("#form-error"))
+		}
+	})
+}
+
+// failedSignIns returns the audit entries of refused sign-ins.
+func (e *env) failedSignIns() []store.AuditEntry {
+	var failed []store.AuditEntry
+	for _, en := range e.auditEntries("user.signin") {
+		if !en.Result {
+			failed = append(failed, en)
 		}
 	}
-	res := c.signIn("ann@example.com", testPassword)
-	if res.Status != http.StatusTooManyRequests || !strings.Contains(res.text("#form-error"), "Too many attempts") {
-		t.Fatalf("after %d failures from one IP: %d %q", MaxFailuresIP, res.Status, res.text("#form-error"))
-	}
+	return failed
 }
 
 func TestCrossOriginPostRefused(t *testing.T) {
@@ -380,4 +492,63 @@ func TestHomeRedirects(t *testing.T) {
 	if res := c.get("/signin"); res.location() != "/zones" {
 		t.Errorf("sign-in page when signed in: %q", res.location())
 	}
+}
+
+// TestSignInGlobalSlowDown: over the server-wide budget an attempt waits for the next window
+// (when that is soon enough) instead of being refused, and is refused when it is not.
+func TestSignInGlobalSlowDown(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		lims := DefaultSignInLimits
+		lims.Global = ratelimit.Limit{Name: "signin-global-test", Events: 2, Window: 2 * time.Second}
+		lims.GlobalWait = 3 * time.Second
+		e := newEnvWith(t, db, func(d *Deps) { d.SignInLimits = lims })
+		e.client().signUp("ann@example.com", "")
+		start := time.Now()
+		for i := range 3 {
+			if res := e.from("192.0.2."+strconv.Itoa(i+1)).signIn("ann@example.com", testPassword); res.Status != http.StatusSeeOther {
+				t.Fatalf("sign-in %d: %d %q", i+1, res.Status, res.text("#form-error"))
+			}
+		}
+		if d := time.Since(start); d < 500*time.Millisecond {
+			t.Errorf("the third sign-in did not wait for the next window (%v)", d)
+		}
+		lims.Global = ratelimit.Limit{Name: "signin-global-test2", Events: 2, Window: time.Minute}
+		lims.GlobalWait = 0
+		e = newEnvWith(t, db, func(d *Deps) { d.SignInLimits = lims })
+		for range 2 {
+			e.from("192.0.2.9").signIn("ann@example.com", testPassword)
+		}
+		res := e.from("192.0.2.10").signIn("ann@example.com", testPassword)
+		if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("over the budget with no wait allowed: %d", res.Status)
+		}
+		// The refused attempt was not counted against the address.
+		if res, _ := e.limiter.Peek(context.Background(), lims.Address, "192.0.2.10"); res.Remaining != lims.Address.Events {
+			t.Errorf("address charged for a refused attempt: %+v", res)
+		}
+	})
+}
+
+// TestSignUpThrottledPerAddress: one address creates at most SignUp.Events users an hour; the
+// attempt over the limit is refused before anything is hashed or written, and another address
+// still signs up.
+func TestSignUpThrottledPerAddress(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		lims := DefaultSignInLimits
+		lims.SignUp.Events = 2
+		e := newEnvWith(t, db, func(d *Deps) { d.SignInLimits = lims })
+		for i := range 2 {
+			e.from("192.0.2.1").signUp("user"+strconv.Itoa(i)+"@example.com", "")
+		}
+		before := e.counts()
+		res := e.from("192.0.2.1").post("/signup", form("email", "third@example.com", "password", testPassword))
+		if res.Status != http.StatusTooManyRequests || !strings.Contains(res.text("#form-error"), "Too many sign-ups") ||
+			res.Header.Get("Retry-After") == "" {
+			t.Fatalf("third sign-up from one address: %d %q", res.Status, res.text("#form-error"))
+		}
+		if after := e.counts(); !maps.Equal(before, after) {
+			t.Errorf("a refused sign-up changed rows: %v → %v", before, after)
+		}
+		e.from("192.0.2.2").signUp("third@example.com", "")
+	})
 }

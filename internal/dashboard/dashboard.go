@@ -22,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
+	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/internal/zones"
@@ -54,9 +55,13 @@ type Deps struct {
 	// LookupNS finds a zone's name servers in the public DNS for the delegation check; nil means
 	// the system resolver.
 	LookupNS zones.LookupNS
-	// Now returns the current time; nil means time.Now. Tests use it to expire sessions and
-	// throttling windows.
+	// Now returns the current time; nil means time.Now. Tests use it to expire sessions.
 	Now func() time.Time
+	// Limiter counts sign-in attempts in the store every server process shares (ratelimit.New);
+	// nil keeps the counts in this process's memory.
+	Limiter *ratelimit.Limiter
+	// SignInLimits are the sign-in throttles; the zero value means DefaultSignInLimits.
+	SignInLimits SignInLimits
 }
 
 // Mailer queues a mail for sending; *jobs.Queue is one.
@@ -71,11 +76,7 @@ const (
 	AbsoluteTimeout = 7 * 24 * time.Hour
 )
 
-// Sign-in throttling: failures counted in a sliding window per email and per client IP.
 const (
-	ThrottleWindow    = 15 * time.Minute
-	MaxFailuresEmail  = 5
-	MaxFailuresIP     = 20
 	zonesPerPage      = 25
 	listPerPage       = 25
 	maxUserAgentBytes = 512
@@ -85,8 +86,6 @@ const (
 type server struct {
 	Deps
 	sessions  *sessionManager
-	byEmail   *limiter
-	byIP      *limiter
 	csrf      *http.CrossOriginProtection
 	zonesPage int
 }
@@ -127,11 +126,15 @@ func New(d Deps) (http.Handler, error) {
 	if d.Analytics == nil {
 		d.Analytics = analytics.NewService(d.DB)
 	}
+	if d.Limiter == nil {
+		d.Limiter = ratelimit.NewMemory()
+	}
+	if d.SignInLimits == (SignInLimits{}) {
+		d.SignInLimits = DefaultSignInLimits
+	}
 	s := &server{
 		Deps:      d,
 		sessions:  newSessionManager(d.Config.SessionKey, d.Config.SecureCookies(), d.DB, d.Now),
-		byEmail:   newLimiter(MaxFailuresEmail, ThrottleWindow, d.Now),
-		byIP:      newLimiter(MaxFailuresIP, ThrottleWindow, d.Now),
 		csrf:      http.NewCrossOriginProtection(),
 		zonesPage: zonesPerPage,
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/ratelimit"
 	httpserver "github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -80,6 +82,7 @@ type env struct {
 	tokens   *tokens.Service
 	authz    *testAuthorizer
 	logs     *bytes.Buffer
+	limiter  *ratelimit.Limiter
 
 	mu  sync.Mutex
 	now time.Time
@@ -108,6 +111,15 @@ func newEnvWith(t *testing.T, db *store.DB, with func(*Deps)) *env {
 			defer e.mu.Unlock()
 			return e.delegatedTo[zone], nil
 		}}
+	// Sign-in throttling counts where the server would: PostgreSQL's shared store, or memory
+	// on SQLite. Requests from loopback may name their client in X-Forwarded-For, so tests can
+	// sign in "from" other addresses.
+	lim, err := ratelimit.New(context.Background(), ratelimit.Options{DB: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Limiter, e.limiter = lim, lim
+	d.IPs = clientip.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})
 	if with != nil {
 		with(&d)
 	}

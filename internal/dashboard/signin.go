@@ -1,11 +1,11 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,8 +27,8 @@ func (s *server) handleSignInForm(w http.ResponseWriter, r *http.Request) error 
 	return s.render(w, r, http.StatusOK, web.SignIn(s.page(w, r, "Sign in", ""), web.SignInView{Form: f, Next: next}))
 }
 
-// handleSignIn checks the credentials, throttling failures per email and per client IP, and
-// starts a new session. A failure never says whether the email or the password was wrong.
+// handleSignIn checks the credentials, throttled per client address, per (email, client network)
+// and server-wide (SignInLimits), and starts a new session. A failure never says whether the email or the password was wrong.
 func (s *server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseForm(w, r, "email", "password", "next")
 	if err != nil {
@@ -42,25 +42,27 @@ func (s *server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, r, status, web.SignIn(s.page(w, r, "Sign in", ""), web.SignInView{Form: f, Next: next}))
 	}
 
-	emailKey := strings.ToLower(strings.TrimSpace(f.Value("email")))
-	ip := s.clientIP(r)
-	if wait := max(s.byEmail.wait(emailKey), s.byIP.wait(ip)); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	email := f.Value("email")
+	attempt, wait, err := s.reserveSignIn(r, email)
+	if err != nil {
+		return err
+	}
+	if attempt == nil {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		return show(http.StatusTooManyRequests, "Too many attempts, try again in "+minutes(wait)+".")
 	}
-	u, err := s.Accounts.Authenticate(r.Context(), f.Value("email"), password)
+	u, err := s.Accounts.Authenticate(r.Context(), email, password)
 	if accounts.IsBadCredentials(err) {
-		s.byEmail.fail(emailKey)
-		s.byIP.fail(ip)
-		if err := s.auditFailedSignIn(r, emailKey); err != nil {
+		if err := s.auditFailedSignIn(r, email); err != nil {
 			return err
 		}
 		return show(http.StatusUnprocessableEntity, accounts.ErrBadCredentials.Message)
 	}
 	if err != nil {
+		attempt.refund(context.WithoutCancel(r.Context()))
 		return err
 	}
-	s.byEmail.reset(emailKey)
+	attempt.succeeded(r.Context())
 	if err := s.signIn(w, r, u); err != nil {
 		return err
 	}

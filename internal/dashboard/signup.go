@@ -1,8 +1,10 @@
 package dashboard
 
 import (
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/accounts"
@@ -30,6 +32,16 @@ func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseForm(w, r, signUpFields...)
 	if err != nil {
 		return err
+	}
+	if wait, err := s.reserveSignUp(r); err != nil || wait > 0 {
+		if err != nil {
+			return err
+		}
+		f.Values["password"] = ""
+		f.Error = "Too many sign-ups from your address, try again in " + minutes(wait) + "."
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return s.render(w, r, http.StatusTooManyRequests, web.SignUp(s.page(w, r, "Create your account", ""),
+			web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength, Next: safeNext(f.Value("next"))}))
 	}
 	in := accounts.SignUpInput{Email: f.Value("email"), Password: f.Value("password"),
 		Name: f.Value("name"), AccountName: f.Value("account_name")}
