@@ -1,12 +1,14 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
@@ -317,5 +319,76 @@ func (s *Server) handleKVBulkDelete(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	writeResult(w, map[string]any{"successful_key_count": len(keys), "unsuccessful_keys": []string{}}, nil)
+	return nil
+}
+
+// kvBulkGetBody is the body of POST …/bulk/get.
+type kvBulkGetBody struct {
+	Keys         []string `json:"keys"`
+	Type         *string  `json:"type"`
+	WithMetadata *bool    `json:"withMetadata"`
+}
+
+// kvBulkGetValue is one value of a bulk read with metadata.
+type kvBulkGetValue struct {
+	Value      any             `json:"value"`
+	Metadata   json.RawMessage `json:"metadata"`
+	Expiration int64           `json:"expiration,omitempty"`
+}
+
+// handleKVBulkGet reads up to 100 keys (cloudflare-go v4's Namespaces.BulkGet): the result is
+// {"values": {key: value}}, a missing key's value null. type "text" (the default) answers each
+// value as a string, "json" parses it; withMetadata answers {value, metadata, expiration} per
+// key. Values that are not UTF-8 text (or, for "json", not JSON) are refused naming the key,
+// as upstream refuses them.
+func (s *Server) handleKVBulkGet(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	var b kvBulkGetBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	asJSON := false
+	if b.Type != nil {
+		switch *b.Type {
+		case "text":
+		case "json":
+			asJSON = true
+		default:
+			return errs.InvalidField("type", "type is \"text\" or \"json\".")
+		}
+	}
+	withMeta := b.WithMetadata != nil && *b.WithMetadata
+	es, err := s.KV.BulkGet(r.Context(), t.AccountID, r.PathValue("namespace_id"), b.Keys)
+	if err != nil {
+		return err
+	}
+	values := make(map[string]any, len(b.Keys))
+	for i, k := range b.Keys {
+		e := es[i]
+		if e == nil {
+			values[k] = nil
+			continue
+		}
+		if !utf8.Valid(e.Value) {
+			return errs.InvalidField(fmt.Sprintf("keys[%d]", i), "The value of %q is not UTF-8 text; read it with GET …/values/{key}.", k)
+		}
+		var v any = string(e.Value)
+		if asJSON {
+			var raw json.RawMessage
+			if err := json.Unmarshal(e.Value, &raw); err != nil {
+				return errs.InvalidField(fmt.Sprintf("keys[%d]", i), "The value of %q is not JSON; read it with type \"text\".", k)
+			}
+			v = raw
+		}
+		if withMeta {
+			md := e.Metadata
+			if md == nil {
+				md = json.RawMessage("null")
+			}
+			v = kvBulkGetValue{Value: v, Metadata: md, Expiration: e.Expiration}
+		}
+		values[k] = v
+	}
+	writeResult(w, map[string]any{"values": values}, nil)
 	return nil
 }

@@ -99,6 +99,7 @@ func routes() []Route {
 		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/metadata/{key...}", Need(authz.KVRead), NamespaceFromPath, (*Server).handleKVMetadata},
 		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVBulkWrite},
 		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVBulkDelete},
+		{"POST", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/get", Need(authz.KVRead), NamespaceFromPath, (*Server).handleKVBulkGet},
 		{"POST", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/delete", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVBulkDelete},
 	}
 }

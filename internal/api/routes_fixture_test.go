@@ -128,6 +128,8 @@ var routeRequests = map[string]routeRequest{
 	}},
 	"DELETE /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk":      {Body: kvBulkDeleteBody},
 	"POST /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/delete": {Body: kvBulkDeleteBody},
+	"POST /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/get": {Read: true,
+		Body: func(*fixture) any { return map[string]any{"keys": []string{"a/key", "missing"}} }},
 }
 
 // dnsRecordBody is a TXT record with a new name, for a create, a patch or a put.

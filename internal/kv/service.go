@@ -430,3 +430,49 @@ func (s *Service) ListKeys(ctx context.Context, accountID, namespaceID string, p
 func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
 	return store.PurgeExpiredKVPairs(s.db.Gorm(ctx), s.now())
 }
+
+// MaxBulkGetKeys is how many keys one bulk read may name, as upstream.
+const MaxBulkGetKeys = 100
+
+// BulkGet returns the live entries of keys in order, nil for a key that is missing or expired.
+// It refuses more than MaxBulkGetKeys keys, an empty list and invalid keys, naming them.
+func (s *Service) BulkGet(ctx context.Context, accountID, namespaceID string, keys []string) ([]*Entry, error) {
+	if len(keys) == 0 {
+		return nil, errs.InvalidField("keys", "Name at least one key.")
+	}
+	if len(keys) > MaxBulkGetKeys {
+		return nil, errs.InvalidField("keys", "A bulk read names at most %d keys; this one names %d.", MaxBulkGetKeys, len(keys))
+	}
+	for i, k := range keys {
+		if err := ValidKey(k); err != nil {
+			return nil, errs.InvalidField(fmt.Sprintf("keys[%d]", i), "keys[%d]: %s", i, errs.MessageOf(err))
+		}
+	}
+	tx := s.db.Gorm(ctx)
+	if _, err := namespace(tx, accountID, namespaceID); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	out := make([]*Entry, len(keys))
+	for i, k := range keys {
+		p, err := store.KVPairByKey(tx, namespaceID, []byte(k), now)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		e := &Entry{Key: k, Value: p.Value}
+		if e.Value == nil {
+			e.Value = []byte{}
+		}
+		if p.Metadata != nil {
+			e.Metadata = json.RawMessage(*p.Metadata)
+		}
+		if p.Expiration != nil {
+			e.Expiration = *p.Expiration
+		}
+		out[i] = e
+	}
+	return out, nil
+}
