@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	purges := purge.NewService(db, purger)
 	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
 		Accounts: a.accounts, Members: mem, Requests: a.requests, Purge: purges, Firewall: fw,
-		Limiter: a.limiter, RateLimit: rateLimit})
+		Limiter: a.limiter, RateLimit: rateLimit, NameServers: a.cfg.NameServers})
 	// Expired KV pairs are already invisible and expired sessions already refused; this only
 	// reclaims their rows.
 	a.every(ctx, 10*time.Minute, "purge expired KV pairs", func(ctx context.Context) error {
