@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -25,6 +26,9 @@ type Handlers struct {
 	Static http.Handler
 	// Dashboard serves every other path.
 	Dashboard http.Handler
+	// Bodies bounds the memory that request bodies take at once, server-wide; nil uses a budget
+	// of bodylimit.DefaultSize.
+	Bodies *bodylimit.Budget
 }
 
 // New returns the server's root handler.
@@ -40,7 +44,11 @@ func New(logger *slog.Logger, db *store.DB, ips *clientip.Resolver, h Handlers) 
 	if h.Dashboard != nil {
 		mux.Handle("/", h.Dashboard)
 	}
-	return logRequests(logger, ips, mux)
+	bodies := h.Bodies
+	if bodies == nil {
+		bodies = bodylimit.New(0)
+	}
+	return logRequests(logger, ips, bodies.Wrap(mux))
 }
 
 // handleHealthz answers 200 when the database answers, 503 otherwise.
