@@ -77,18 +77,18 @@ type Params struct {
 
 // valid is a record that passed validation, in its stored form.
 type valid struct {
-	Type     string
-	Name     string
-	Content  string // stored form
+	Type    string
+	Name    string
+	Content string // stored form
 	// identityContent, when set, stands for Content in identity: TXT content sent quoted or not
 	// ("abc" and abc) is the same record.
 	identityContent string
-	Data     map[string]any
-	TTL      int
-	Proxied  bool
-	Priority *int
-	Comment  string
-	Tags     []tag
+	Data            map[string]any
+	TTL             int
+	Proxied         bool
+	Priority        *int
+	Comment         string
+	Tags            []tag
 }
 
 type tag struct{ Name, Value string }
