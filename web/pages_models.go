@@ -28,14 +28,21 @@ func (z ZoneHeader) NameServersURL() string { return "/zones/" + z.ID + "/namese
 // the zone is delegated now.
 type NameServersView struct {
 	Zone ZoneHeader
-	// NameServers are the names to set at the registrar.
+	// NameServers are the names to set at the registrar (LATCHKEY_NAMESERVERS, as in the API's
+	// name_servers and the DNS server's NS records).
 	NameServers []string
+	// Details are the zone object's other fields, as the API gives them: status, activated_on,
+	// owner, development_mode and the original name servers, registrar and DNS host.
+	Details []ZoneDetail
 	// Checked is set once the delegation was looked up; Status is active, pending or unknown.
 	Checked bool
 	Status  string
 	Found   []string
 	Problem string
 }
+
+// ZoneDetail is one labelled value of a zone's details.
+type ZoneDetail struct{ Label, Value string }
 
 // DNSRecord is one row of a zone's DNS records.
 type DNSRecord struct {

@@ -55,6 +55,9 @@ type Deps struct {
 	// RateLimit is how many requests each user, each token and each client address may make per
 	// window (Cloudflare's default is 1,200 per 5 minutes); zero Requests turns it off.
 	RateLimit config.RateLimit
+	// NameServers are the zone object's name_servers (config.Config.NameServers, from
+	// LATCHKEY_NAMESERVERS); nil means config.DefaultNameServers().
+	NameServers []string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -79,6 +82,9 @@ func newServer(d Deps, table []Route) *Server {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if len(d.NameServers) == 0 {
+		d.NameServers = config.DefaultNameServers()
 	}
 	if d.Accounts == nil {
 		d.Accounts = accounts.NewService(d.DB)

@@ -159,3 +159,56 @@ func TestTokenStrictBody(t *testing.T) {
 		}
 	})
 }
+
+// TestZoneObjectFields: the zone object carries every field cloudflare-go v4 marks required, and
+// name_servers are the configured ones (LATCHKEY_NAMESERVERS), on get and list (issue 8, item 9).
+func TestZoneObjectFields(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		u, a := tt.User(t, db)
+		z := tt.Zone(t, db, a.ID)
+		tok, _ := e.mint(u, policies(tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))))
+		check := func(raw json.RawMessage, want []string) {
+			t.Helper()
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"id", "name", "status", "paused", "type", "account", "permissions", "plan", "name_servers",
+				"created_on", "modified_on", "activated_on", "development_mode", "meta", "original_name_servers",
+				"original_registrar", "original_dnshost", "owner"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("zone object lacks %q: %s", k, raw)
+				}
+			}
+			var ns []string
+			_ = json.Unmarshal(m["name_servers"], &ns)
+			if strings.Join(ns, ",") != strings.Join(want, ",") {
+				t.Errorf("name_servers %v, want %v", ns, want)
+			}
+			var owner struct{ ID, Name, Type string }
+			_ = json.Unmarshal(m["owner"], &owner)
+			if owner.ID != a.ID || owner.Type != "organization" {
+				t.Errorf("owner %s", m["owner"])
+			}
+			var meta map[string]any
+			if json.Unmarshal(m["meta"], &meta) != nil || meta["step"] == nil || meta["phishing_detected"] != false {
+				t.Errorf("meta %s", m["meta"])
+			}
+			var at time.Time
+			if json.Unmarshal(m["activated_on"], &at) != nil || at.IsZero() {
+				t.Errorf("activated_on %s", m["activated_on"])
+			}
+		}
+		r := e.do("GET", "/zones/"+z.ID, bearerOf(tok), nil)
+		check(r.Body.Result, []string{"ns1.latchkey.localhost", "ns2.latchkey.localhost"})
+
+		e.api.NameServers = []string{"ns1.dns.example.net", "ns2.dns.example.net", "ns3.dns.example.net"}
+		r = e.do("GET", "/zones?name="+z.Name, bearerOf(tok), nil)
+		var list []json.RawMessage
+		if err := json.Unmarshal(r.Body.Result, &list); err != nil || len(list) != 1 {
+			t.Fatalf("list: %s", r.Raw)
+		}
+		check(list[0], e.api.NameServers)
+	})
+}

@@ -1,14 +1,17 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/kv"
 )
@@ -19,6 +22,8 @@ const (
 	maxValueBody      = kv.MaxValueBytes + 64<<10
 	maxBulkWriteBody  = kv.MaxBulkBytes*4/3 + 16<<20
 	maxBulkDeleteBody = 8 << 20
+	// maxBulkToken bounds one value as a bulk body spells it: base64 of the largest value.
+	maxBulkToken = kv.MaxValueBytes*4/3 + 64<<10
 )
 
 // handleKVNamespaceList lists the namespaces the credential may read: all of the account's for
@@ -183,7 +188,12 @@ func (s *Server) handleKVPut(w http.ResponseWriter, r *http.Request) error {
 
 // readKVMultipart reads the "value" and "metadata" parts of a multipart PUT into wr.
 func readKVMultipart(w http.ResponseWriter, r *http.Request, wr *kv.Write) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxValueBody+kv.MaxMetadataBytes+64<<10)
+	limit := int64(maxValueBody + kv.MaxMetadataBytes + 64<<10)
+	// The parts are read whole; reading one of unknown size may take twice its size on the way.
+	if err := bodylimit.Reserve(r, 3*bodylimit.Declared(r, limit)); err != nil {
+		return err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return errs.E(errs.Invalid, "The multipart body is malformed.")
@@ -283,21 +293,68 @@ func (s *Server) handleKVDelete(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleKVBulkWrite stores a JSON array of pairs in one transaction.
+// handleKVBulkWrite stores a JSON array of pairs in one transaction. The body is decoded pair by
+// pair as it arrives, so that only the decoded values are kept, never the whole body. It reserves
+// of the server's body budget the body's size (what the values take, decoded) plus three times
+// one value's largest encoding (the decoder's buffer, which may hold twice a value, and the value
+// as a string), before reading.
 func (s *Server) handleKVBulkWrite(w http.ResponseWriter, r *http.Request) error {
 	t := TargetFrom(r.Context())
-	body, err := readBody(w, r, maxBulkWriteBody, errs.TooLarge)
-	if err != nil {
+	d := bodylimit.Declared(r, maxBulkWriteBody)
+	if err := bodylimit.Reserve(r, d+3*min(d, maxBulkToken)); err != nil {
 		return err
 	}
-	var pairs []kv.BulkPair
-	if err := decodeBytes(body, &pairs, false); err != nil {
+	b := s.KV.NewBatch(r.PathValue("namespace_id"))
+	if err := decodeBulk(http.MaxBytesReader(w, r.Body, maxBulkWriteBody), b); err != nil {
 		return err
 	}
-	if err := s.KV.BulkWrite(r.Context(), s.actor(r), t.AccountID, r.PathValue("namespace_id"), pairs); err != nil {
+	if err := s.KV.WriteBatch(r.Context(), s.actor(r), t.AccountID, b); err != nil {
 		return err
 	}
-	writeResult(w, map[string]any{"successful_key_count": len(pairs), "unsuccessful_keys": []string{}}, nil)
+	writeResult(w, map[string]any{"successful_key_count": b.Pairs(), "unsuccessful_keys": []string{}}, nil)
+	return nil
+}
+
+// decodeBulk reads a JSON array of kv.BulkPair from rd into b, one pair at a time.
+func decodeBulk(rd io.Reader, b *kv.Batch) error {
+	dec := json.NewDecoder(rd)
+	fail := func(err error) error {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return jsonError(err)
+		}
+		return bodyError(err, maxBulkWriteBody, errs.TooLarge)
+	}
+	tok, err := dec.Token()
+	switch {
+	case errors.Is(err, io.EOF):
+		return errs.E(errs.Invalid, "The request body is empty; it must be JSON.").WithAPICode(6007)
+	case err != nil:
+		return fail(err)
+	case tok == nil: // null: no pairs
+	case tok != json.Delim('['):
+		return errs.E(errs.Invalid, "The request body has the wrong type: expected an array.").WithAPICode(6007)
+	default:
+		for dec.More() {
+			var bp kv.BulkPair
+			if err := dec.Decode(&bp); err != nil {
+				return fail(err)
+			}
+			if err := b.Add(bp); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return errs.E(errs.Invalid, "Malformed JSON in request body: data after the array").WithAPICode(6007)
+		}
+		return fail(err)
+	}
 	return nil
 }
 
@@ -317,5 +374,76 @@ func (s *Server) handleKVBulkDelete(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	writeResult(w, map[string]any{"successful_key_count": len(keys), "unsuccessful_keys": []string{}}, nil)
+	return nil
+}
+
+// kvBulkGetBody is the body of POST …/bulk/get.
+type kvBulkGetBody struct {
+	Keys         []string `json:"keys"`
+	Type         *string  `json:"type"`
+	WithMetadata *bool    `json:"withMetadata"`
+}
+
+// kvBulkGetValue is one value of a bulk read with metadata.
+type kvBulkGetValue struct {
+	Value      any             `json:"value"`
+	Metadata   json.RawMessage `json:"metadata"`
+	Expiration int64           `json:"expiration,omitempty"`
+}
+
+// handleKVBulkGet reads up to 100 keys (cloudflare-go v4's Namespaces.BulkGet): the result is
+// {"values": {key: value}}, a missing key's value null. type "text" (the default) answers each
+// value as a string, "json" parses it; withMetadata answers {value, metadata, expiration} per
+// key. Values that are not UTF-8 text (or, for "json", not JSON) are refused naming the key,
+// as upstream refuses them.
+func (s *Server) handleKVBulkGet(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	var b kvBulkGetBody
+	if err := decodeJSON(w, r, &b, false); err != nil {
+		return err
+	}
+	asJSON := false
+	if b.Type != nil {
+		switch *b.Type {
+		case "text":
+		case "json":
+			asJSON = true
+		default:
+			return errs.InvalidField("type", "type is \"text\" or \"json\".")
+		}
+	}
+	withMeta := b.WithMetadata != nil && *b.WithMetadata
+	es, err := s.KV.BulkGet(r.Context(), t.AccountID, r.PathValue("namespace_id"), b.Keys)
+	if err != nil {
+		return err
+	}
+	values := make(map[string]any, len(b.Keys))
+	for i, k := range b.Keys {
+		e := es[i]
+		if e == nil {
+			values[k] = nil
+			continue
+		}
+		if !utf8.Valid(e.Value) {
+			return errs.InvalidField(fmt.Sprintf("keys[%d]", i), "The value of %q is not UTF-8 text; read it with GET …/values/{key}.", k)
+		}
+		var v any = string(e.Value)
+		if asJSON {
+			var raw json.RawMessage
+			if err := json.Unmarshal(e.Value, &raw); err != nil {
+				return errs.InvalidField(fmt.Sprintf("keys[%d]", i), "The value of %q is not JSON; read it with type \"text\".", k)
+			}
+			v = raw
+		}
+		if withMeta {
+			md := e.Metadata
+			if md == nil {
+				md = json.RawMessage("null")
+			}
+			v = kvBulkGetValue{Value: v, Metadata: md, Expiration: e.Expiration}
+		}
+		values[k] = v
+	}
+	writeResult(w, map[string]any{"values": values}, nil)
 	return nil
 }

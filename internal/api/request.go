@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -32,25 +33,50 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) err
 
 // readBody is the one way the API reads a request body: at most limit bytes, and a longer body
 // is an error with code over (errs.Invalid for JSON documents within maxBody, errs.TooLarge for
-// KV values and bulk bodies). A body a locator already read (Target.Body) is returned instead of
-// reading r.Body again. w may be nil, as in locators. The result is never nil, so that a body
-// that was read (and is empty) can be told from one that was not.
+// KV values and bulk bodies). Before reading, it reserves twice the body's declared size (or
+// twice limit when none is declared) of the server's body budget: the bytes and what is decoded
+// or sent to the database from them; over budget it answers 429 without reading. A body a locator
+// already read (Target.Body) is returned instead of reading r.Body again. w may be nil, as in
+// locators. The result is never nil, so that a body that was read (and is empty) can be told from
+// one that was not.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, over errs.Code) ([]byte, error) {
 	if t := TargetFrom(r.Context()); t != nil && t.Body != nil {
 		return t.Body, nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err := bodylimit.Reserve(r, 2*bodylimit.Declared(r, limit)); err != nil {
+		return nil, err
+	}
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	var body []byte
+	var err error
+	if n := r.ContentLength; n > 0 && n <= limit {
+		// The server stops a body at its declared length: read it into one buffer of that size
+		// rather than growing one by doubling.
+		body = make([]byte, n)
+		_, err = io.ReadFull(rd, body)
+	} else {
+		body, err = io.ReadAll(rd)
+	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, errs.E(over, "The request body is larger than %d bytes.", limit)
-		}
-		return nil, errs.E(errs.Invalid, "Could not read the request body.")
+		return nil, bodyError(err, limit, over)
 	}
 	if body == nil {
 		body = []byte{}
 	}
 	return body, nil
+}
+
+// bodyError turns an error reading a body of at most limit bytes into the API's error: over the
+// limit is code over, over the server's body budget is that error, anything else is Invalid.
+func bodyError(err error, limit int64, over errs.Code) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return errs.E(over, "The request body is larger than %d bytes.", limit)
+	}
+	if e := errs.As(err); e != nil && (e.Code == errs.TooManyRequests || e.Code == errs.TooLarge) {
+		return e
+	}
+	return errs.E(errs.Invalid, "Could not read the request body.")
 }
 
 // decodeBytes decodes a JSON body into v, with errors that name the offending field.
@@ -62,16 +88,21 @@ func decodeBytes(body []byte, v any, emptyOK bool) error {
 		return errs.E(errs.Invalid, "The request body is empty; it must be JSON.").WithAPICode(6007)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return errs.InvalidField(te.Field, "%s has the wrong type: expected %s.", te.Field, jsonKind(te.Type)).WithAPICode(6007)
-		}
-		if errors.As(err, &te) {
-			return errs.E(errs.Invalid, "The request body has the wrong type: expected %s.", jsonKind(te.Type)).WithAPICode(6007)
-		}
-		return errs.E(errs.Invalid, "Malformed JSON in request body: %v", err).WithAPICode(6007)
+		return jsonError(err)
 	}
 	return nil
+}
+
+// jsonError turns an error decoding JSON into the API's error, naming the offending field.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return errs.InvalidField(te.Field, "%s has the wrong type: expected %s.", te.Field, jsonKind(te.Type)).WithAPICode(6007)
+	}
+	if errors.As(err, &te) {
+		return errs.E(errs.Invalid, "The request body has the wrong type: expected %s.", jsonKind(te.Type)).WithAPICode(6007)
+	}
+	return errs.E(errs.Invalid, "Malformed JSON in request body: %v", err).WithAPICode(6007)
 }
 
 // jsonKind names the JSON value a Go type decodes from, so that errors speak JSON rather than

@@ -57,6 +57,7 @@ func routes() []Route {
 		{"GET", "/accounts/{account_id}/roles", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleRoleList},
 		{"GET", "/accounts/{account_id}/roles/{role_id}", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleRoleGet},
 		{"GET", "/accounts/{account_id}/audit_logs", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleAccountAuditLogs},
+		{"GET", "/accounts/{account_id}/logs/audit", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleAccountAuditLogsV2},
 
 		// DNS records (API.md §4). Handlers also apply DNS record constraints per record.
 		{"GET", "/zones/{zone_id}/dns_records", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSList},
@@ -99,6 +100,7 @@ func routes() []Route {
 		{"GET", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/metadata/{key...}", Need(authz.KVRead), NamespaceFromPath, (*Server).handleKVMetadata},
 		{"PUT", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVBulkWrite},
 		{"DELETE", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVBulkDelete},
+		{"POST", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/get", Need(authz.KVRead), NamespaceFromPath, (*Server).handleKVBulkGet},
 		{"POST", "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/delete", Need(authz.KVWrite), NamespaceFromPath, (*Server).handleKVBulkDelete},
 	}
 }

@@ -43,6 +43,8 @@ type routeRequest struct {
 	Params func(f *fixture) map[string]string
 	// Read marks a POST that changes nothing (a bulk read), so it writes no audit entry.
 	Read bool
+	// Query is appended to the path (parameters the route requires).
+	Query string
 }
 
 // routeRequests holds, by "METHOD /pattern", how to make a valid request. Every mutating route
@@ -96,6 +98,7 @@ var routeRequests = map[string]routeRequest{
 	"PATCH /zones/{zone_id}/dns_records/{record_id}":  {Body: dnsRecordBody},
 	"PUT /zones/{zone_id}/dns_records/{record_id}":    {Body: dnsRecordBody},
 	"DELETE /zones/{zone_id}/dns_records/{record_id}": {},
+	"GET /accounts/{account_id}/logs/audit":           {Query: "since=2000-01-01&before=2100-01-01"},
 	"POST /zones/{zone_id}/dns_records/batch": {Body: func(f *fixture) any {
 		return map[string]any{"posts": []any{dnsRecordBody(f)}}
 	}},
@@ -128,6 +131,8 @@ var routeRequests = map[string]routeRequest{
 	}},
 	"DELETE /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk":      {Body: kvBulkDeleteBody},
 	"POST /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/delete": {Body: kvBulkDeleteBody},
+	"POST /accounts/{account_id}/storage/kv/namespaces/{namespace_id}/bulk/get": {Read: true,
+		Body: func(*fixture) any { return map[string]any{"keys": []string{"a/key", "missing"}} }},
 }
 
 // dnsRecordBody is a TXT record with a new name, for a create, a patch or a put.
@@ -239,6 +244,9 @@ func (f *fixture) request(rt Route) (path string, body any, known bool) {
 	})
 	if rr.Body != nil {
 		body = rr.Body(f)
+	}
+	if rr.Query != "" {
+		path += "?" + rr.Query
 	}
 	return path, body, known
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-// zoneJSON is the zone object of API.md §4.
+// zoneJSON is the zone object of API.md §4, with every field cloudflare-go v4 marks required
+// (issue 8, item 9).
 type zoneJSON struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
@@ -24,6 +25,36 @@ type zoneJSON struct {
 	NameServers []string  `json:"name_servers"`
 	CreatedOn   time.Time `json:"created_on"`
 	ModifiedOn  time.Time `json:"modified_on"`
+	// ActivatedOn is when the zone became active: zones are active from creation in Latchkey.
+	ActivatedOn *time.Time `json:"activated_on"`
+	// DevelopmentMode is the seconds left in development mode (a cache bypass Latchkey does not
+	// have): always 0, as Cloudflare answers when it is off.
+	DevelopmentMode int      `json:"development_mode"`
+	Meta            zoneMeta `json:"meta"`
+	// The name servers, registrar and DNS host before the zone moved here: Latchkey does not
+	// look them up, and Cloudflare answers null when it does not know them.
+	OriginalNameServers []string  `json:"original_name_servers"`
+	OriginalRegistrar   *string   `json:"original_registrar"`
+	OriginalDNSHost     *string   `json:"original_dnshost"`
+	Owner               zoneOwner `json:"owner"`
+}
+
+// zoneMeta is the zone's meta block, with the values of a zone without Cloudflare's paid extras.
+type zoneMeta struct {
+	CDNOnly                bool `json:"cdn_only"`
+	CustomCertificateQuota int  `json:"custom_certificate_quota"`
+	DNSOnly                bool `json:"dns_only"`
+	FoundationDNS          bool `json:"foundation_dns"`
+	PageRuleQuota          int  `json:"page_rule_quota"`
+	PhishingDetected       bool `json:"phishing_detected"`
+	Step                   int  `json:"step"`
+}
+
+// zoneOwner is the zone's owner: its account, which Cloudflare calls an organization.
+type zoneOwner struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
 }
 
 type idName struct {
@@ -40,9 +71,16 @@ func (s *Server) zoneJSON(r *http.Request, z *store.Zone, accountNames map[strin
 			perms = append(perms, "#"+g.Name)
 		}
 	}
-	return zoneJSON{ID: z.ID, Name: z.Name, Status: z.Status, Paused: z.Paused, Type: z.Type,
+	out := zoneJSON{ID: z.ID, Name: z.Name, Status: z.Status, Paused: z.Paused, Type: z.Type,
 		Account: idName{ID: z.AccountID, Name: accountNames[z.AccountID]}, Permissions: perms,
-		Plan: idName{ID: z.Plan, Name: z.Plan}, NameServers: []string{}, CreatedOn: z.CreatedAt.UTC(), ModifiedOn: z.UpdatedAt.UTC()}
+		Plan: idName{ID: z.Plan, Name: z.Plan}, NameServers: slices.Clone(s.NameServers), CreatedOn: z.CreatedAt.UTC(), ModifiedOn: z.UpdatedAt.UTC(),
+		Meta:  zoneMeta{Step: 2},
+		Owner: zoneOwner{ID: z.AccountID, Name: accountNames[z.AccountID], Type: "organization"}}
+	if z.Status == "active" {
+		at := z.CreatedAt.UTC()
+		out.ActivatedOn = &at
+	}
+	return out
 }
 
 // zoneStatuses are the values of the status filter.

@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
@@ -53,6 +54,7 @@ type App struct {
 	requests *analytics.Recorder
 	edge     *edge.Edge
 	dash     http.Handler
+	bodies   *bodylimit.Budget
 	dns      *dnsserver.Server
 	closers  []func()
 }
@@ -62,6 +64,7 @@ type App struct {
 // the HTTP server has stopped.
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store.DB, ips *clientip.Resolver) (*App, error) {
 	a := &App{
+		bodies:   bodylimit.New(cfg.BodyMemory),
 		cfg:      cfg,
 		logger:   logger,
 		db:       db,
@@ -122,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	purges := purge.NewService(db, purger)
 	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
 		Accounts: a.accounts, Members: mem, Requests: a.requests, Purge: purges, Firewall: fw,
-		Limiter: a.limiter, RateLimit: rateLimit})
+		Limiter: a.limiter, RateLimit: rateLimit, NameServers: a.cfg.NameServers})
 	// Expired KV pairs are already invisible and expired sessions already refused; this only
 	// reclaims their rows.
 	a.every(ctx, 10*time.Minute, "purge expired KV pairs", func(ctx context.Context) error {
@@ -306,7 +309,7 @@ func (a *App) Limiter() *ratelimit.Limiter { return a.limiter }
 
 // Handlers returns the handlers the server routes to.
 func (a *App) Handlers() server.Handlers {
-	return server.Handlers{API: a.api, Dashboard: a.dash, Static: static.Handler()}
+	return server.Handlers{API: a.api, Dashboard: a.dash, Static: static.Handler(), Bodies: a.bodies}
 }
 
 // every runs fn every interval until the app is closed, logging failures.

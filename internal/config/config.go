@@ -62,6 +62,9 @@ type Config struct {
 	// RateLimit is the API's limit per user, per token and per client address
 	// (LATCHKEY_RATE_LIMIT, "requests/window", default 1200/5m; "off" turns it off).
 	RateLimit RateLimit
+	// BodyMemory is how many bytes of request bodies the server buffers at once, over every
+	// request (LATCHKEY_BODY_MEMORY, default 256MiB); see internal/bodylimit.
+	BodyMemory int64
 	// NameServers are the host names of the name servers every zone is delegated to, lower case
 	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
 	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
@@ -119,13 +122,14 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.RedisURL, "redis-url", env("LATCHKEY_REDIS_URL", ""), "Redis URL for rate limits shared by all processes; empty uses PostgreSQL (or memory on SQLite) (LATCHKEY_REDIS_URL)")
 	fs.StringVar(&rateLimit, "rate-limit", env("LATCHKEY_RATE_LIMIT", "1200/5m"), "API requests allowed per user, per token and per client address, as N/window, or off (LATCHKEY_RATE_LIMIT)")
 	fs.StringVar(&feed, "change-feed", env("LATCHKEY_CHANGE_FEED", "listen"), "listen (PostgreSQL LISTEN/NOTIFY plus the counter poll) or poll (the counter only) (LATCHKEY_CHANGE_FEED)")
-	var edgePort, edgePrivate, edgeCache string
+	var edgePort, edgePrivate, edgeCache, bodyMemory string
 	fs.StringVar(&c.Edge.Addr, "edge-addr", env("LATCHKEY_EDGE_ADDR", "127.0.0.1:8081"), "HTTP edge listen address, or off (LATCHKEY_EDGE_ADDR)")
 	fs.StringVar(&edgePort, "edge-origin-port", env("LATCHKEY_EDGE_ORIGIN_PORT", "80"), "port the edge connects to origins on (LATCHKEY_EDGE_ORIGIN_PORT)")
 	fs.StringVar(&edgePrivate, "edge-allow-private-origins", env("LATCHKEY_EDGE_ALLOW_PRIVATE_ORIGINS", "false"), "let proxied records point at loopback and private addresses (LATCHKEY_EDGE_ALLOW_PRIVATE_ORIGINS)")
 	fs.StringVar(&edgeCache, "edge-cache-size", env("LATCHKEY_EDGE_CACHE_SIZE", "256MiB"), "memory bound of the edge cache, e.g. 256MiB (LATCHKEY_EDGE_CACHE_SIZE)")
 	fs.StringVar(&c.Edge.GeoIPDB, "geoip-db", env("LATCHKEY_GEOIP_DB", ""), "MaxMind .mmdb files (country and/or ASN), comma-separated (LATCHKEY_GEOIP_DB)")
 	fs.StringVar(&nameServers, "nameservers", env("LATCHKEY_NAMESERVERS", ""), "comma-separated name server host names that zones are delegated to (LATCHKEY_NAMESERVERS)")
+	fs.StringVar(&bodyMemory, "body-memory", env("LATCHKEY_BODY_MEMORY", "256MiB"), "bytes of request bodies buffered at once, server-wide, e.g. 256MiB (LATCHKEY_BODY_MEMORY)")
 	dnsDone := c.dnsFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -173,6 +177,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if c.AuditRetention, err = ParseRetention(retention); err != nil {
 		return nil, fmt.Errorf("LATCHKEY_AUDIT_RETENTION: %w", err)
+	}
+	if n, err := humanize.ParseBytes(bodyMemory); err != nil || n < 64<<20 || n > 1<<40 {
+		return nil, fmt.Errorf("LATCHKEY_BODY_MEMORY %q: want a size from 64MiB to 1TiB, e.g. 256MiB", bodyMemory)
+	} else {
+		c.BodyMemory = int64(n)
 	}
 	if c.NameServers, err = parseNameServers(nameServers); err != nil {
 		return nil, err

@@ -95,9 +95,17 @@ func parseNameServers(list string) ([]string, error) {
 		out = append(out, h)
 	}
 	if len(out) == 0 {
-		out = []string{"ns1." + DefaultNameServerDomain, "ns2." + DefaultNameServerDomain}
+		out = DefaultNameServers()
 	}
 	return out, nil
+}
+
+// DefaultNameServers returns the name servers used when LATCHKEY_NAMESERVERS is not set: ns1 and
+// ns2 under DefaultNameServerDomain. The DNS server's SOA and NS records, the zone object's
+// name_servers and the dashboard's Name servers tab all use Config.NameServers, so one setting
+// names them everywhere.
+func DefaultNameServers() []string {
+	return []string{"ns1." + DefaultNameServerDomain, "ns2." + DefaultNameServerDomain}
 }
 
 // DefaultNameServerDomain is the domain the default name servers (ns1 and ns2) sit under when

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/web"
@@ -15,6 +16,9 @@ const maxFormBytes = 64 << 10
 
 // parseForm reads a POSTed form of at most maxFormBytes and returns the named fields' values.
 func parseForm(w http.ResponseWriter, r *http.Request, names ...string) (web.Form, error) {
+	if err := bodylimit.Reserve(r, 2*bodylimit.Declared(r, maxFormBytes)); err != nil {
+		return web.Form{}, err
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		return web.Form{}, errs.E(errs.Invalid, "The form could not be read. Reload the page and try again.")

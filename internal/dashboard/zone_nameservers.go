@@ -2,8 +2,11 @@ package dashboard
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/zones"
 	"github.com/latchkey/latchkey/web"
 )
@@ -25,6 +28,10 @@ func (s *server) handleZoneNameServers(w http.ResponseWriter, r *http.Request) e
 	if s.Config != nil {
 		v.NameServers = s.Config.NameServers
 	}
+	if len(v.NameServers) == 0 {
+		v.NameServers = config.DefaultNameServers()
+	}
+	v.Details = zoneDetails(z, p.Account.Name)
 	if r.URL.Query().Get("check") != "" {
 		lookup := s.LookupNS
 		if lookup == nil {
@@ -34,4 +41,22 @@ func (s *server) handleZoneNameServers(w http.ResponseWriter, r *http.Request) e
 		v.Checked, v.Status, v.Found, v.Problem = true, d.Status, d.Found, d.Problem
 	}
 	return s.render(w, r, http.StatusOK, web.NameServers(s.page(w, r, "Name servers · "+z.Name, "zones"), v))
+}
+
+// zoneDetails lists the fields of the API's zone object that the page does not show elsewhere,
+// with the same values (internal/api zoneJSON).
+func zoneDetails(z *store.Zone, accountName string) []web.ZoneDetail {
+	activated := "not yet"
+	if z.Status == "active" {
+		activated = z.CreatedAt.UTC().Format(time.RFC3339)
+	}
+	return []web.ZoneDetail{
+		{Label: "Status", Value: z.Status},
+		{Label: "Activated on", Value: activated},
+		{Label: "Owner", Value: accountName + " (account)"},
+		{Label: "Development mode", Value: "off"},
+		{Label: "Original name servers", Value: "not known"},
+		{Label: "Original registrar", Value: "not known"},
+		{Label: "Original DNS host", Value: "not known"},
+	}
 }

@@ -18,6 +18,9 @@ func TestZoneNameServers(t *testing.T) {
 	if res.Status != http.StatusOK || !strings.Contains(res.text("main"), "ns1.latchkey.test") || !strings.Contains(res.text("main"), "ns2.latchkey.test") {
 		t.Fatalf("page: %d %s", res.Status, res.text("main"))
 	}
+	if d := res.text("#zone-details"); !strings.Contains(d, "Activated on") || !strings.Contains(d, "Owner") || !strings.Contains(d, "Original registrar") {
+		t.Fatalf("zone details: %q", d)
+	}
 	if res.Doc.Find(`#delegation[hx-get="`+base+`?check=1"]`).Length() != 1 {
 		t.Fatal("the page must load the delegation check afterwards, not run it")
 	}

@@ -284,58 +284,99 @@ func sampleKeys(keys []string) []string {
 	return keys
 }
 
+// Batch collects the validated pairs of one bulk write as they are decoded, so that a caller
+// streaming a request body keeps only decoded values, never the whole body. Build it with
+// NewBatch, fill it with Add and store it with WriteBatch.
+type Batch struct {
+	namespaceID string
+	now         time.Time
+	rows        []store.KVPair
+	index       map[string]int
+	keys        []string
+	count       int
+	total       int
+}
+
+// NewBatch starts an empty bulk write into namespaceID.
+func (s *Service) NewBatch(namespaceID string) *Batch {
+	return &Batch{namespaceID: namespaceID, now: s.now(), index: map[string]int{}}
+}
+
+// Add validates one pair (base64 values are decoded) and adds it; the pair's string value may be
+// dropped afterwards. A key repeated in the batch keeps its last value. More than MaxBulkPairs
+// pairs or MaxBulkBytes bytes of values is TooLarge.
+func (b *Batch) Add(bp BulkPair) error {
+	i := b.count
+	b.count++
+	if b.count > MaxBulkPairs {
+		return &errs.Error{Code: errs.TooLarge, Field: "body",
+			Message: fmt.Sprintf("A bulk write holds at most %d pairs.", MaxBulkPairs)}
+	}
+	var v []byte
+	if bp.Base64 {
+		var err error
+		if v, err = base64.StdEncoding.DecodeString(bp.Value); err != nil {
+			return errs.InvalidField("value", "Pair %d (%q): the value is not valid base64.", i, bp.Key)
+		}
+	} else {
+		v = []byte(bp.Value)
+	}
+	p, err := pair(b.namespaceID, Write{Key: bp.Key, Value: v, Metadata: bp.Metadata, Expiration: bp.Expiration, ExpirationTTL: bp.ExpirationTTL}, b.now)
+	if err != nil {
+		if e := errs.As(err); e != nil {
+			e.Message = fmt.Sprintf("Pair %d: %s", i, e.Message)
+		}
+		return err
+	}
+	b.total += len(p.Value)
+	if b.total > MaxBulkBytes {
+		return &errs.Error{Code: errs.TooLarge, Field: "body",
+			Message: fmt.Sprintf("A bulk write holds at most %d bytes of values (100 MiB).", MaxBulkBytes)}
+	}
+	if j, ok := b.index[bp.Key]; ok {
+		b.rows[j] = p
+		return nil
+	}
+	b.index[bp.Key] = len(b.rows)
+	b.rows = append(b.rows, p)
+	b.keys = append(b.keys, bp.Key)
+	return nil
+}
+
+// Pairs returns how many pairs were added, a repeated key counting each time.
+func (b *Batch) Pairs() int { return b.count }
+
 // BulkWrite stores every pair in one transaction: all are validated first, and one bad pair
 // writes none. A key repeated in the request keeps its last value.
 func (s *Service) BulkWrite(ctx context.Context, actor audit.Actor, accountID, namespaceID string, pairs []BulkPair) error {
-	if len(pairs) == 0 {
-		return errs.InvalidField("body", "Send at least one key/value pair.")
-	}
 	if len(pairs) > MaxBulkPairs {
 		return &errs.Error{Code: errs.TooLarge, Field: "body",
 			Message: fmt.Sprintf("A bulk write holds at most %d pairs; this one has %d.", MaxBulkPairs, len(pairs))}
 	}
-	now := s.now()
-	rows := make([]store.KVPair, 0, len(pairs))
-	index := make(map[string]int, len(pairs))
-	keys := make([]string, 0, len(pairs))
-	total := 0
-	for i, bp := range pairs {
-		v := []byte(bp.Value)
-		if bp.Base64 {
-			var err error
-			if v, err = base64.StdEncoding.DecodeString(bp.Value); err != nil {
-				return errs.InvalidField("value", "Pair %d (%q): the value is not valid base64.", i, bp.Key)
-			}
-		}
-		p, err := pair(namespaceID, Write{Key: bp.Key, Value: v, Metadata: bp.Metadata, Expiration: bp.Expiration, ExpirationTTL: bp.ExpirationTTL}, now)
-		if err != nil {
-			if e := errs.As(err); e != nil {
-				e.Message = fmt.Sprintf("Pair %d: %s", i, e.Message)
-			}
+	b := s.NewBatch(namespaceID)
+	for _, bp := range pairs {
+		if err := b.Add(bp); err != nil {
 			return err
 		}
-		total += len(p.Value)
-		if total > MaxBulkBytes {
-			return &errs.Error{Code: errs.TooLarge, Field: "body",
-				Message: fmt.Sprintf("A bulk write holds at most %d bytes of values (100 MiB).", MaxBulkBytes)}
-		}
-		if j, ok := index[bp.Key]; ok {
-			rows[j] = p
-			continue
-		}
-		index[bp.Key] = len(rows)
-		rows = append(rows, p)
-		keys = append(keys, bp.Key)
+	}
+	return s.WriteBatch(ctx, actor, accountID, b)
+}
+
+// WriteBatch stores a batch in one transaction and consumes it: its values are dropped as they
+// are written, so write a batch once. An empty batch is Invalid.
+func (s *Service) WriteBatch(ctx context.Context, actor audit.Actor, accountID string, b *Batch) error {
+	if len(b.rows) == 0 {
+		return errs.InvalidField("body", "Send at least one key/value pair.")
 	}
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if _, err := namespace(tx, accountID, namespaceID); err != nil {
+		if _, err := namespace(tx, accountID, b.namespaceID); err != nil {
 			return err
 		}
-		if err := store.PutKVPairs(tx, rows); err != nil {
+		if err := store.PutKVPairs(tx, b.rows); err != nil {
 			return err
 		}
-		return audit.Record(tx, actor, nsEvent("kv.bulk_write", accountID, namespaceID, nil, map[string]any{
-			"count": len(rows), "bytes": total, "keys": sampleKeys(keys)}))
+		return audit.Record(tx, actor, nsEvent("kv.bulk_write", accountID, b.namespaceID, nil, map[string]any{
+			"count": len(b.rows), "bytes": b.total, "keys": sampleKeys(b.keys)}))
 	})
 }
 
@@ -429,4 +470,50 @@ func (s *Service) ListKeys(ctx context.Context, accountID, namespaceID string, p
 // may call it periodically; reads never depend on it.
 func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
 	return store.PurgeExpiredKVPairs(s.db.Gorm(ctx), s.now())
+}
+
+// MaxBulkGetKeys is how many keys one bulk read may name, as upstream.
+const MaxBulkGetKeys = 100
+
+// BulkGet returns the live entries of keys in order, nil for a key that is missing or expired.
+// It refuses more than MaxBulkGetKeys keys, an empty list and invalid keys, naming them.
+func (s *Service) BulkGet(ctx context.Context, accountID, namespaceID string, keys []string) ([]*Entry, error) {
+	if len(keys) == 0 {
+		return nil, errs.InvalidField("keys", "Name at least one key.")
+	}
+	if len(keys) > MaxBulkGetKeys {
+		return nil, errs.InvalidField("keys", "A bulk read names at most %d keys; this one names %d.", MaxBulkGetKeys, len(keys))
+	}
+	for i, k := range keys {
+		if err := ValidKey(k); err != nil {
+			return nil, errs.InvalidField(fmt.Sprintf("keys[%d]", i), "keys[%d]: %s", i, errs.MessageOf(err))
+		}
+	}
+	tx := s.db.Gorm(ctx)
+	if _, err := namespace(tx, accountID, namespaceID); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	out := make([]*Entry, len(keys))
+	for i, k := range keys {
+		p, err := store.KVPairByKey(tx, namespaceID, []byte(k), now)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		e := &Entry{Key: k, Value: p.Value}
+		if e.Value == nil {
+			e.Value = []byte{}
+		}
+		if p.Metadata != nil {
+			e.Metadata = json.RawMessage(*p.Metadata)
+		}
+		if p.Expiration != nil {
+			e.Expiration = *p.Expiration
+		}
+		out[i] = e
+	}
+	return out, nil
 }

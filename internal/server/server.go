@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -26,6 +27,9 @@ type Handlers struct {
 	Static http.Handler
 	// Dashboard serves every other path.
 	Dashboard http.Handler
+	// Bodies bounds the memory that request bodies take at once, server-wide; nil uses a budget
+	// of bodylimit.DefaultSize.
+	Bodies *bodylimit.Budget
 }
 
 // New returns the server's root handler.
@@ -41,7 +45,11 @@ func New(logger *slog.Logger, db *store.DB, ips *clientip.Resolver, h Handlers) 
 	if h.Dashboard != nil {
 		mux.Handle("/", h.Dashboard)
 	}
-	return logRequests(logger, ips, transportHeaders(ips, mux))
+	bodies := h.Bodies
+	if bodies == nil {
+		bodies = bodylimit.New(0)
+	}
+	return logRequests(logger, ips, transportHeaders(ips, bodies.Wrap(mux)))
 }
 
 // HSTS is the Strict-Transport-Security sent on every response that came over TLS: browsers then

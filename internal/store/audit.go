@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,9 +28,86 @@ type AuditFilter struct {
 	// some zones of the account does not learn of the others through the log.
 	LimitZones bool
 	Zones      []string
+	// Conds are further conditions on derived fields (audit logs v2), all of which must hold.
+	Conds []AuditCond
+	// After, when set, starts the page after this entry in the listing's order (cursor paging).
+	After *AuditCursor
+	// NoCount skips counting the matches (cursor paging needs no total).
+	NoCount bool
 	// Ascending orders oldest first; the default is newest first.
 	Ascending     bool
 	Offset, Limit int
+}
+
+// AuditField names a field of an audit entry that AuditCond can test: a column or a value
+// derived from columns in the shape of Cloudflare's audit logs v2.
+type AuditField string
+
+// The fields AuditCond can test.
+const (
+	AuditID           AuditField = "id"
+	AuditActorEmail   AuditField = "actor_email"
+	AuditActorID      AuditField = "actor_id"
+	AuditActorIP      AuditField = "actor_ip"
+	AuditTokenID      AuditField = "token_id"
+	AuditTokenName    AuditField = "token_name"
+	AuditResourceID   AuditField = "resource_id"
+	AuditResourceType AuditField = "resource_type"
+	AuditZoneID       AuditField = "zone_id"
+	AuditZoneName     AuditField = "zone_name"
+	// AuditActionVerb is create, delete, login, logout or update (AuditVerb).
+	AuditActionVerb AuditField = "action_verb"
+	// AuditResult is success or failure.
+	AuditResult AuditField = "result"
+	// AuditActorKind is user, account (an account-owned token) or system.
+	AuditActorKind AuditField = "actor_kind"
+	// AuditActorContext is api_token (made with a token), dash (in the dashboard) or "".
+	AuditActorContext AuditField = "actor_context"
+	// AuditScope is zones (about a zone) or accounts.
+	AuditScope AuditField = "scope"
+)
+
+// auditFieldSQL is the SQL of each AuditField. The derived ones must agree with AuditVerb and
+// the API's mapping of entries.
+var auditFieldSQL = map[AuditField]string{
+	AuditID: "id", AuditActorEmail: "actor_email", AuditActorID: "actor_id", AuditActorIP: "actor_ip",
+	AuditTokenID: "token_id", AuditTokenName: "token_name", AuditResourceID: "resource_id",
+	AuditResourceType: "resource_type", AuditZoneID: "zone_id", AuditZoneName: "zone_name",
+	AuditActionVerb: `(CASE WHEN action LIKE '%.create' OR action = 'user.signup' THEN 'create' ` +
+		`WHEN action LIKE '%delete' THEN 'delete' WHEN action = 'user.signin' THEN 'login' ` +
+		`WHEN action = 'user.signout' THEN 'logout' ELSE 'update' END)`,
+	AuditResult:       "(CASE WHEN result THEN 'success' ELSE 'failure' END)",
+	AuditActorKind:    "(CASE WHEN actor_type = 'token' THEN 'account' ELSE actor_type END)",
+	AuditActorContext: "(CASE WHEN token_id <> '' THEN 'api_token' WHEN interface = 'dashboard' THEN 'dash' ELSE '' END)",
+	AuditScope:        "(CASE WHEN zone_id <> '' THEN 'zones' ELSE 'accounts' END)",
+}
+
+// AuditVerb is the audit logs v2 action type of an action, as AuditActionVerb computes it.
+func AuditVerb(action string) string {
+	switch {
+	case strings.HasSuffix(action, ".create") || action == "user.signup":
+		return "create"
+	case strings.HasSuffix(action, "delete"):
+		return "delete"
+	case action == "user.signin":
+		return "login"
+	case action == "user.signout":
+		return "logout"
+	}
+	return "update"
+}
+
+// AuditCond keeps the entries whose Field is one of Values, or none of them when Not.
+type AuditCond struct {
+	Field  AuditField
+	Values []string
+	Not    bool
+}
+
+// AuditCursor is a position in an audit listing: the last entry of the previous page.
+type AuditCursor struct {
+	At time.Time
+	ID string
 }
 
 // ListAuditEntries returns one page of entries matching f and the total count.
@@ -79,13 +157,33 @@ func ListAuditEntries(tx *gorm.DB, f AuditFilter) ([]AuditEntry, int64, error) {
 	if !f.Before.IsZero() {
 		q = q.Where("created_at < ?", f.Before.UTC())
 	}
+	for _, c := range f.Conds {
+		expr, ok := auditFieldSQL[c.Field]
+		if !ok {
+			return nil, 0, fmt.Errorf("unknown audit field %q", c.Field)
+		}
+		if c.Not {
+			q = q.Where(expr+" NOT IN ?", c.Values)
+		} else {
+			q = q.Where(expr+" IN ?", c.Values)
+		}
+	}
 	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("count audit entries: %w", err)
+	if !f.NoCount {
+		if err := q.Count(&total).Error; err != nil {
+			return nil, 0, fmt.Errorf("count audit entries: %w", err)
+		}
 	}
 	order := "created_at DESC, id DESC"
 	if f.Ascending {
 		order = "created_at, id"
+	}
+	if c := f.After; c != nil {
+		if f.Ascending {
+			q = q.Where("created_at > ? OR (created_at = ? AND id > ?)", c.At.UTC(), c.At.UTC(), c.ID)
+		} else {
+			q = q.Where("created_at < ? OR (created_at = ? AND id < ?)", c.At.UTC(), c.At.UTC(), c.ID)
+		}
 	}
 	q = q.Order(order).Offset(f.Offset)
 	if f.Limit > 0 {

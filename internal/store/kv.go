@@ -148,15 +148,17 @@ func DeleteKVNamespace(tx *gorm.DB, accountID, id string) error {
 }
 
 // The bounds of one INSERT in PutKVPairs: few enough rows to stay far below both databases'
-// bind-parameter limits, and few enough bytes to keep one statement's memory modest.
+// bind-parameter limits, and few enough bytes to keep one statement's memory modest (the
+// PostgreSQL driver takes several times a statement's bytes to encode it).
 const (
 	putBatchRows  = 200
-	putBatchBytes = 16 << 20
+	putBatchBytes = 4 << 20
 )
 
 // PutKVPairs inserts or replaces ps, which must all have distinct keys (a statement may not
 // update the same row twice on PostgreSQL). Call it inside a transaction when ps has several
-// pairs, so that a failure writes none of them.
+// pairs, so that a failure writes none of them. It drops each pair's Value once written, so that
+// the memory of a large write falls as it proceeds.
 func PutKVPairs(tx *gorm.DB, ps []KVPair) error {
 	upsert := clause.OnConflict{
 		Columns:   []clause.Column{{Name: "namespace_id"}, {Name: "key"}},
@@ -176,6 +178,9 @@ func PutKVPairs(tx *gorm.DB, ps []KVPair) error {
 		}
 		if err := tx.Clauses(upsert).Create(&batch).Error; err != nil {
 			return fmt.Errorf("write kv pairs: %w", err)
+		}
+		for i := range batch {
+			batch[i].Value = nil
 		}
 		start = end
 	}
