@@ -81,3 +81,21 @@ func TestParseRetention(t *testing.T) {
 		}
 	}
 }
+
+func TestZoneActivationSetting(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		pending bool
+		err     bool
+	}{{"", false, false}, {"immediate", false, false}, {"Delegation", true, false}, {"later", false, true}} {
+		cfg, err := Load(nil, func(k string) string {
+			if k == "LATCHKEY_ZONE_ACTIVATION" {
+				return c.in
+			}
+			return ""
+		}, io.Discard)
+		if (err != nil) != c.err || (err == nil && cfg.ZonesPendingUntilDelegated != c.pending) {
+			t.Errorf("%q: pending=%v err=%v", c.in, cfg != nil && cfg.ZonesPendingUntilDelegated, err)
+		}
+	}
+}
