@@ -14,8 +14,18 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /signin", s.handle(s.handleSignInForm))
 	mux.Handle("POST /signin", s.handle(s.handleSignIn))
 	mux.Handle("POST /signout", s.handle(s.handleSignOut))
+	// Two-factor: the code step of signing in, and the profile page that turns it on and off.
+	mux.Handle("GET /signin/two-factor", s.handle(s.handleSignInTwoFactorForm))
+	mux.Handle("POST /signin/two-factor", s.handle(s.handleSignInTwoFactor))
+	mux.Handle("GET /profile/two-factor", s.handle(requireUser(s.handleTwoFactorPage)))
+	mux.Handle("POST /profile/two-factor/setup", s.handle(requireUser(s.handleTwoFactorSetup)))
+	mux.Handle("POST /profile/two-factor/enable", s.handle(requireUser(s.handleTwoFactorEnable)))
+	mux.Handle("POST /profile/two-factor/disable", s.handle(requireUser(s.handleTwoFactorDisable)))
 
 	mux.Handle("POST /account/switch", s.handle(requireUser(s.handleAccountSwitch)))
+	// The current account's settings (Account Settings Read to see, Write to change).
+	mux.Handle("GET /account/settings", s.handle(requireUser(s.handleAccountSettings)))
+	mux.Handle("POST /account/settings", s.handle(requireUser(s.handleAccountSettingsSubmit)))
 
 	mux.Handle("GET /zones", s.handle(requireUser(s.handleZonesList)))
 	mux.Handle("POST /zones", s.handle(requireUser(s.handleZoneCreate)))

@@ -62,6 +62,10 @@ func (s *server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		attempt.refund(context.WithoutCancel(r.Context()))
 		return err
 	}
+	if u.TwoFactorEnabled() {
+		// The code step (signin_twofactor.go) keeps this attempt counted until a code is right.
+		return s.startTwoFactor(w, r, u, next)
+	}
 	attempt.succeeded(r.Context())
 	if err := s.signIn(w, r, u); err != nil {
 		return err

@@ -132,6 +132,8 @@ var (
 const (
 	KindInvitation    = "invitation"
 	KindPasswordReset = "password_reset"
+	KindTwoFactorOn   = "twofactor_on"
+	KindTwoFactorOff  = "twofactor_off"
 )
 
 // Render builds the message of kind for to from data.
@@ -158,4 +160,15 @@ type Invitation struct {
 	Zones   []string
 	Link    string
 	Expires string
+}
+
+// Notice is the data of a mail telling a user about a change to their sign-in: when, from which
+// address and browser, and where to look.
+type Notice struct {
+	Email   string
+	When    string
+	IP      string
+	Browser string
+	// Link is the page to check or undo the change.
+	Link string
 }
