@@ -86,6 +86,19 @@ func (v TokenListView) CountText() string {
 	return strconv.Itoa(v.Total) + " of " + strconv.Itoa(v.Limit) + " tokens"
 }
 
+// MintingView is the "what may the minted tokens be given?" picker: a GET form to URL that
+// re-renders the form with the rows of the chosen templates added.
+type MintingView struct {
+	URL, Template string
+	Choices       []MintChoice
+}
+
+// MintChoice is one template whose permissions the minted tokens may be given.
+type MintChoice struct {
+	Slug, Name, Description string
+	Checked                 bool
+}
+
 // TokenTemplateItem is a template offered when creating a token.
 type TokenTemplateItem struct {
 	Slug        string
@@ -158,6 +171,9 @@ type TokenFormView struct {
 	Templates []TokenTemplateItem
 	CustomURL string
 	Template  string // the chosen template's name, if any
+	// Minting, for the "Create additional tokens" template, lets the user pick what the tokens
+	// it mints may be given (which the minting token must hold too); nil otherwise.
+	Minting *MintingView
 
 	Name      string
 	Rows      []TokenRow

@@ -86,7 +86,7 @@ func TestDNSBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(res.Deletes) != 1 || res.Deletes[0].ID != gone.ID || len(res.Patches) != 1 || res.Patches[0].Content != "192.0.2.22" ||
-			res.Patches[0].TTL != 300 || len(res.Puts) != 1 || res.Puts[0].Content != `"new"` || len(res.Posts) != 2 || res.Posts[0].ID == "" {
+			res.Patches[0].TTL != 300 || len(res.Puts) != 1 || res.Puts[0].Content != "new" || len(res.Posts) != 2 || res.Posts[0].ID == "" {
 			t.Errorf("batch result %s", env.Result)
 		}
 		if n := e.count(t, "dns_records"); n != records+1 {

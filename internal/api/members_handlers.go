@@ -12,14 +12,17 @@ import (
 
 // memberJSON is the account member object of API.md §4. Code is the invitation's one-time code,
 // only in the response that creates it. Zones is Latchkey's extension: the zones the role is
-// limited to (absent: every zone of the account).
+// limited to (absent: every zone of the account), as far as the caller sees them; OtherZones
+// counts the zones of that scope the caller does not see (a member limited to some zones is not
+// told the others' ids).
 type memberJSON struct {
-	ID     string         `json:"id"`
-	Code   string         `json:"code,omitempty"`
-	Status string         `json:"status"`
-	User   memberUserJSON `json:"user"`
-	Roles  []roleJSON     `json:"roles"`
-	Zones  []string       `json:"zones,omitempty"`
+	ID         string         `json:"id"`
+	Code       string         `json:"code,omitempty"`
+	Status     string         `json:"status"`
+	User       memberUserJSON `json:"user"`
+	Roles      []roleJSON     `json:"roles"`
+	Zones      *[]string      `json:"zones,omitempty"`
+	OtherZones int            `json:"other_zones,omitempty"`
 }
 
 type memberUserJSON struct {
@@ -42,8 +45,20 @@ func toRoleJSON(r authz.Role) roleJSON {
 	return roleJSON{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions}
 }
 
-func toMemberJSON(m *members.Member) memberJSON {
-	out := memberJSON{ID: m.ID, Status: m.Status, User: memberUserJSON{Email: m.Email}, Roles: []roleJSON{}, Zones: m.Zones}
+// toMemberJSON describes m to a caller who sees the zones for which sees is true.
+func toMemberJSON(m *members.Member, sees func(zoneID string) bool) memberJSON {
+	out := memberJSON{ID: m.ID, Status: m.Status, User: memberUserJSON{Email: m.Email}, Roles: []roleJSON{}}
+	if m.Zones != nil {
+		zs := []string{}
+		for _, z := range m.Zones {
+			if sees(z) {
+				zs = append(zs, z)
+			} else {
+				out.OtherZones++
+			}
+		}
+		out.Zones = &zs
+	}
 	if m.User != nil {
 		out.User.ID, out.User.FirstName, out.User.LastName = m.User.ID, m.User.FirstName, m.User.LastName
 	}
@@ -51,6 +66,13 @@ func toMemberJSON(m *members.Member) memberJSON {
 		out.Roles = append(out.Roles, toRoleJSON(m.Role))
 	}
 	return out
+}
+
+// zoneSeer tells which zones of the target account the caller sees: those its owner (the token's
+// user, or its account) reaches, as for the audit log.
+func (s *Server) zoneSeer(r *http.Request) func(zoneID string) bool {
+	acc, accountID := PrincipalFrom(r.Context()).Access, TargetFrom(r.Context()).AccountID
+	return func(zoneID string) bool { return acc.SeesZone(accountID, zoneID) }
 }
 
 func (s *Server) handleMemberList(w http.ResponseWriter, r *http.Request) error {
@@ -62,9 +84,10 @@ func (s *Server) handleMemberList(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	sees := s.zoneSeer(r)
 	out := make([]memberJSON, len(ms))
 	for i := range ms {
-		out[i] = toMemberJSON(&ms[i])
+		out[i] = toMemberJSON(&ms[i], sees)
 	}
 	writeResult(w, out, newResultInfo(page, perPage, len(out), total))
 	return nil
@@ -75,7 +98,7 @@ func (s *Server) handleMemberGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeResult(w, toMemberJSON(m), nil)
+	writeResult(w, toMemberJSON(m, s.zoneSeer(r)), nil)
 	return nil
 }
 
@@ -141,7 +164,7 @@ func (s *Server) handleMemberCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	out := toMemberJSON(m)
+	out := toMemberJSON(m, s.zoneSeer(r))
 	out.Code = code
 	writeResult(w, out, nil)
 	return nil
@@ -165,7 +188,7 @@ func (s *Server) handleMemberUpdate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeResult(w, toMemberJSON(m), nil)
+	writeResult(w, toMemberJSON(m, s.zoneSeer(r)), nil)
 	return nil
 }
 

@@ -6,7 +6,12 @@
 //
 //	b := browsertest.New(t)
 //	err := chromedp.Do(b.Ctx, chromedp.Navigate(srv.URL+"/signup"), ...)
-//	b.NoConsoleErrors(t)
+//	b.NoConsoleErrors(t) // optional: it is checked again when the test ends
+//
+// Every test that uses New fails when the page logged an error it did not expect (see
+// AllowErrors): a call of console.error, an uncaught exception or unhandled rejection, or a
+// browser log entry at error level, which is how Chromium reports Content-Security-Policy
+// violations and failed loads.
 package browsertest
 
 import (
@@ -31,6 +36,10 @@ type Browser struct {
 
 	mu       sync.Mutex
 	messages []chromedp.ConsoleMessage
+	// reported is how many errors a check already reported, so none is reported twice.
+	reported int
+	// allowed holds substrings of errors that the test expects.
+	allowed []string
 }
 
 // Path returns the Chromium binary to use, or "" when there is none.
@@ -84,6 +93,8 @@ func New(t testing.TB, timeout ...time.Duration) *Browser {
 		cancelTimeout()
 	})
 	b := &Browser{Ctx: ctx}
+	// Registered after the cancels, so it runs before them (cleanups run last in, first out).
+	t.Cleanup(func() { b.NoConsoleErrors(t) })
 	// Starts the browser and the tab, and subscribes before any page loads.
 	msgs := chromedp.Console(ctx)
 	if err := chromedp.Do(ctx); err != nil {
@@ -109,27 +120,63 @@ func (b *Browser) Messages() []chromedp.ConsoleMessage {
 	return append([]chromedp.ConsoleMessage(nil), b.messages...)
 }
 
-// Errors returns the console errors so far: uncaught exceptions, console.error calls and
-// browser log entries at error level (failed loads, Content-Security-Policy violations).
+// Errors returns the console errors so far that the test did not allow: uncaught exceptions,
+// console.error calls and browser log entries at error level (failed loads,
+// Content-Security-Policy violations).
 func (b *Browser) Errors() []chromedp.ConsoleMessage {
 	var out []chromedp.ConsoleMessage
 	for _, m := range b.Messages() {
-		if m.IsException() || m.Type == chromedp.ConsoleError {
+		if IsError(m) && !b.isAllowed(m) {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// NoConsoleErrors fails the test when the page logged any error. Console messages are delivered
-// asynchronously, so it waits a moment first.
+// IsError reports whether m is an error: an exception, console.error, or a browser log entry
+// (such as a Content-Security-Policy violation) at error level.
+func IsError(m chromedp.ConsoleMessage) bool {
+	return m.IsException() || m.Type == chromedp.ConsoleError
+}
+
+// AllowErrors makes errors whose text contains one of substrings expected, so they do not fail
+// the test.
+func (b *Browser) AllowErrors(substrings ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.allowed = append(b.allowed, substrings...)
+}
+
+func (b *Browser) isAllowed(m chromedp.ConsoleMessage) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, s := range b.allowed {
+		if strings.Contains(m.Text, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// NoConsoleErrors fails the test when the page logged an error not reported yet. Console
+// messages are delivered asynchronously, so it waits a moment first. New calls it when the test
+// ends.
 func (b *Browser) NoConsoleErrors(t testing.TB) {
 	t.Helper()
 	time.Sleep(200 * time.Millisecond)
-	if errs := b.Errors(); len(errs) > 0 {
+	errs := b.Errors()
+	b.mu.Lock()
+	errs = errs[min(b.reported, len(errs)):]
+	b.reported += len(errs)
+	b.mu.Unlock()
+	if len(errs) > 0 {
 		var lines []string
 		for _, m := range errs {
-			lines = append(lines, string(m.Type)+": "+m.String()+" ("+m.URL+")")
+			src := m.Source
+			if src == "" {
+				src = "console"
+			}
+			lines = append(lines, src+" "+m.String()+" ("+m.URL+")")
 		}
 		t.Errorf("the page logged %d console error(s):\n%s", len(errs), strings.Join(lines, "\n"))
 	}

@@ -45,6 +45,13 @@ func (res *Resolver) IP(r *http.Request) netip.Addr {
 	return addr
 }
 
+// ViaTrustedProxy reports whether r reached this server through a trusted proxy, so that the
+// proxy's X-Forwarded-* headers may be believed.
+func (res *Resolver) ViaTrustedProxy(r *http.Request) bool {
+	remote := parseHostPort(r.RemoteAddr)
+	return remote.IsValid() && res.isTrusted(remote)
+}
+
 func (res *Resolver) isTrusted(a netip.Addr) bool {
 	for _, p := range res.trusted {
 		if p.Contains(a) {

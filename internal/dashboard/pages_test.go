@@ -50,20 +50,38 @@ func TestInternalErrorPageIsGenericAndLogged(t *testing.T) {
 	}
 }
 
+// TestSecurityHeaders checks the dashboard's headers against OWASP Secure Headers' list
+// (https://owasp.org/www-project-secure-headers/). HSTS is tested in package server: it is sent
+// only over TLS.
 func TestSecurityHeaders(t *testing.T) {
 	e := newSQLiteEnv(t)
 	res := e.client().get("/signin")
 	for k, want := range map[string]string{
-		"Cache-Control":          "no-store",
-		"X-Frame-Options":        "DENY",
-		"X-Content-Type-Options": "nosniff",
+		"Cache-Control":                     "no-store",
+		"X-Frame-Options":                   "DENY",
+		"X-Content-Type-Options":            "nosniff",
+		"Referrer-Policy":                   "same-origin",
+		"Cross-Origin-Opener-Policy":        "same-origin",
+		"Cross-Origin-Embedder-Policy":      "require-corp",
+		"Cross-Origin-Resource-Policy":      "same-origin",
+		"X-Permitted-Cross-Domain-Policies": "none",
+		"Strict-Transport-Security":         "", // plain HTTP
 	} {
 		if got := res.Header.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
+		!strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "style-src 'self'") || !strings.Contains(csp, "object-src 'none'") {
 		t.Errorf("CSP %q", csp)
+	}
+	for _, feature := range []string{"camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"} {
+		if pp := res.Header.Get("Permissions-Policy"); !strings.Contains(pp, feature) {
+			t.Errorf("Permissions-Policy %q lacks %s", pp, feature)
+		}
+	}
+	if res.Header.Get("Server") != "" || res.Header.Get("X-Powered-By") != "" {
+		t.Error("the response names the server software")
 	}
 	// Every input on the public forms has a label.
 	for _, path := range []string{"/signin", "/signup"} {

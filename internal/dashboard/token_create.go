@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/bodylimit"
@@ -46,8 +47,52 @@ func (s *server) handleTokenNew(w http.ResponseWriter, r *http.Request) error {
 			return errs.E(errs.NotFound, "no such template")
 		}
 		in = templateInput(t, g.current(p), g.userRows)
+		if t.Slug == tokens.MintTemplateSlug {
+			in.Rows = g.mintingRows(in.Rows, r.URL.Query()["grant"], g.current(p))
+		}
 	}
 	return s.renderTokenForm(w, r, sc, g, nil, in, nil, http.StatusOK)
+}
+
+// mintingRows adds to the "Create additional tokens" rows those of each chosen template (by slug),
+// once each: the permissions the minted tokens may be given, which the minting token must hold.
+func (g *grants) mintingRows(rows []rowInput, chosen []string, current string) []rowInput {
+	key := func(r rowInput) string {
+		return strings.Join([]string{r.Scope, r.Group, r.Level, r.ZoneMode, r.AccountID, r.DNSNames, r.DNSTypes}, "\x00")
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		seen[key(r)] = true
+	}
+	var added []rowInput
+	for _, slug := range chosen {
+		t, ok := tokens.TemplateByName(slug)
+		if !ok || t.Slug == tokens.MintTemplateSlug || !g.offersTemplate(t) {
+			continue
+		}
+		for _, r := range templateInput(t, current, false).Rows {
+			if !seen[key(r)] {
+				seen[key(r)] = true
+				added = append(added, r)
+			}
+		}
+	}
+	// The chosen permissions first, then the right to create tokens.
+	return append(added, rows...)
+}
+
+// mintingView is the picker of the "Create additional tokens" form: the other templates the user
+// may use, those in chosen ticked.
+func (g *grants) mintingView(sc *tokenScope, chosen []string) *web.MintingView {
+	m := &web.MintingView{URL: sc.base + "/new", Template: tokens.MintTemplateSlug}
+	for _, t := range tokens.Templates() {
+		if t.Slug == tokens.MintTemplateSlug || len(t.ZonePerms)+len(t.AccountPerms) == 0 || !g.offersTemplate(t) {
+			continue
+		}
+		m.Choices = append(m.Choices, web.MintChoice{Slug: t.Slug, Name: t.Name, Description: t.Description,
+			Checked: slices.Contains(chosen, t.Slug)})
+	}
+	return m
 }
 
 // offersTemplate reports whether the user holds every permission group of t somewhere, so that
@@ -164,6 +209,9 @@ func (s *server) renderTokenForm(w http.ResponseWriter, r *http.Request, sc *tok
 	v := g.formView(in, fe)
 	v.Owner, v.ListURL = sc.ownerText, sc.base
 	v.Action, v.Heading = sc.base+"/new", "Create an API token"
+	if mint, ok := tokens.TemplateByName(tokens.MintTemplateSlug); ok && existing == nil && g.userRows && in.Template == mint.Name {
+		v.Minting = g.mintingView(sc, r.URL.Query()["grant"])
+	}
 	if existing != nil {
 		v.Editing = true
 		v.Action, v.Heading = sc.base+"/"+existing.ID+"/edit", "Edit “"+existing.Name+"”"
@@ -242,9 +290,10 @@ var templateClients = map[string]string{"edit-zone-dns": acmeClients, "acme-dns-
 // lineage fills the edit page's parent and children links.
 func (s *server) lineage(r *http.Request, sc *tokenScope, t *tokens.Token, v *web.TokenFormView) error {
 	ctx := r.Context()
+	viewerID := principalFrom(r).User.ID
 	if t.ParentID != "" {
 		v.Parent = &web.TokenLink{ID: t.ParentID, Name: "a token that no longer exists"}
-		if pt, err := s.Tokens.Get(ctx, sc.owner, t.ParentID); err == nil {
+		if pt, err := s.Tokens.GetFor(ctx, viewerID, sc.owner, t.ParentID); err == nil {
 			v.Parent = &web.TokenLink{ID: pt.ID, Name: pt.Name, Status: pt.Status, URL: sc.base + "/" + pt.ID + "/edit"}
 		} else if !errs.Is(err, errs.NotFound) {
 			return err
@@ -257,6 +306,12 @@ func (s *server) lineage(r *http.Request, sc *tokenScope, t *tokens.Token, v *we
 		return err
 	}
 	for _, k := range kids {
+		// A member limited to some zones is not shown a child that reaches beyond them.
+		if ok, err := s.Tokens.Sees(ctx, viewerID, sc.owner, k); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
 		v.Children = append(v.Children, web.TokenLink{ID: k.ID, Name: k.Name, Status: k.Status, URL: sc.base + "/" + k.ID + "/edit"})
 	}
 	return nil

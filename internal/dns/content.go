@@ -77,15 +77,18 @@ type Params struct {
 
 // valid is a record that passed validation, in its stored form.
 type valid struct {
-	Type     string
-	Name     string
-	Content  string // stored form
-	Data     map[string]any
-	TTL      int
-	Proxied  bool
-	Priority *int
-	Comment  string
-	Tags     []tag
+	Type    string
+	Name    string
+	Content string // stored form
+	// identityContent, when set, stands for Content in identity: TXT content sent quoted or not
+	// ("abc" and abc) is the same record.
+	identityContent string
+	Data            map[string]any
+	TTL             int
+	Proxied         bool
+	Priority        *int
+	Comment         string
+	Tags            []tag
 }
 
 type tag struct{ Name, Value string }
@@ -93,7 +96,11 @@ type tag struct{ Name, Value string }
 // identity is the hash that identical records share: type, name, stored content and priority.
 func (v *valid) identity() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", v.Type, v.Name, v.Content)
+	content := v.Content
+	if v.identityContent != "" {
+		content = v.identityContent
+	}
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", v.Type, v.Name, content)
 	if v.Priority != nil {
 		fmt.Fprintf(h, "%d", *v.Priority)
 	}
@@ -259,7 +266,12 @@ func validateContent(v *valid, p Params) error {
 		}
 		v.Priority = p.Priority
 	case TypeTXT:
-		text := parseTXT(deref(p.Content))
+		// TXT content is stored exactly as sent, quoted or not, as Cloudflare's API does (its
+		// dashboard adds quotes, its API does not, and clients such as certbot's plugin and lego
+		// find their record again by the content they sent). The checks apply to the text it
+		// stands for; the DNS server serves that text (dnsserver.TXTStrings).
+		raw := deref(p.Content)
+		text := parseTXT(raw)
 		if text == "" {
 			return errs.InvalidField("content", "Enter the TXT record's text.")
 		}
@@ -274,7 +286,8 @@ func validateContent(v *valid, p Params) error {
 				return errs.InvalidField("content", "The TXT record's text contains a control character.")
 			}
 		}
-		v.Content = text
+		v.Content = raw
+		v.identityContent = canonicalTXT(raw)
 	case TypeSRV:
 		return validateSRV(v, p, content)
 	case TypeCAA:
@@ -434,6 +447,37 @@ func parseTXT(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// canonicalTXT returns TXT content in one spelling per served answer: its quoted strings (or
+// its text as one string) each quoted by QuoteTXT, joined by spaces.
+func canonicalTXT(content string) string {
+	t := strings.TrimSpace(content)
+	if !strings.HasPrefix(t, `"`) || parseTXT(t) == t {
+		return QuoteTXT(t)
+	}
+	var parts []string
+	rest := t
+	for rest != "" {
+		rest = strings.TrimLeft(rest, " \t")
+		if rest == "" {
+			break
+		}
+		// Find the end of this quoted string.
+		i := 1
+		for i < len(rest) && rest[i] != '"' {
+			if rest[i] == '\\' {
+				i++
+			}
+			i++
+		}
+		if i >= len(rest) {
+			return QuoteTXT(parseTXT(t))
+		}
+		parts = append(parts, QuoteTXT(parseTXT(rest[:i+1])))
+		rest = rest[i+1:]
+	}
+	return strings.Join(parts, " ")
 }
 
 // QuoteTXT returns text in the form Cloudflare answers TXT content in: quoted, with " and \

@@ -195,9 +195,17 @@ func contentCandidates(v string) []string {
 	t := strings.TrimSpace(v)
 	add(t)
 	add(parseTXT(v))
+	add(QuoteTXT(parseTXT(v)))
 	if a, err := netip.ParseAddr(t); err == nil {
 		add(a.String())
 	}
 	add(strings.TrimSuffix(strings.ToLower(t), "."))
+	// SRV content may be sent as "priority weight port target"; it is stored without the
+	// priority, which is its own field.
+	if f := strings.Fields(t); len(f) == 4 {
+		if _, err := strconv.Atoi(f[0]); err == nil {
+			add(strings.Join(f[1:3], " ") + " " + strings.TrimSuffix(strings.ToLower(f[3]), "."))
+		}
+	}
 	return out
 }

@@ -77,9 +77,6 @@ func fromStore(zoneName string, row *store.DNSRecord, tags []store.DNSRecordTag)
 	r := &Record{ID: row.ID, AccountID: row.AccountID, ZoneID: row.ZoneID, ZoneName: zoneName, Type: row.Type,
 		Name: row.Name, Content: row.Content, TTL: row.TTL, Proxied: row.Proxied, Priority: row.Priority,
 		Comment: row.Comment, Tags: make([]string, 0, len(tags)), CreatedOn: row.CreatedAt.UTC(), ModifiedOn: row.UpdatedAt.UTC()}
-	if row.Type == TypeTXT {
-		r.Content = QuoteTXT(row.Content)
-	}
 	if row.Data != nil {
 		if err := json.Unmarshal([]byte(*row.Data), &r.Data); err != nil {
 			return nil, fmt.Errorf("decode data of dns record %s: %w", row.ID, err)

@@ -106,7 +106,7 @@ func TestCRUD(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if up.Content != `"other"` || up.TTL != 120 || up.Comment != "acme" || len(up.Tags) != 2 || up.Name != r.Name || !up.CreatedOn.Equal(r.CreatedOn) {
+		if up.Content != "other" || up.TTL != 120 || up.Comment != "acme" || len(up.Tags) != 2 || up.Name != r.Name || !up.CreatedOn.Equal(r.CreatedOn) {
 			t.Errorf("patched %+v", up)
 		}
 		// PUT resets what is not sent.
@@ -114,7 +114,7 @@ func TestCRUD(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if put.Content != `"third"` || put.TTL != 1 || put.Comment != "" || len(put.Tags) != 0 {
+		if put.Content != "third" || put.TTL != 1 || put.Comment != "" || len(put.Tags) != 0 {
 			t.Errorf("put %+v", put)
 		}
 		if n := countRows(t, db, "dns_record_tags", "record_id = ?", r.ID); n != 0 {

@@ -184,6 +184,14 @@ func quotedParts(s string) ([]string, bool) {
 		for i < len(s) {
 			c := s[i]
 			if c == '\\' && i+1 < len(s) {
+				// \DDD is a byte in decimal (RFC 1035 §5.1), as the API's TXT parser reads it.
+				if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+					if n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0'); n < 256 {
+						b.WriteByte(byte(n))
+						i += 4
+						continue
+					}
+				}
 				b.WriteByte(s[i+1])
 				i += 2
 				continue
@@ -202,6 +210,8 @@ func quotedParts(s string) ([]string, bool) {
 	}
 	return parts, len(parts) > 0
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // escapeTXT escapes the bytes miekg/dns would otherwise read as escapes.
 func escapeTXT(s string) string {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/bodylimit"
@@ -48,7 +49,50 @@ func New(logger *slog.Logger, db *store.DB, ips *clientip.Resolver, h Handlers) 
 	if bodies == nil {
 		bodies = bodylimit.New(0)
 	}
-	return logRequests(logger, ips, bodies.Wrap(mux))
+	return logRequests(logger, ips, transportHeaders(ips, bodies.Wrap(mux)))
+}
+
+// HSTS is the Strict-Transport-Security sent on every response that came over TLS: browsers then
+// use only HTTPS for this host for a year (OWASP Secure Headers' recommendation, without preload,
+// which needs the owner's opt-in).
+const HSTS = "max-age=31536000; includeSubDomains"
+
+// transportHeaders sets the headers every response gets: nosniff, HSTS when the request came over
+// TLS (directly, or through a trusted proxy saying X-Forwarded-Proto: https; a client cannot
+// claim it), and, outside the API, a same-origin Cross-Origin-Resource-Policy so other sites
+// cannot embed the dashboard's files.
+func transportHeaders(ips *clientip.Resolver, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if OverTLS(ips, r) {
+			h.Set("Strict-Transport-Security", HSTS)
+		}
+		if !strings.HasPrefix(r.URL.Path, "/client/v4/") {
+			h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// OverTLS reports whether r came over TLS: to this server, or to a trusted proxy that says so in
+// X-Forwarded-Proto (its last value, the one the nearest proxy set).
+func OverTLS(ips *clientip.Resolver, r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if !ips.ViaTrustedProxy(r) {
+		return false
+	}
+	v := r.Header.Values("X-Forwarded-Proto")
+	if len(v) == 0 {
+		return false
+	}
+	last := v[len(v)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "https")
 }
 
 // handleHealthz answers 200 when the database answers, 503 otherwise.

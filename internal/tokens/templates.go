@@ -37,9 +37,15 @@ var templates = []Template{
 		ZonePerms: []authz.Perm{authz.ZoneRead, authz.FirewallWrite}, AccountPerms: []authz.Perm{authz.AccountFirewallWrite}},
 	{Slug: "edit-workers-kv", Name: "Edit Workers KV", Description: "Read and write Workers KV namespaces and values.",
 		AccountPerms: []authz.Perm{authz.KVWrite}},
-	{Slug: "create-additional-tokens", Name: "Create additional tokens", Description: "Create further API tokens, each within your own access. Best used alone, with an IP filter and an expiry.",
+	{Slug: MintTemplateSlug, Name: "Create additional tokens", Description: "Create further API tokens, e.g. one per server from a provisioning script. A token can only give what it holds itself, so you pick what the tokens it creates may be given, and it holds those permissions too. Use an IP filter and an expiry.",
 		UserPerms: []authz.Perm{authz.TokensWrite}},
 }
+
+// MintTemplateSlug is the slug of the "Create additional tokens" template. A token made from it
+// alone can only mint more token-minting tokens, since a child stays within its parent; the
+// dashboard lets the user add what the minted tokens may be given, which the minting token then
+// holds too.
+const MintTemplateSlug = "create-additional-tokens"
 
 // Templates returns the token templates in display order.
 func Templates() []Template {
