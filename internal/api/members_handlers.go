@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
@@ -68,6 +70,15 @@ func toMemberJSON(m *members.Member, sees func(zoneID string) bool) memberJSON {
 	return out
 }
 
+// memberOrders are the values of the members list's order parameter, as cloudflare-go documents.
+var memberOrders = []string{"user.first_name", "user.last_name", "user.email", "status"}
+
+// memberStatuses are the values of the members list's status filter.
+var memberStatuses = []string{"accepted", "pending", "rejected"}
+
+// maxMembersSorted bounds how many members a filtered or ordered listing reads to sort them.
+const maxMembersSorted = 10000
+
 // zoneSeer tells which zones of the target account the caller sees: those its owner (the token's
 // user, or its account) reaches, as for the audit log.
 func (s *Server) zoneSeer(r *http.Request) func(zoneID string) bool {
@@ -75,21 +86,68 @@ func (s *Server) zoneSeer(r *http.Request) func(zoneID string) bool {
 	return func(zoneID string) bool { return acc.SeesZone(accountID, zoneID) }
 }
 
+// handleMemberList lists the account's members: page and per_page (clamped into 5..50), and
+// status, order and direction as cloudflare-go's MemberListParams documents them. A filtered or
+// ordered listing sorts the account's members in memory (an account has few).
 func (s *Server) handleMemberList(w http.ResponseWriter, r *http.Request) error {
-	page, perPage, _, err := paging(r, 20, 5, 50)
+	page, perPage, asc, err := paging(r, 20, 5, 50)
 	if err != nil {
 		return err
 	}
-	ms, total, err := s.Members.List(r.Context(), TargetFrom(r.Context()).AccountID, page, perPage)
-	if err != nil {
-		return err
+	q := r.URL.Query()
+	status, order, direction := q.Get("status"), q.Get("order"), q.Get("direction")
+	if status != "" && !slices.Contains(memberStatuses, status) {
+		return errs.InvalidField("status", "status must be one of %s.", strings.Join(memberStatuses, ", "))
 	}
+	if order != "" && !slices.Contains(memberOrders, order) {
+		return errs.InvalidField("order", "order must be one of %s.", strings.Join(memberOrders, ", "))
+	}
+	accountID := TargetFrom(r.Context()).AccountID
 	sees := s.zoneSeer(r)
-	out := make([]memberJSON, len(ms))
-	for i := range ms {
-		out[i] = toMemberJSON(&ms[i], sees)
+	if status == "" && order == "" && direction == "" {
+		ms, total, err := s.Members.List(r.Context(), accountID, page, perPage)
+		if err != nil {
+			return err
+		}
+		out := make([]memberJSON, len(ms))
+		for i := range ms {
+			out[i] = toMemberJSON(&ms[i], sees)
+		}
+		writeResult(w, out, newResultInfo(page, perPage, len(out), total))
+		return nil
 	}
-	writeResult(w, out, newResultInfo(page, perPage, len(out), total))
+	ms, _, err := s.Members.List(r.Context(), accountID, 1, maxMembersSorted)
+	if err != nil {
+		return err
+	}
+	all := make([]memberJSON, 0, len(ms))
+	for i := range ms {
+		m := toMemberJSON(&ms[i], sees)
+		if status == "" || m.Status == status {
+			all = append(all, m)
+		}
+	}
+	key := func(m memberJSON) string {
+		switch order {
+		case "user.first_name":
+			return strings.ToLower(m.User.FirstName)
+		case "user.last_name":
+			return strings.ToLower(m.User.LastName)
+		case "status":
+			return m.Status
+		}
+		return strings.ToLower(m.User.Email)
+	}
+	slices.SortStableFunc(all, func(a, b memberJSON) int {
+		c := strings.Compare(key(a), key(b))
+		if !asc && direction != "" {
+			c = -c
+		}
+		return c
+	})
+	start := min((page-1)*perPage, len(all))
+	end := min(start+perPage, len(all))
+	writeResult(w, all[start:end], newResultInfo(page, perPage, end-start, int64(len(all))))
 	return nil
 }
 
