@@ -228,3 +228,45 @@ type AccountSettingsView struct {
 	CanWrite         bool
 	Form             Form
 }
+
+// ProfileView is the profile page: name, email address, password.
+type ProfileView struct {
+	Email        string
+	NameForm     Form
+	EmailForm    Form
+	PasswordForm Form
+	TwoFactorOn  bool
+	// MailOff: email changes need mail, which is not configured.
+	MailOff bool
+}
+
+// SessionRow is one signed-in browser of the user.
+type SessionRow struct {
+	IP, Browser, Created, LastSeen string
+	Current                        bool
+}
+
+// SessionsView lists the user's sessions.
+type SessionsView struct {
+	Sessions []SessionRow
+}
+
+// NoticeView is a page for signed-out visitors that says one thing (e.g. "check your email").
+type NoticeView struct {
+	Heading string
+	Message string
+	// Action, Token and Button, when Action is set, add a form that posts the token (a link
+	// from a mail is confirmed with a button, so that mail scanners opening it change nothing).
+	Action, Token, Button string
+}
+
+// ForgotPasswordView asks for the address to send a reset link to.
+type ForgotPasswordView struct {
+	Form Form
+}
+
+// ResetPasswordView asks for a new password; Token is the link's secret, carried in the form.
+type ResetPasswordView struct {
+	Form  Form
+	Token string
+}

@@ -90,7 +90,7 @@ func (s *server) handleTwoFactorEnable(w http.ResponseWriter, r *http.Request) e
 		}
 		return s.renderTwoFactor(w, r, http.StatusUnprocessableEntity, v)
 	}
-	s.notify(r.Context(), mail.KindTwoFactorOn, p.User.Email, s.notice(r, p.User.Email, "/profile/two-factor"))
+	s.notify(r.Context(), mail.KindTwoFactorOn, p.User.Email, s.mailNotice(r, p.User.Email, "/profile/two-factor"))
 	v.RecoveryCodes = codes
 	v.RequiredBy = nil
 	return s.renderTwoFactor(w, r, http.StatusOK, v)
@@ -136,14 +136,14 @@ func (s *server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	attempt.succeeded(r.Context())
-	s.notify(r.Context(), mail.KindTwoFactorOff, p.User.Email, s.notice(r, p.User.Email, "/profile/two-factor"))
+	s.notify(r.Context(), mail.KindTwoFactorOff, p.User.Email, s.mailNotice(r, p.User.Email, "/profile/two-factor"))
 	s.flash(w, r, web.FlashSuccess, "Two-factor sign-in is off.")
 	redirect(w, r, "/profile/two-factor")
 	return nil
 }
 
-// notice is the data of a mail about a change made by request r.
-func (s *server) notice(r *http.Request, email, path string) mail.Notice {
+// mailNotice is the data of a mail about a change made by request r.
+func (s *server) mailNotice(r *http.Request, email, path string) mail.Notice {
 	return mail.Notice{Email: email, When: s.Now().UTC().Format("2 Jan 2006 15:04 UTC"), IP: cmp(s.clientIP(r), "an unknown address"),
 		Browser: cmp(userAgent(r), "an unknown browser"), Link: strings.TrimSuffix(s.Config.BaseURL, "/") + path}
 }

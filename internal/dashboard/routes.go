@@ -17,6 +17,22 @@ func (s *server) routes() http.Handler {
 	// Two-factor: the code step of signing in, and the profile page that turns it on and off.
 	mux.Handle("GET /signin/two-factor", s.handle(s.handleSignInTwoFactorForm))
 	mux.Handle("POST /signin/two-factor", s.handle(s.handleSignInTwoFactor))
+	// Links from mails (each asks for a button press before it changes anything), the password
+	// reset, and the profile: name, email, password, sessions.
+	mux.Handle("GET /signup/confirm", s.handle(s.handleSignUpConfirmForm))
+	mux.Handle("POST /signup/confirm", s.handle(s.handleSignUpConfirm))
+	mux.Handle("GET /password/forgot", s.handle(s.handleForgotForm))
+	mux.Handle("POST /password/forgot", s.handle(s.handleForgot))
+	mux.Handle("GET /password/reset", s.handle(s.handleResetForm))
+	mux.Handle("POST /password/reset", s.handle(s.handleReset))
+	mux.Handle("GET /profile/email/confirm", s.handle(s.handleEmailConfirmForm))
+	mux.Handle("POST /profile/email/confirm", s.handle(s.handleEmailConfirm))
+	mux.Handle("GET /profile", s.handle(requireUser(s.handleProfile)))
+	mux.Handle("POST /profile/name", s.handle(requireUser(s.handleProfileName)))
+	mux.Handle("POST /profile/email", s.handle(requireUser(s.handleProfileEmail)))
+	mux.Handle("POST /profile/password", s.handle(requireUser(s.handleProfilePassword)))
+	mux.Handle("GET /profile/sessions", s.handle(requireUser(s.handleSessions)))
+	mux.Handle("POST /profile/sessions/others", s.handle(requireUser(s.handleSignOutOthers)))
 	mux.Handle("GET /profile/two-factor", s.handle(requireUser(s.handleTwoFactorPage)))
 	mux.Handle("POST /profile/two-factor/setup", s.handle(requireUser(s.handleTwoFactorSetup)))
 	mux.Handle("POST /profile/two-factor/enable", s.handle(requireUser(s.handleTwoFactorEnable)))

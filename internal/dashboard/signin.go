@@ -88,6 +88,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request, u *store.User) e
 		accountID = &accts[0].ID
 		ev.AccountID = accts[0].ID
 	}
+	mailNewAddress := s.newAddressCheck(r, u)
 	old := s.sessions.secretFrom(r)
 	var secret string
 	err = s.DB.Tx(ctx, func(tx *gorm.DB) error {
@@ -108,6 +109,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request, u *store.User) e
 	if err != nil {
 		return err
 	}
+	mailNewAddress()
 	return s.sessions.setCookie(w, r, secret)
 }
 

@@ -66,10 +66,11 @@ func TestTwoFactorSignIn(t *testing.T) {
 		}
 		t.Cleanup(func() { q.Close(context.Background()) })
 		e := newEnvWith(t, db, func(d *Deps) { d.Mail = q })
+		e.mails = srv
 		ann := e.client()
 		ann.signUp("ann@example.com", "Acme")
 		secret, codes := ann.enableTwoFactor()
-		if m := srv.WaitFor(t, "ann@example.com", 1); !strings.Contains(m.Subject, "Two-factor sign-in was turned on") {
+		if m := srv.WaitFor(t, "ann@example.com", 2); !strings.Contains(m.Subject, "Two-factor sign-in was turned on") {
 			t.Fatalf("mail %q", m.Subject)
 		}
 		confirming := twofactor.CodeAt(secret, e.clock())
@@ -124,7 +125,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 		if res := ann.post("/profile/two-factor/disable", form("code", codes[2])); res.Status != http.StatusSeeOther {
 			t.Fatalf("disable: %d %s", res.Status, res.Body)
 		}
-		if m := srv.WaitFor(t, "ann@example.com", 2); !strings.Contains(m.Subject, "turned off") {
+		if m := srv.WaitFor(t, "ann@example.com", 3); !strings.Contains(m.Subject, "turned off") {
 			t.Fatalf("mail %q", m.Subject)
 		}
 		if res := e.client().signIn("ann@example.com", testPassword); res.location() != "/zones" {

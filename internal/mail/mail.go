@@ -134,6 +134,11 @@ const (
 	KindPasswordReset = "password_reset"
 	KindTwoFactorOn   = "twofactor_on"
 	KindTwoFactorOff  = "twofactor_off"
+	// KindConfirmEmail confirms an address: a sign-up's, or a new one for an existing user.
+	KindConfirmEmail = "confirm_email"
+	// KindSignUpExists answers a sign-up with an address that already has an account.
+	KindSignUpExists = "signup_exists"
+	KindNewSignIn    = "new_signin"
 )
 
 // Render builds the message of kind for to from data.
@@ -171,4 +176,13 @@ type Notice struct {
 	Browser string
 	// Link is the page to check or undo the change.
 	Link string
+}
+
+// Link is the data of a mail that carries a one-time link.
+type Link struct {
+	Email string
+	Link  string
+	// Purpose says what the link does, e.g. "finish creating your account".
+	Purpose string
+	Expires string
 }
