@@ -116,6 +116,10 @@ func TestZoneLimitedMemberSeesAndTouchesOnlyTheirZones(t *testing.T) {
 				t.Errorf("token %s after the limited admin's attempts: %v, status %q", id, err, row.Status)
 			}
 		}
+		// Nor does the audit log name the other zone.
+		if r := e.do("GET", base+"/audit_logs?per_page=1000", bearerOf(limited), nil); r.Status != 200 || strings.Contains(r.Raw, z2.ID) {
+			t.Errorf("the audit log shows the hidden zone to the limited admin: %d %s", r.Status, r.Raw)
+		}
 		// Within the zone everything still works.
 		if r := e.do("PUT", base+"/tokens/"+tokZ1b, bearerOf(limited), map[string]any{"name": "off", "status": "disabled",
 			"policies": []authz.PolicyJSON{tt.Allow(dns, tt.ZoneKey(z1.ID))}}); r.Status != 200 {
