@@ -88,7 +88,8 @@ type env struct {
 	mu  sync.Mutex
 	now time.Time
 	// delegatedTo is what the delegation check finds for each zone name (no real DNS in tests).
-	delegatedTo map[string][]string	// mails is the SMTP server the dashboard's mail reaches, when mail is configured: sign-up
+	delegatedTo map[string][]string
+	// mails is the SMTP server the dashboard's mail reaches, when mail is configured: sign-up
 	// then confirms the address by mail, and signUp follows the link.
 	mails *mailtest.Server
 }
