@@ -58,6 +58,21 @@ func TestAdminCreateToken(t *testing.T) {
 	if _, err := runJSON(t, env, "", "admin", "create-token", "--email", "ops@example.com", "--name", "file", "--policies-file", pf); err != nil {
 		t.Fatal(err)
 	}
+	// Cloudflare's "All zones" and "All accounts" keys, as its dashboard and Terraform send them
+	// (issue 8, item 4).
+	all := filepath.Join(dir, "all.json")
+	os.WriteFile(all, []byte(`[{"effect":"allow","resources":{"com.cloudflare.api.account.zone.*":"*"},"permission_groups":[{"id":"4755a26eedb94da69e1066d98aa820be"},{"id":"c8fed203ed3043cba015a93ad1616f1f"}]},`+
+		`{"effect":"allow","resources":{"com.cloudflare.api.account.*":"*"},"permission_groups":[{"id":"c1fde68c7bcc44588cbb6ddbc16d6480"}]}]`), 0o600)
+	if _, err := runJSON(t, env, "", "admin", "create-token", "--email", "ops@example.com", "--name", "all zones", "--policies-file", all); err != nil {
+		t.Fatalf("all-zones policies: %v", err)
+	}
+	// A condition misplaced inside a policy is refused, not dropped (issue 8, item 6).
+	misplaced := filepath.Join(dir, "misplaced.json")
+	os.WriteFile(misplaced, []byte(`[{"effect":"allow","resources":{"com.cloudflare.api.account.zone.*":"*"},"permission_groups":[{"id":"c8fed203ed3043cba015a93ad1616f1f"}],"condition":{"request.ip":{"in":["192.0.2.1"]}}}]`), 0o600)
+	if _, err := runJSON(t, env, "", "admin", "create-token", "--email", "ops@example.com", "--name", "bad", "--policies-file", misplaced); err == nil ||
+		!strings.Contains(err.Error(), "condition") {
+		t.Errorf("misplaced condition: %v", err)
+	}
 	for _, bad := range [][]string{
 		{"--template", "Edit zone DNS", "--zone", "missing.example"},
 		{"--template", "no such template"},

@@ -44,7 +44,7 @@ func (s *Server) handleZoneAnalytics(w http.ResponseWriter, r *http.Request) err
 // (since/until as for zone analytics, default the last seven days), by permission group and
 // outcome, with least-privilege hints.
 func (s *Server) handleTokenUsage(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.Tokens.Get(r.Context(), tokenOwner(r), r.PathValue("token_id"))
+	t, err := s.Tokens.GetFor(r.Context(), viewer(r), tokenOwner(r), r.PathValue("token_id"))
 	if err != nil {
 		return err
 	}

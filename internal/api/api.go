@@ -58,6 +58,9 @@ type Deps struct {
 	// NameServers are the zone object's name_servers (config.Config.NameServers, from
 	// LATCHKEY_NAMESERVERS); nil means config.DefaultNameServers().
 	NameServers []string
+	// LookupNS finds a zone's name servers in the public DNS for the activation check; nil means
+	// the system resolver (zones.SystemLookupNS).
+	LookupNS zones.LookupNS
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -82,6 +85,9 @@ func newServer(d Deps, table []Route) *Server {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.LookupNS == nil {
+		d.LookupNS = zones.SystemLookupNS
 	}
 	if len(d.NameServers) == 0 {
 		d.NameServers = config.DefaultNameServers()

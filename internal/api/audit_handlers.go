@@ -91,7 +91,8 @@ func auditValue(v *string) (string, map[string]any) {
 
 // auditFilter reads the filters and paging of API.md §4: id, actor.ip, actor.email,
 // hide_user_logs, zone.name, action.type, direction (default desc), since, before (RFC 3339
-// or YYYY-MM-DD), per_page (1..1000, default 100) and page. export is accepted and ignored.
+// or YYYY-MM-DD), per_page (1..1000, default 100) and page. export=false is accepted;
+// export=true (a CSV download) is refused, since Latchkey answers JSON only.
 func auditFilter(r *http.Request) (store.AuditFilter, int, int, error) {
 	var f store.AuditFilter
 	page, perPage, asc, err := paging(r, 100, 1, 1000)
@@ -125,10 +126,11 @@ func auditFilter(r *http.Request) (store.AuditFilter, int, int, error) {
 			f.ActionType = s
 		}
 	}
+	export := false
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{"hide_user_logs", &f.HideUserLogs}, {"export", new(bool)}} {
+	}{{"hide_user_logs", &f.HideUserLogs}, {"export", &export}} {
 		if s := q.Get(b.name); s != "" {
 			v, err := strconv.ParseBool(s)
 			if err != nil {
@@ -136,6 +138,9 @@ func auditFilter(r *http.Request) (store.AuditFilter, int, int, error) {
 			}
 			*b.dst = v
 		}
+	}
+	if export {
+		return f, 0, 0, errs.InvalidField("export", "export=true (a CSV export) is not supported: Latchkey answers the log as JSON; page through it instead.")
 	}
 	if f.Since, err = auditTime(q.Get("since"), "since"); err != nil {
 		return f, 0, 0, err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
@@ -12,14 +14,17 @@ import (
 
 // memberJSON is the account member object of API.md §4. Code is the invitation's one-time code,
 // only in the response that creates it. Zones is Latchkey's extension: the zones the role is
-// limited to (absent: every zone of the account).
+// limited to (absent: every zone of the account), as far as the caller sees them; OtherZones
+// counts the zones of that scope the caller does not see (a member limited to some zones is not
+// told the others' ids).
 type memberJSON struct {
-	ID     string         `json:"id"`
-	Code   string         `json:"code,omitempty"`
-	Status string         `json:"status"`
-	User   memberUserJSON `json:"user"`
-	Roles  []roleJSON     `json:"roles"`
-	Zones  []string       `json:"zones,omitempty"`
+	ID         string         `json:"id"`
+	Code       string         `json:"code,omitempty"`
+	Status     string         `json:"status"`
+	User       memberUserJSON `json:"user"`
+	Roles      []roleJSON     `json:"roles"`
+	Zones      *[]string      `json:"zones,omitempty"`
+	OtherZones int            `json:"other_zones,omitempty"`
 }
 
 type memberUserJSON struct {
@@ -42,8 +47,20 @@ func toRoleJSON(r authz.Role) roleJSON {
 	return roleJSON{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: r.Permissions}
 }
 
-func toMemberJSON(m *members.Member) memberJSON {
-	out := memberJSON{ID: m.ID, Status: m.Status, User: memberUserJSON{Email: m.Email}, Roles: []roleJSON{}, Zones: m.Zones}
+// toMemberJSON describes m to a caller who sees the zones for which sees is true.
+func toMemberJSON(m *members.Member, sees func(zoneID string) bool) memberJSON {
+	out := memberJSON{ID: m.ID, Status: m.Status, User: memberUserJSON{Email: m.Email}, Roles: []roleJSON{}}
+	if m.Zones != nil {
+		zs := []string{}
+		for _, z := range m.Zones {
+			if sees(z) {
+				zs = append(zs, z)
+			} else {
+				out.OtherZones++
+			}
+		}
+		out.Zones = &zs
+	}
 	if m.User != nil {
 		out.User.ID, out.User.FirstName, out.User.LastName = m.User.ID, m.User.FirstName, m.User.LastName
 	}
@@ -53,20 +70,84 @@ func toMemberJSON(m *members.Member) memberJSON {
 	return out
 }
 
+// memberOrders are the values of the members list's order parameter, as cloudflare-go documents.
+var memberOrders = []string{"user.first_name", "user.last_name", "user.email", "status"}
+
+// memberStatuses are the values of the members list's status filter.
+var memberStatuses = []string{"accepted", "pending", "rejected"}
+
+// maxMembersSorted bounds how many members a filtered or ordered listing reads to sort them.
+const maxMembersSorted = 10000
+
+// zoneSeer tells which zones of the target account the caller sees: those its owner (the token's
+// user, or its account) reaches, as for the audit log.
+func (s *Server) zoneSeer(r *http.Request) func(zoneID string) bool {
+	acc, accountID := PrincipalFrom(r.Context()).Access, TargetFrom(r.Context()).AccountID
+	return func(zoneID string) bool { return acc.SeesZone(accountID, zoneID) }
+}
+
+// handleMemberList lists the account's members: page and per_page (clamped into 5..50), and
+// status, order and direction as cloudflare-go's MemberListParams documents them. A filtered or
+// ordered listing sorts the account's members in memory (an account has few).
 func (s *Server) handleMemberList(w http.ResponseWriter, r *http.Request) error {
-	page, perPage, _, err := paging(r, 20, 5, 50)
+	page, perPage, asc, err := paging(r, 20, 5, 50)
 	if err != nil {
 		return err
 	}
-	ms, total, err := s.Members.List(r.Context(), TargetFrom(r.Context()).AccountID, page, perPage)
+	q := r.URL.Query()
+	status, order, direction := q.Get("status"), q.Get("order"), q.Get("direction")
+	if status != "" && !slices.Contains(memberStatuses, status) {
+		return errs.InvalidField("status", "status must be one of %s.", strings.Join(memberStatuses, ", "))
+	}
+	if order != "" && !slices.Contains(memberOrders, order) {
+		return errs.InvalidField("order", "order must be one of %s.", strings.Join(memberOrders, ", "))
+	}
+	accountID := TargetFrom(r.Context()).AccountID
+	sees := s.zoneSeer(r)
+	if status == "" && order == "" && direction == "" {
+		ms, total, err := s.Members.List(r.Context(), accountID, page, perPage)
+		if err != nil {
+			return err
+		}
+		out := make([]memberJSON, len(ms))
+		for i := range ms {
+			out[i] = toMemberJSON(&ms[i], sees)
+		}
+		writeResult(w, out, newResultInfo(page, perPage, len(out), total))
+		return nil
+	}
+	ms, _, err := s.Members.List(r.Context(), accountID, 1, maxMembersSorted)
 	if err != nil {
 		return err
 	}
-	out := make([]memberJSON, len(ms))
+	all := make([]memberJSON, 0, len(ms))
 	for i := range ms {
-		out[i] = toMemberJSON(&ms[i])
+		m := toMemberJSON(&ms[i], sees)
+		if status == "" || m.Status == status {
+			all = append(all, m)
+		}
 	}
-	writeResult(w, out, newResultInfo(page, perPage, len(out), total))
+	key := func(m memberJSON) string {
+		switch order {
+		case "user.first_name":
+			return strings.ToLower(m.User.FirstName)
+		case "user.last_name":
+			return strings.ToLower(m.User.LastName)
+		case "status":
+			return m.Status
+		}
+		return strings.ToLower(m.User.Email)
+	}
+	slices.SortStableFunc(all, func(a, b memberJSON) int {
+		c := strings.Compare(key(a), key(b))
+		if !asc && direction != "" {
+			c = -c
+		}
+		return c
+	})
+	start := min((page-1)*perPage, len(all))
+	end := min(start+perPage, len(all))
+	writeResult(w, all[start:end], newResultInfo(page, perPage, end-start, int64(len(all))))
 	return nil
 }
 
@@ -75,7 +156,7 @@ func (s *Server) handleMemberGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeResult(w, toMemberJSON(m), nil)
+	writeResult(w, toMemberJSON(m, s.zoneSeer(r)), nil)
 	return nil
 }
 
@@ -141,7 +222,7 @@ func (s *Server) handleMemberCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	out := toMemberJSON(m)
+	out := toMemberJSON(m, s.zoneSeer(r))
 	out.Code = code
 	writeResult(w, out, nil)
 	return nil
@@ -165,7 +246,7 @@ func (s *Server) handleMemberUpdate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeResult(w, toMemberJSON(m), nil)
+	writeResult(w, toMemberJSON(m, s.zoneSeer(r)), nil)
 	return nil
 }
 

@@ -71,6 +71,10 @@ func decodeToken(w http.ResponseWriter, r *http.Request, b *tokenBody) error {
 	return decodeBytes(body, b, false)
 }
 
+// viewer is the user whose access caps what a request sees of an account's tokens and members:
+// the user of a user-owned token, "" for an account-owned token (which sees its whole account).
+func viewer(r *http.Request) string { return PrincipalFrom(r.Context()).Owner().UserID }
+
 // tokenOwner is whose tokens a token route is about: the account in the path, or the token's user.
 func tokenOwner(r *http.Request) tokens.Owner {
 	t := TargetFrom(r.Context())
@@ -85,7 +89,7 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ts, total, err := s.Tokens.List(r.Context(), tokenOwner(r), tokens.Page{Page: page, PerPage: perPage, Ascending: asc})
+	ts, total, err := s.Tokens.ListFor(r.Context(), viewer(r), tokenOwner(r), tokens.Page{Page: page, PerPage: perPage, Ascending: asc})
 	if err != nil {
 		return err
 	}
@@ -114,7 +118,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) handleTokenGet(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.Tokens.Get(r.Context(), tokenOwner(r), r.PathValue("token_id"))
+	t, err := s.Tokens.GetFor(r.Context(), viewer(r), tokenOwner(r), r.PathValue("token_id"))
 	if err != nil {
 		return err
 	}
@@ -137,7 +141,7 @@ func (s *Server) handleTokenUpdate(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handleTokenDelete(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("token_id")
-	if err := s.Tokens.Delete(r.Context(), s.actor(r), tokenOwner(r), id); err != nil {
+	if err := s.Tokens.DeleteAs(r.Context(), s.creator(r), tokenOwner(r), id); err != nil {
 		return err
 	}
 	writeResult(w, map[string]string{"id": id}, nil)

@@ -69,6 +69,10 @@ type Config struct {
 	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
 	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
 	NameServers []string
+	// ZonesPendingUntilDelegated makes new zones "pending" until an activation check finds them
+	// delegated to NameServers (LATCHKEY_ZONE_ACTIVATION=delegation); the default, "immediate",
+	// makes them active from creation.
+	ZonesPendingUntilDelegated bool
 	// DNS configures the authoritative DNS server.
 	DNS DNS
 	// Edge configures the HTTP edge.
@@ -130,6 +134,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.Edge.GeoIPDB, "geoip-db", env("LATCHKEY_GEOIP_DB", ""), "MaxMind .mmdb files (country and/or ASN), comma-separated (LATCHKEY_GEOIP_DB)")
 	fs.StringVar(&nameServers, "nameservers", env("LATCHKEY_NAMESERVERS", ""), "comma-separated name server host names that zones are delegated to (LATCHKEY_NAMESERVERS)")
 	fs.StringVar(&bodyMemory, "body-memory", env("LATCHKEY_BODY_MEMORY", "256MiB"), "bytes of request bodies buffered at once, server-wide, e.g. 256MiB (LATCHKEY_BODY_MEMORY)")
+	var zoneActivation string
+	fs.StringVar(&zoneActivation, "zone-activation", env("LATCHKEY_ZONE_ACTIVATION", "immediate"), "immediate: zones are active from creation; delegation: pending until delegated to the name servers (LATCHKEY_ZONE_ACTIVATION)")
 	dnsDone := c.dnsFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -185,6 +191,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if c.NameServers, err = parseNameServers(nameServers); err != nil {
 		return nil, err
+	}
+	switch strings.ToLower(strings.TrimSpace(zoneActivation)) {
+	case "immediate", "":
+	case "delegation":
+		c.ZonesPendingUntilDelegated = true
+	default:
+		return nil, fmt.Errorf("LATCHKEY_ZONE_ACTIVATION %q: want immediate or delegation", zoneActivation)
 	}
 	if err := c.Edge.parse(edgePort, edgePrivate, edgeCache); err != nil {
 		return nil, err

@@ -170,7 +170,7 @@ func TestAuditCSVExport(t *testing.T) {
 		t.Errorf("user agent cell %q", dnsRow[6])
 	}
 	if dnsRow[4] != "owner@example.com" || dnsRow[7] != "dashboard" || dnsRow[12] != "example.com" || dnsRow[13] != "success" ||
-		!strings.Contains(dnsRow[15], `\"say \\\"hi\\\", friend\"`) {
+		!strings.Contains(dnsRow[15], `"content":"say \"hi\", friend"`) {
 		t.Errorf("row %q", dnsRow)
 	}
 	// The raw file quotes the fields with quotes, commas and line breaks.

@@ -137,7 +137,7 @@ func (s *server) handleFirewallCreate(w http.ResponseWriter, r *http.Request) er
 	rule, err := s.Firewall.Create(r.Context(), s.actor(r, p.User), sc, firewall.Input{Mode: f.Value("mode"),
 		Configuration: firewall.Configuration{Target: f.Value("target"), Value: strings.TrimSpace(f.Value("value"))}, Notes: f.Value("notes")})
 	if err != nil {
-		if !fieldError(&f, err, "mode", "configuration", "notes") {
+		if !fieldError(&f, err, "mode", "configuration.target", "configuration.value", "configuration", "notes") {
 			return err
 		}
 		return s.renderFirewall(w, r, http.StatusUnprocessableEntity, f)

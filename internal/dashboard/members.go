@@ -63,7 +63,7 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
-	zoneNames, err := s.zoneNames(r.Context(), acct.ID)
+	zoneNames, err := s.zoneNames(r.Context(), p, acct.ID)
 	if err != nil {
 		return err
 	}
@@ -86,10 +86,18 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	return s.render(w, r, status, web.Members(s.page(w, r, "Members", "members"), v))
 }
 
-// zoneNames maps the account's zone ids to their names, in name order.
-func (s *server) zoneNames(ctx context.Context, accountID string) ([]store.Zone, error) {
+// zoneNames returns the account's zones that the signed-in user sees, in name order: a member
+// limited to some zones is offered, and shown in others' roles, only those.
+func (s *server) zoneNames(ctx context.Context, p *principal, accountID string) ([]store.Zone, error) {
 	zs, _, err := s.Zones.List(ctx, store.ZoneFilter{AccountIDs: []string{accountID}})
-	return zs, err
+	if err != nil {
+		return nil, err
+	}
+	acc, err := tokens.UserAccess(s.DB.Gorm(ctx), p.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(zs, func(z store.Zone) bool { return !acc.SeesZone(accountID, z.ID) }), nil
 }
 
 func memberView(m members.Member, p *principal, zones []store.Zone) web.Member {
@@ -104,14 +112,21 @@ func memberView(m members.Member, p *principal, zones []store.Zone) web.Member {
 	if m.User != nil {
 		v.Name = m.User.Name
 	}
+	// zones holds only what the viewer sees; the rest of the member's scope is counted, not named.
+	hidden := 0
 	for _, id := range m.Zones {
-		name := id
-		for _, z := range zones {
-			if z.ID == id {
-				name = z.Name
-			}
+		i := slices.IndexFunc(zones, func(z store.Zone) bool { return z.ID == id })
+		if i < 0 {
+			hidden++
+			continue
 		}
-		v.Zones = append(v.Zones, name)
+		v.Zones = append(v.Zones, zones[i].Name)
+	}
+	switch {
+	case hidden == 1:
+		v.Zones = append(v.Zones, "1 other zone")
+	case hidden > 1:
+		v.Zones = append(v.Zones, fmt.Sprintf("%d other zones", hidden))
 	}
 	return v
 }
@@ -240,7 +255,7 @@ func (s *server) handleMemberEdit(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *server) renderMemberEdit(w http.ResponseWriter, r *http.Request, status int, p *principal, m *members.Member, f web.Form, zones []string) error {
-	zs, err := s.zoneNames(r.Context(), m.AccountID)
+	zs, err := s.zoneNames(r.Context(), p, m.AccountID)
 	if err != nil {
 		return err
 	}
@@ -286,7 +301,7 @@ func (s *server) handleMemberDeleteConfirm(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *server) renderMemberDelete(w http.ResponseWriter, r *http.Request, status int, p *principal, acct *store.Account, m *members.Member, errMsg string) error {
-	zs, err := s.zoneNames(r.Context(), acct.ID)
+	zs, err := s.zoneNames(r.Context(), p, acct.ID)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error 
 	q := r.URL.Query()
 	v := web.TokenCheckView{ListURL: sc.base, Action: sc.base + "/check", Errors: map[string]string{},
 		Name: q.Get("name"), Type: q.Get("type"), IP: q.Get("ip")}
-	list, _, err := s.Tokens.List(ctx, sc.owner, tokens.Page{Page: 1, PerPage: tokens.MaxAccountTokens})
+	list, _, err := s.Tokens.ListFor(ctx, p.User.ID, sc.owner, tokens.Page{Page: 1, PerPage: tokens.MaxAccountTokens})
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error 
 	}
 
 	// The question.
-	t, err := s.Tokens.Get(ctx, sc.owner, tokenID)
+	t, err := s.Tokens.GetFor(ctx, p.User.ID, sc.owner, tokenID)
 	if errs.Is(err, errs.NotFound) {
 		v.Errors["token"] = "Choose one of the tokens listed."
 	} else if err != nil {

@@ -285,9 +285,10 @@ var templateClients = map[string]string{"edit-zone-dns": acmeClients, "acme-dns-
 // lineage fills the edit page's parent and children links.
 func (s *server) lineage(r *http.Request, sc *tokenScope, t *tokens.Token, v *web.TokenFormView) error {
 	ctx := r.Context()
+	viewerID := principalFrom(r).User.ID
 	if t.ParentID != "" {
 		v.Parent = &web.TokenLink{ID: t.ParentID, Name: "a token that no longer exists"}
-		if pt, err := s.Tokens.Get(ctx, sc.owner, t.ParentID); err == nil {
+		if pt, err := s.Tokens.GetFor(ctx, viewerID, sc.owner, t.ParentID); err == nil {
 			v.Parent = &web.TokenLink{ID: pt.ID, Name: pt.Name, Status: pt.Status, URL: sc.base + "/" + pt.ID + "/edit"}
 		} else if !errs.Is(err, errs.NotFound) {
 			return err
@@ -300,6 +301,12 @@ func (s *server) lineage(r *http.Request, sc *tokenScope, t *tokens.Token, v *we
 		return err
 	}
 	for _, k := range kids {
+		// A member limited to some zones is not shown a child that reaches beyond them.
+		if ok, err := s.Tokens.Sees(ctx, viewerID, sc.owner, k); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
 		v.Children = append(v.Children, web.TokenLink{ID: k.ID, Name: k.Name, Status: k.Status, URL: sc.base + "/" + k.ID + "/edit"})
 	}
 	return nil

@@ -3,6 +3,8 @@ package dashboard
 import (
 	"net/http"
 
+	"github.com/latchkey/latchkey/internal/tokens"
+
 	"github.com/latchkey/latchkey/web"
 )
 
@@ -18,7 +20,7 @@ func (s *server) handleTokenDelete(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if err := s.Tokens.Delete(r.Context(), s.actor(r, p.User), sc.owner, t.ID); err != nil {
+	if err := s.Tokens.DeleteAs(r.Context(), tokens.Creator{Actor: s.actor(r, p.User), UserID: p.User.ID}, sc.owner, t.ID); err != nil {
 		return err
 	}
 	s.flash(w, r, web.FlashSuccess, "Token “"+t.Name+"” deleted. Requests with its secret are refused from now on.")

@@ -96,11 +96,11 @@ func (g *grants) where(sels []authz.ResourceSelector, scope authz.Scope, kv bool
 		case authz.SelectAccountZones:
 			out = append(out, "all zones in "+g.accountName(s.ID))
 		case authz.SelectAllZones:
-			out = append(out, "all zones of every account")
+			out = append(out, "all zones you can reach (in every account you belong to)")
 		case authz.SelectAccount:
 			out = append(out, g.accountName(s.ID))
 		case authz.SelectAllAccounts:
-			out = append(out, "every account")
+			out = append(out, "every account you belong to")
 		case authz.SelectUser, authz.SelectAllUsers:
 			out = append(out, "")
 		}

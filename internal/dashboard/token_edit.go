@@ -13,7 +13,7 @@ func (s *server) loadToken(r *http.Request, p *principal, write bool) (*tokenSco
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := s.Tokens.Get(r.Context(), sc.owner, r.PathValue("id"))
+	t, err := s.Tokens.GetFor(r.Context(), p.User.ID, sc.owner, r.PathValue("id"))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -33,6 +33,9 @@ const (
 	modeAccount = "account" // all zones of an account
 	modeZones   = "zone"    // specific zones
 	modeExcept  = "except"  // all zones of an account except some
+	// modeAll is "com.cloudflare.api.account.zone.*": every zone the owner can reach, in every
+	// account, now and later (user-owned tokens only; capped by the owner's access).
+	modeAll = "all"
 
 	// Workers KV rows: which namespaces of the account.
 	nsAll    = ""       // every namespace of the account (the account key)
@@ -433,6 +436,12 @@ func (g *grants) rowPolicies(i int, r rowInput, fe *formErrors) []authz.PolicyJS
 				}
 				allow.Resources["com.cloudflare.api.account.zone."+z.ID] = "*"
 			}
+		case modeAll:
+			if !g.userRows {
+				fe.row(i, "zone_mode", "An account's token can only reach that account's zones: choose “All zones of an account”.")
+				return nil
+			}
+			allow.Resources["com.cloudflare.api.account.zone.*"] = "*"
 		default:
 			fe.row(i, "zone_mode", "Choose which zones the permission applies to.")
 			return nil
@@ -692,6 +701,10 @@ func rowsFromPolicies(ps []authz.Policy, accountOf func(string) (string, bool)) 
 				switch {
 				case perm.Scope() == authz.ScopeZone && s.Kind == authz.SelectZone:
 					zoneIDs = append(zoneIDs, s.ID)
+				case perm.Scope() == authz.ScopeZone && s.Kind == authz.SelectAllZones:
+					r := base
+					r.ZoneMode = modeAll
+					rows = append(rows, r)
 				case perm.Scope() == authz.ScopeZone && s.Kind == authz.SelectAccountZones:
 					r := base
 					r.ZoneMode, r.AccountID = modeAccount, s.ID
@@ -772,7 +785,9 @@ func rowsToPolicies(rows []rowInput, userID string) []authz.PolicyJSON {
 		var deny *authz.PolicyJSON
 		switch r.Scope {
 		case scopeZone:
-			if r.ZoneMode == modeZones {
+			if r.ZoneMode == modeAll {
+				allow.Resources["com.cloudflare.api.account.zone.*"] = "*"
+			} else if r.ZoneMode == modeZones {
 				for _, z := range r.ZoneIDs {
 					allow.Resources["com.cloudflare.api.account.zone."+z] = "*"
 				}

@@ -86,3 +86,40 @@ func TestMintingTemplate(t *testing.T) {
 		}
 	})
 }
+
+// TestAllZonesMode: the token form offers Cloudflare's "All zones" for user tokens; the token it
+// makes holds com.cloudflare.api.account.zone.* and reaches the user's zones in every account
+// (issue 8, item 4).
+func TestAllZonesMode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		c := e.client()
+		c.signUp("lea@example.com", "Acme")
+		acct := e.accountOf("lea@example.com")
+		zone := e.addZone(acct.ID, "example.com")
+
+		res := c.get("/profile/tokens/new?template=edit-zone-dns")
+		if res.Doc.Find(`#field-rows-0-zone_mode option[value="all"]`).Length() != 1 {
+			t.Fatalf("no All zones mode:\n%s", res.text("#token-form"))
+		}
+		v := formValues(t, res, "#token-form")
+		v.Set("name", "all zones")
+		v.Set("rows-0-zone_mode", "all")
+		v.Set("rows-1-zone_mode", "all")
+		v.Set("review", "1")
+		res = c.post("/profile/tokens/new", v)
+		if res.Status != 200 || !strings.Contains(res.text("#token-summary"), "all zones you can reach") {
+			t.Fatalf("review: %d %s", res.Status, res.text("main"))
+		}
+		confirm := formValues(t, res, "form:has(#token-summary)")
+		confirm.Set("confirm", "1")
+		res = c.post("/profile/tokens/new", confirm)
+		secret := res.value("#token-secret")
+		if res.Status != 200 || secret == "" {
+			t.Fatalf("create: %d %s", res.Status, res.text("main"))
+		}
+		if st := e.apiGet(secret, "/zones/"+zone.ID+"/dns_records"); st != 200 {
+			t.Fatalf("the all-zones token cannot read the zone's records: %d", st)
+		}
+	})
+}

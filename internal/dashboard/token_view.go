@@ -91,6 +91,10 @@ func (g *grants) rowView(i int, r rowInput) web.TokenRow {
 			row.ZoneModes = append(row.ZoneModes,
 				web.Option{Value: modeExcept, Label: "All zones of an account except…", Selected: r.ZoneMode == modeExcept})
 		}
+		if g.userRows && g.anywhere(perm) {
+			row.ZoneModes = append(row.ZoneModes,
+				web.Option{Value: modeAll, Label: "All zones you can reach", Selected: r.ZoneMode == modeAll})
+		}
 		mode := r.ZoneMode
 		if !slices.ContainsFunc(row.ZoneModes, func(o web.Option) bool { return o.Value == mode }) {
 			mode = row.ZoneModes[0].Value

@@ -28,7 +28,7 @@ func (s *server) handleTokensList(w http.ResponseWriter, r *http.Request) error 
 	ctx := r.Context()
 	// Owners hold at most MaxAccountTokens tokens, so one page holds them all and the status
 	// filter (expired is derived, not stored) can run here.
-	all, _, err := s.Tokens.List(ctx, sc.owner, tokens.Page{Page: 1, PerPage: tokens.MaxAccountTokens})
+	all, _, err := s.Tokens.ListFor(ctx, p.User.ID, sc.owner, tokens.Page{Page: 1, PerPage: tokens.MaxAccountTokens})
 	if err != nil {
 		return err
 	}

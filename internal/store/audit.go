@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,7 +194,44 @@ func ListAuditEntries(tx *gorm.DB, f AuditFilter) ([]AuditEntry, int64, error) {
 	if err := q.Find(&es).Error; err != nil {
 		return nil, 0, fmt.Errorf("list audit entries: %w", err)
 	}
+	if f.LimitZones && f.AccountID != "" && len(es) > 0 {
+		if err := redactZones(tx, f.AccountID, f.Zones, es); err != nil {
+			return nil, 0, err
+		}
+	}
 	return es, total, nil
+}
+
+// HiddenZoneID stands, in the values of audit entries read by a member limited to some zones,
+// for the id of a zone of the account they do not see (a token's policies, a member's scope).
+const HiddenZoneID = "another-zone"
+
+// redactZones replaces, in the old and new values of es, the id of every zone of accountID that
+// is not in visible with HiddenZoneID. The stored entries (and their hash chain) are untouched.
+func redactZones(tx *gorm.DB, accountID string, visible []string, es []AuditEntry) error {
+	var all []string
+	if err := tx.Model(&Zone{}).Where("account_id = ?", accountID).Pluck("id", &all).Error; err != nil {
+		return fmt.Errorf("list zone ids of account: %w", err)
+	}
+	var pairs []string
+	for _, id := range all {
+		if !slices.Contains(visible, id) {
+			pairs = append(pairs, id, HiddenZoneID)
+		}
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	r := strings.NewReplacer(pairs...)
+	for i := range es {
+		for _, v := range []**string{&es[i].OldValue, &es[i].NewValue} {
+			if *v != nil {
+				s := r.Replace(**v)
+				*v = &s
+			}
+		}
+	}
+	return nil
 }
 
 // VisibleZones says which zones of accountID an audit reader may see: all (limit false) when

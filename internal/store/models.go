@@ -62,6 +62,8 @@ type Zone struct {
 	Plan      string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// ActivatedOn is when the zone became active; nil while it is pending.
+	ActivatedOn *time.Time
 }
 
 // Session is a signed-in dashboard session. ID is the SHA-256 (hex) of the secret in the cookie.

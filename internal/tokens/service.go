@@ -427,6 +427,9 @@ func (s *Service) Update(ctx context.Context, c Creator, owner Owner, id string,
 		if err != nil {
 			return err
 		}
+		if err := mayChange(tx, c, owner, row); err != nil {
+			return err
+		}
 		oldPolicies := row.Policies
 		if in.Status == "" {
 			p.status = row.Status
@@ -470,9 +473,17 @@ func (s *Service) Update(ctx context.Context, c Creator, owner Owner, id string,
 
 // Delete removes a token of owner; it stops working at once.
 func (s *Service) Delete(ctx context.Context, actor audit.Actor, owner Owner, id string) error {
+	return s.delete(ctx, cliCreator(actor), owner, id)
+}
+
+func (s *Service) delete(ctx context.Context, c Creator, owner Owner, id string) error {
+	actor := c.Actor
 	var cascaded []string
 	defer func() { s.dropTokens(cascaded) }()
 	return s.mutate(ctx, owner, id, func(tx *gorm.DB, row *store.APIToken) error {
+		if err := mayChange(tx, c, owner, row); err != nil {
+			return err
+		}
 		before, err := fromRow(row, s.now())
 		if err != nil {
 			return err
@@ -500,6 +511,9 @@ func (s *Service) Roll(ctx context.Context, c Creator, owner Owner, id string) (
 	var cascaded []string
 	defer func() { s.dropTokens(cascaded) }()
 	err := s.mutate(ctx, owner, id, func(tx *gorm.DB, row *store.APIToken) error {
+		if err := mayChange(tx, c, owner, row); err != nil {
+			return err
+		}
 		// The new secret goes to c, so c must be able to create this very token now.
 		cur, err := credentialFromRow(row, Hash{})
 		if err != nil {

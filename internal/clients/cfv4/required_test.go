@@ -1,11 +1,14 @@
 package cfv4_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudflare/cloudflare-go/v4/zones"
 )
 
 // requiredFields walks a value the SDK decoded and reports every field its struct tags mark
@@ -85,5 +88,22 @@ func checkRequired(t *testing.T, what string, v any) {
 	}
 	for _, p := range c.problems {
 		t.Errorf("%s", p)
+	}
+}
+
+// TestRequiredFieldsCheckFindsGaps: the walker reports a zone object without its required
+// fields, and one with a field of the wrong type, so a passing suite means something.
+func TestRequiredFieldsCheckFindsGaps(t *testing.T) {
+	var z zones.Zone
+	if err := json.Unmarshal([]byte(`{"id":"x","name":"example.com","paused":"no"}`), &z); err != nil {
+		t.Fatal(err)
+	}
+	var c requiredFields
+	c.walk(reflect.ValueOf(z), "zone")
+	joined := strings.Join(c.problems, "\n")
+	for _, want := range []string{"zone.name_servers: required, missing", "zone.account: required, missing", "zone.paused: invalid JSON"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("walker missed %q; found:\n%s", want, joined)
+		}
 	}
 }
