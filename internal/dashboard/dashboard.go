@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
+	"github.com/latchkey/latchkey/internal/twofactor"
 	"github.com/latchkey/latchkey/internal/zones"
 )
 
@@ -62,6 +63,8 @@ type Deps struct {
 	Limiter *ratelimit.Limiter
 	// SignInLimits are the sign-in throttles; the zero value means DefaultSignInLimits.
 	SignInLimits SignInLimits
+	// TwoFactor checks second factors; nil means a service over DB keyed from the session key.
+	TwoFactor *twofactor.Service
 }
 
 // Mailer queues a mail for sending; *jobs.Queue is one.
@@ -128,6 +131,10 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.Limiter == nil {
 		d.Limiter = ratelimit.NewMemory()
+	}
+	if d.TwoFactor == nil {
+		d.TwoFactor = twofactor.New(d.DB, d.Config.SessionKey, d.Tokens)
+		d.TwoFactor.Now = d.Now
 	}
 	if d.SignInLimits == (SignInLimits{}) {
 		d.SignInLimits = DefaultSignInLimits
