@@ -110,5 +110,5 @@ func (s *server) routes() http.Handler {
 	}
 
 	mux.Handle("/", s.handle(s.handleNotFound))
-	return securityHeaders(s.csrf.Handler(s.loadSession(mux)))
+	return securityHeaders(s.csrf.Handler(s.loadSession(s.checkText(mux))))
 }
