@@ -49,6 +49,9 @@ type Config struct {
 	// AuditRetention is how long audit entries are kept (LATCHKEY_AUDIT_RETENTION, e.g. 400d or
 	// 8760h; empty or 0 keeps them forever). Older entries are pruned behind a signed checkpoint.
 	AuditRetention time.Duration
+	// TokenCacheSize bounds how many verified API tokens a process keeps compiled in memory
+	// (LATCHKEY_TOKEN_CACHE_SIZE, default 100000; about 2.5 KB each).
+	TokenCacheSize int
 	// SMTPURL and MailFrom configure outgoing mail (LATCHKEY_SMTP_URL, e.g.
 	// smtp://user:pass@host:587, and LATCHKEY_MAIL_FROM). Without SMTPURL no mail is sent and the
 	// dashboard says so.
@@ -137,7 +140,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.Edge.GeoIPDB, "geoip-db", env("LATCHKEY_GEOIP_DB", ""), "MaxMind .mmdb files (country and/or ASN), comma-separated (LATCHKEY_GEOIP_DB)")
 	fs.StringVar(&nameServers, "nameservers", env("LATCHKEY_NAMESERVERS", ""), "comma-separated name server host names that zones are delegated to (LATCHKEY_NAMESERVERS)")
 	fs.StringVar(&bodyMemory, "body-memory", env("LATCHKEY_BODY_MEMORY", "256MiB"), "bytes of request bodies buffered at once, server-wide, e.g. 256MiB (LATCHKEY_BODY_MEMORY)")
-	var zoneActivation string
+	var zoneActivation, tokenCache string
+	fs.StringVar(&tokenCache, "token-cache-size", env("LATCHKEY_TOKEN_CACHE_SIZE", "100000"), "verified API tokens kept in memory per process (LATCHKEY_TOKEN_CACHE_SIZE)")
 	fs.StringVar(&zoneActivation, "zone-activation", env("LATCHKEY_ZONE_ACTIVATION", "immediate"), "immediate: zones are active from creation; delegation: pending until delegated to the name servers (LATCHKEY_ZONE_ACTIVATION)")
 	dnsDone := c.dnsFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
@@ -191,6 +195,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 		return nil, fmt.Errorf("LATCHKEY_BODY_MEMORY %q: want a size from 64MiB to 1TiB, e.g. 256MiB", bodyMemory)
 	} else {
 		c.BodyMemory = int64(n)
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(tokenCache)); err != nil || n < 100 || n > 100_000_000 {
+		return nil, fmt.Errorf("LATCHKEY_TOKEN_CACHE_SIZE %q: want a count from 100 to 100000000", tokenCache)
+	} else {
+		c.TokenCacheSize = n
 	}
 	if c.NameServers, err = parseNameServers(nameServers); err != nil {
 		return nil, err
