@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
@@ -69,6 +70,9 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	}
 	v := web.MembersView{AccountName: acct.Name, CanWrite: canWrite, Form: f, Invited: invited, MailOff: s.Mail == nil,
 		Pagination: web.Pagination{Page: page, PerPage: listPerPage, Total: total}}
+	if v.Quota, err = s.quota(r, p, billing.LimitMembers, "members"); err != nil {
+		return err
+	}
 	if page > 1 {
 		v.Pagination.PrevURL = fmt.Sprintf("/members?page=%d", page-1)
 	}

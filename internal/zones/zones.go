@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -57,8 +58,12 @@ func validLabel(l string) bool {
 
 // Service manages zones.
 type Service struct {
-	db *store.DB
+	db     *store.DB
+	limits *billing.Limits
 }
+
+// UseLimits makes Create refuse a zone over the account plan's limit (internal/billing).
+func (s *Service) UseLimits(l *billing.Limits) { s.limits = l }
 
 // NewService returns a Service over db.
 func NewService(db *store.DB) *Service { return &Service{db: db} }
@@ -73,7 +78,10 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, name
 	z := &store.Zone{ID: store.NewID(), AccountID: accountID, Name: name, Status: "active", Type: "full",
 		Plan: "free", CreatedAt: now, UpdatedAt: now}
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if _, err := store.AccountByID(tx, accountID); err != nil {
+		if err := store.LockAccount(tx, accountID); err != nil {
+			return err
+		}
+		if err := s.limits.CheckAdd(tx, accountID, billing.LimitZones, 1); err != nil {
 			return err
 		}
 		if err := store.CreateZone(tx, z); err != nil {
