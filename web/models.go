@@ -3,6 +3,7 @@
 package web
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -194,4 +195,86 @@ type ErrorView struct {
 	Status  int
 	Title   string
 	Message string
+}
+
+// SignInTwoFactorView is the second step of signing in: a code from the authenticator app or a
+// recovery code.
+type SignInTwoFactorView struct {
+	Form Form
+}
+
+// TwoFactorView is the two-factor page of the profile.
+type TwoFactorView struct {
+	Enabled   bool
+	EnabledAt string
+	// CodesLeft counts the unused recovery codes.
+	CodesLeft int64
+	// Setup is the QR code and secret while two-factor is being turned on.
+	Setup *TwoFactorSetup
+	// RecoveryCodes are shown once, right after two-factor was turned on.
+	RecoveryCodes []string
+	Form          Form
+	// RequiredBy names the user's accounts that require two-factor sign-in while it is off.
+	RequiredBy []string
+}
+
+// TwoFactorSetup is a secret being set up: its QR code (a data: URL) and its text.
+type TwoFactorSetup struct {
+	QR     string
+	Secret string
+}
+
+// fmtInt formats n in decimal.
+func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+// AccountSettingsView is the current account's settings page: its name and whether members must
+// use two-factor sign-in.
+type AccountSettingsView struct {
+	ID               string
+	Name             string
+	EnforceTwofactor bool
+	CanWrite         bool
+	Form             Form
+}
+
+// ProfileView is the profile page: name, email address, password.
+type ProfileView struct {
+	Email        string
+	NameForm     Form
+	EmailForm    Form
+	PasswordForm Form
+	TwoFactorOn  bool
+	// MailOff: email changes need mail, which is not configured.
+	MailOff bool
+}
+
+// SessionRow is one signed-in browser of the user.
+type SessionRow struct {
+	IP, Browser, Created, LastSeen string
+	Current                        bool
+}
+
+// SessionsView lists the user's sessions.
+type SessionsView struct {
+	Sessions []SessionRow
+}
+
+// NoticeView is a page for signed-out visitors that says one thing (e.g. "check your email").
+type NoticeView struct {
+	Heading string
+	Message string
+	// Action, Token and Button, when Action is set, add a form that posts the token (a link
+	// from a mail is confirmed with a button, so that mail scanners opening it change nothing).
+	Action, Token, Button string
+}
+
+// ForgotPasswordView asks for the address to send a reset link to.
+type ForgotPasswordView struct {
+	Form Form
+}
+
+// ResetPasswordView asks for a new password; Token is the link's secret, carried in the form.
+type ResetPasswordView struct {
+	Form  Form
+	Token string
 }

@@ -109,6 +109,37 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 			return cliError("create-token", err)
 		}
 		return writeJSON(stdout, map[string]string{"id": t.ID, "value": secret})
+	case "reset-password":
+		email := fs.String("email", "", "the user's email address (required)")
+		pwStdin := fs.Bool("password-stdin", false, "read the new password from the first line of standard input (required)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if !*pwStdin {
+			return errors.New("reset-password: --password-stdin is required (passwords never go on the command line)")
+		}
+		password, err := readLine(stdin)
+		if err != nil {
+			return fmt.Errorf("reset-password: read password: %w", err)
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		norm, err := accounts.NormalizeEmail(*email)
+		if err != nil {
+			return cliError("reset-password", err)
+		}
+		u, err := store.UserByEmail(db.Gorm(ctx), norm)
+		if err != nil {
+			return cliError("reset-password", err)
+		}
+		// Every session of the user ends; their API tokens are not touched.
+		if err := accounts.NewService(db).SetPassword(ctx, audit.CLI(), u.ID, password); err != nil {
+			return cliError("reset-password", err)
+		}
+		return writeJSON(stdout, map[string]string{"user_id": u.ID, "email": u.Email})
 	case "verify-audit":
 		return verifyAudit(ctx, fs, args, getenv, dataDir, open, stdout)
 	case "billing-replay":

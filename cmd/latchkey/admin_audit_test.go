@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
@@ -65,5 +66,42 @@ func TestAdminVerifyAudit(t *testing.T) {
 				t.Fatalf("deleted row: %v", err)
 			}
 		})
+	}
+}
+
+// TestAdminResetPassword: reset-password sets a new password read from standard input (the old
+// one stops working), ends the user's sessions, is audited, and refuses an unknown address or a
+// short password.
+func TestAdminResetPassword(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env(map[string]string{"LATCHKEY_DATABASE_URL": filepath.Join(dir, "lk.db"), "LATCHKEY_DATA_DIR": dir})
+	if _, _, err := runCmd(t, getenv, "correct horse battery\n", "admin", "create-user", "--email", "ops@example.com", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCmd(t, getenv, "short\n", "admin", "reset-password", "--email", "ops@example.com", "--password-stdin"); err == nil {
+		t.Fatal("a short password was accepted")
+	}
+	if _, _, err := runCmd(t, getenv, "another long password\n", "admin", "reset-password", "--email", "nobody@example.com", "--password-stdin"); err == nil {
+		t.Fatal("an unknown address was accepted")
+	}
+	if _, _, err := runCmd(t, getenv, "another long password\n", "admin", "reset-password", "--email", "OPS@example.com", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(dir, "lk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := accounts.NewService(db)
+	if _, err := svc.Authenticate(context.Background(), "ops@example.com", "correct horse battery"); err == nil {
+		t.Fatal("the old password still works")
+	}
+	if _, err := svc.Authenticate(context.Background(), "ops@example.com", "another long password"); err != nil {
+		t.Fatalf("the new password: %v", err)
+	}
+	var n int64
+	db.Gorm(context.Background()).Model(&store.AuditEntry{}).Where("action = ?", "user.password.reset").Count(&n)
+	if n != 1 {
+		t.Fatalf("%d user.password.reset entries", n)
 	}
 }

@@ -73,6 +73,9 @@ type SignUpInput struct {
 	// NoAccount creates only the user, for someone who signs up to accept an invitation: they
 	// join the inviting account instead of getting an unused one of their own.
 	NoAccount bool
+	// PasswordHash, when set, is used instead of Password: a sign-up confirmed by mail hashed
+	// (and checked) the password when it was asked for.
+	PasswordHash string
 }
 
 // SignUp creates a user and an account in which the user is Super Administrator, in one
@@ -82,8 +85,10 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, actor audit.Actor)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := ValidatePassword(in.Password); err != nil {
-		return nil, nil, err
+	if in.PasswordHash == "" {
+		if err := ValidatePassword(in.Password); err != nil {
+			return nil, nil, err
+		}
 	}
 	name := strings.TrimSpace(in.Name)
 	if utf8.RuneCountInString(name) > 100 {
@@ -97,7 +102,11 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput, actor audit.Actor)
 		return nil, nil, errs.InvalidField("account_name", "Use at most 100 characters.")
 	}
 	now := time.Now().UTC()
-	u := &store.User{ID: store.NewID(), Email: email, Name: name, PasswordHash: HashPassword(in.Password), CreatedAt: now, UpdatedAt: now}
+	hash := in.PasswordHash
+	if hash == "" {
+		hash = HashPassword(in.Password)
+	}
+	u := &store.User{ID: store.NewID(), Email: email, Name: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	a := &store.Account{ID: store.NewID(), Name: accountName, Type: "standard", CreatedAt: now, UpdatedAt: now}
 	m := &store.Membership{ID: store.NewID(), AccountID: a.ID, UserID: &u.ID, Email: email,
 		RoleID: SuperAdministratorRoleID, Status: store.MembershipAccepted, CreatedAt: now, UpdatedAt: now}
@@ -190,3 +199,21 @@ func (s *Service) Memberships(ctx context.Context, userID string) ([]store.Membe
 
 // IsBadCredentials reports whether err is the generic sign-in failure.
 func IsBadCredentials(err error) bool { return errors.Is(err, ErrBadCredentials) }
+
+// CheckSignUp validates a sign-up's input as SignUp would, without creating anything: a sign-up
+// confirmed by mail is checked when it is asked for.
+func CheckSignUp(in SignUpInput) error {
+	if _, err := NormalizeEmail(in.Email); err != nil {
+		return err
+	}
+	if err := ValidatePassword(in.Password); err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(strings.TrimSpace(in.Name)) > 100 {
+		return errs.InvalidField("name", "Use at most 100 characters.")
+	}
+	if utf8.RuneCountInString(strings.TrimSpace(in.AccountName)) > 100 {
+		return errs.InvalidField("account_name", "Use at most 100 characters.")
+	}
+	return nil
+}

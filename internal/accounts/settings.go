@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -42,7 +43,10 @@ func (s *Service) UpdateAccount(ctx context.Context, actor audit.Actor, accountI
 		if in.Name != nil {
 			a.Name = name
 		}
-		if in.EnforceTwofactor != nil {
+		if in.EnforceTwofactor != nil && *in.EnforceTwofactor != a.EnforceTwofactor {
+			if err := noteTwoFactorEnforcement(tx, actor, accountID, *in.EnforceTwofactor); err != nil {
+				return err
+			}
 			a.EnforceTwofactor = *in.EnforceTwofactor
 		}
 		a.UpdatedAt = time.Now().UTC()
@@ -56,6 +60,31 @@ func (s *Service) UpdateAccount(ctx context.Context, actor audit.Actor, accountI
 		return nil, err
 	}
 	return a, nil
+}
+
+// noteTwoFactorEnforcement checks that a person turning enforcement on has two-factor on (they
+// would lock themselves out otherwise), and marks every member's access as changed in the
+// cross-process feed, so cached token access follows the new setting.
+func noteTwoFactorEnforcement(tx *gorm.DB, actor audit.Actor, accountID string, on bool) error {
+	if on && actor.UserID != "" {
+		u, err := store.UserByID(tx, actor.UserID)
+		if err != nil {
+			return err
+		}
+		if !u.TwoFactorEnabled() {
+			return errs.InvalidField("enforce_twofactor", "Turn on two-factor sign-in for yourself before requiring it of members.")
+		}
+	}
+	ids, err := store.AcceptedMemberIDs(tx, accountID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := changefeed.Record(tx, "user", id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func accountSummary(a *store.Account) map[string]any {

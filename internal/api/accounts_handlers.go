@@ -103,6 +103,11 @@ func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	if in.EnforceTwofactor != nil {
+		// Members' cached token access follows the setting at once in this process (others
+		// follow the change feed).
+		s.Tokens.InvalidateAll()
+	}
 	writeResult(w, toAccountJSON(a), nil)
 	return nil
 }

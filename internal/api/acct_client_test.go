@@ -240,6 +240,12 @@ func TestCloudflareGoAccounts(t *testing.T) {
 	cf := e.client(write)
 	got.Name = "Renamed"
 	got.Settings = &cloudflare.AccountSettings{EnforceTwoFactor: true}
+	// Requiring two-factor of members needs it on for oneself (else one is locked out at once).
+	_, err = cf.UpdateAccount(bg, a.ID, got)
+	isStatus(t, err, http.StatusBadRequest, 0)
+	if err := db.Gorm(bg).Model(&store.User{}).Where("id = ?", u.ID).Update("totp_enabled_at", time.Now().UTC()).Error; err != nil {
+		t.Fatal(err)
+	}
 	up, err := cf.UpdateAccount(bg, a.ID, got)
 	if err != nil || up.Name != "Renamed" || up.Settings == nil || !up.Settings.EnforceTwoFactor {
 		t.Fatalf("update: %v %+v", err, up)

@@ -62,6 +62,9 @@ type Deps struct {
 	// Billing answers GET /accounts/{id}/subscriptions and sets account tokens' rate limits by
 	// plan; nil means billing off (every account on Unlimited).
 	Billing *billing.Service
+	// LookupNS finds a zone's name servers in the public DNS for the activation check; nil means
+	// the system resolver (zones.SystemLookupNS).
+	LookupNS zones.LookupNS
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -86,6 +89,9 @@ func newServer(d Deps, table []Route) *Server {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.LookupNS == nil {
+		d.LookupNS = zones.SystemLookupNS
 	}
 	if len(d.NameServers) == 0 {
 		d.NameServers = config.DefaultNameServers()

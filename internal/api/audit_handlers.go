@@ -192,6 +192,12 @@ func (s *Server) handleAccountAuditLogs(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
+	if f.LimitZones {
+		// Nor of the account tokens beyond the member's access, which they do not see either.
+		if f.HideTokens, err = s.Tokens.HiddenFrom(r.Context(), viewer(r), f.AccountID); err != nil {
+			return err
+		}
+	}
 	return s.writeAudit(w, r, f, page, perPage)
 }
 

@@ -333,6 +333,11 @@ func (s *Server) handleAccountAuditLogsV2(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
+	if f.LimitZones {
+		if f.HideTokens, err = s.Tokens.HiddenFrom(r.Context(), viewer(r), f.AccountID); err != nil {
+			return err
+		}
+	}
 	// One more than the page tells whether a next page exists.
 	f.Limit++
 	es, _, err := store.ListAuditEntries(tx, f)

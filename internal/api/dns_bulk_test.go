@@ -2,12 +2,15 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/cloudflare/cloudflare-go"
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/store"
@@ -304,6 +307,45 @@ func TestDNSExportImport(t *testing.T) {
 		}
 		if status, _, text := e.raw(t, acme, "GET", zp+"/export", "", nil); status != 200 || strings.Contains(text, "192.0.2.1") || !strings.Contains(text, `"ok"`) {
 			t.Errorf("constrained export: %d\n%s", status, text)
+		}
+	})
+}
+
+// TestDNSExportImportWithCloudflareGo drives export and import through cloudflare-go v0.119, as
+// flarectl's "zone export" and "dns import" do: the import sends the non-proxied records and then
+// the proxied ones (proxied=true) in two multipart requests with bare line feeds.
+func TestDNSExportImportWithCloudflareGo(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newDNSEnv(t, db)
+		cf := e.client(t, e.token(t, e.user, tt.Allow([]authz.Perm{authz.DNSWrite}, tt.ZoneKey(e.zone.ID), tt.ZoneKey(e.zone2.ID))))
+		ctx := context.Background()
+		rc := cloudflare.ZoneIdentifier(e.zone.ID)
+		for _, p := range []cloudflare.CreateDNSRecordParams{
+			{Type: "A", Name: "www", Content: "192.0.2.1", Proxied: cloudflare.BoolPtr(true)},
+			{Type: "A", Name: "direct", Content: "192.0.2.2"},
+			{Type: "TXT", Name: "@", Content: "v=spf1 -all"},
+		} {
+			if _, err := cf.CreateDNSRecord(ctx, rc, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		text, err := cf.ExportDNSRecords(ctx, rc, cloudflare.ExportDNSRecordsParams{})
+		if err != nil || !strings.Contains(text, "www."+e.zone.Name+".\t1\tIN\tA\t192.0.2.1 ; cf_tags=cf-proxied:true") {
+			t.Fatalf("export: %v\n%s", err, text)
+		}
+		rc2 := cloudflare.ZoneIdentifier(e.zone2.ID)
+		file := strings.ReplaceAll(text, e.zone.Name+".", e.zone2.Name+".")
+		if err := cf.ImportDNSRecords(ctx, rc2, cloudflare.ImportDNSRecordsParams{BINDContents: file}); err != nil {
+			t.Fatalf("import: %v", err)
+		}
+		recs, _, err := cf.ListDNSRecords(ctx, rc2, cloudflare.ListDNSRecordsParams{})
+		if err != nil || len(recs) != 3 {
+			t.Fatalf("imported %d records, %v", len(recs), err)
+		}
+		for _, r := range recs {
+			if want := r.Name == "www."+e.zone2.Name; *r.Proxied != want {
+				t.Errorf("%s proxied %v", r.Name, *r.Proxied)
+			}
 		}
 	})
 }

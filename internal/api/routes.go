@@ -39,6 +39,7 @@ func routes() []Route {
 		{"POST", "/zones", Need(authz.ZoneWrite), NewZoneInBody, (*Server).handleZoneCreate},
 		{"PATCH", "/zones/{zone_id}", Need(authz.ZoneWrite), ZoneFromPath, (*Server).handleZonePatch},
 		{"DELETE", "/zones/{zone_id}", Need(authz.ZoneWrite), ZoneFromPath, (*Server).handleZoneDelete},
+		{"PUT", "/zones/{zone_id}/activation_check", Need(authz.ZoneWrite), ZoneFromPath, (*Server).handleZoneActivationCheck},
 		{"GET", "/zones/{zone_id}/analytics/dashboard", Need(authz.AnalyticsRead), ZoneFromPath, (*Server).handleZoneAnalytics},
 		{"GET", "/zones/{zone_id}/dns_analytics/report", Need(authz.AnalyticsRead), ZoneFromPath, (*Server).handleDNSAnalyticsReport},
 		{"GET", "/user", Need(authz.UserRead), TokenUser, (*Server).handleUserGet},

@@ -75,6 +75,9 @@ var routeRequests = map[string]routeRequest{
 	"POST /zones": {Body: func(f *fixture) any {
 		return map[string]any{"name": storetest.Name("new") + ".example", "account": map[string]string{"id": f.account.ID}}
 	}},
+	// The fixture's zone is active already: the check changes nothing (TestZoneActivationCheck
+	// covers the activation and its audit entry).
+	"PUT /zones/{zone_id}/activation_check": {Read: true},
 	"PATCH /zones/{zone_id}": {Body: func(*fixture) any { return map[string]any{"paused": true} },
 		Params: func(f *fixture) map[string]string {
 			return map[string]string{"zone_id": tt.Zone(f.t, f.e.db, f.account.ID).ID}

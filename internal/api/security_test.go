@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/authz"
@@ -198,6 +199,17 @@ func TestAuditLogHidesZonesTheMemberCannotSee(t *testing.T) {
 		}
 		if got, _ := zonesIn(limited, "&id="+hidden.ID); len(got) != 0 {
 			t.Fatalf("asking for the hidden entry by id answered %v", got)
+		}
+		// Audit logs v2 hides the same entries.
+		for q, want := range map[string]int{"": 0, "&zone_id=" + z2.ID: 0, "&id=" + hidden.ID: 0, "&zone_id=" + z1.ID: 1} {
+			r := e.do("GET", "/accounts/"+a.ID+"/logs/audit?since=2000-01-01&before=2100-01-01&limit=1000"+q, bearerOf(limited), nil)
+			if r.Status != 200 {
+				t.Fatalf("v2%s: %d %s", q, r.Status, r.Raw)
+			}
+			n := strings.Count(r.Raw, `"zone":{"id":"`+z1.ID+`"`) + strings.Count(r.Raw, `"zone":{"id":"`+z2.ID+`"`)
+			if strings.Contains(r.Raw, z2.ID) || n != want && q != "" {
+				t.Fatalf("v2%s for a member limited to %s: %s", q, z1.Name, r.Raw)
+			}
 		}
 	})
 }

@@ -26,7 +26,7 @@ type userJSON struct {
 }
 
 func toUserJSON(u *store.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Telephone: u.Telephone,
+	return userJSON{ID: u.ID, TwoFA: u.TwoFactorEnabled(), Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Telephone: u.Telephone,
 		Country: u.Country, Zipcode: u.Zipcode, CreatedOn: u.CreatedAt.UTC(), ModifiedOn: u.UpdatedAt.UTC(), Betas: []string{}}
 }
 

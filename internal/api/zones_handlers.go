@@ -25,7 +25,8 @@ type zoneJSON struct {
 	NameServers []string  `json:"name_servers"`
 	CreatedOn   time.Time `json:"created_on"`
 	ModifiedOn  time.Time `json:"modified_on"`
-	// ActivatedOn is when the zone became active: zones are active from creation in Latchkey.
+	// ActivatedOn is when the zone became active (at creation, unless LATCHKEY_ZONE_ACTIVATION
+	// is delegation); null while it is pending.
 	ActivatedOn *time.Time `json:"activated_on"`
 	// DevelopmentMode is the seconds left in development mode (a cache bypass Latchkey does not
 	// have): always 0, as Cloudflare answers when it is off.
@@ -76,8 +77,8 @@ func (s *Server) zoneJSON(r *http.Request, z *store.Zone, accountNames map[strin
 		Plan: idName{ID: z.Plan, Name: z.Plan}, NameServers: slices.Clone(s.NameServers), CreatedOn: z.CreatedAt.UTC(), ModifiedOn: z.UpdatedAt.UTC(),
 		Meta:  zoneMeta{Step: 2},
 		Owner: zoneOwner{ID: z.AccountID, Name: accountNames[z.AccountID], Type: "organization"}}
-	if z.Status == "active" {
-		at := z.CreatedAt.UTC()
+	if z.ActivatedOn != nil {
+		at := z.ActivatedOn.UTC()
 		out.ActivatedOn = &at
 	}
 	return out
@@ -216,5 +217,31 @@ func (s *Server) handleZoneGet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeResult(w, s.zoneJSON(r, z, names), nil)
+	return nil
+}
+
+// activationCheckJSON is the result of PUT /zones/{zone_id}/activation_check: Cloudflare's {id},
+// and, as Latchkey's extension (the check is answered at once rather than queued), the zone's
+// status afterwards and what the check found.
+type activationCheckJSON struct {
+	ID               string   `json:"id"`
+	Status           string   `json:"status"`
+	Delegation       string   `json:"delegation"`
+	NameServers      []string `json:"name_servers"`
+	FoundNameServers []string `json:"found_name_servers"`
+	Message          string   `json:"message,omitempty"`
+}
+
+// handleZoneActivationCheck runs the zone's activation check now (Cloudflare's
+// PUT /zones/{zone_id}/activation_check, which needs Zone Write): a pending zone whose delegation
+// points at our name servers becomes active.
+func (s *Server) handleZoneActivationCheck(w http.ResponseWriter, r *http.Request) error {
+	t := TargetFrom(r.Context())
+	z, d, err := s.Zones.CheckActivation(r.Context(), s.actor(r), t.Zone.AccountID, t.Zone.ID, s.LookupNS, s.NameServers)
+	if err != nil {
+		return err
+	}
+	writeResult(w, activationCheckJSON{ID: z.ID, Status: z.Status, Delegation: d.Status, NameServers: d.Expected,
+		FoundNameServers: d.Found, Message: d.Problem}, nil)
 	return nil
 }

@@ -69,6 +69,10 @@ type Config struct {
 	// without a trailing dot (LATCHKEY_NAMESERVERS, comma-separated; default ns1 and ns2 under
 	// DefaultNameServerDomain). The DNS server's SOA and apex NS records name them.
 	NameServers []string
+	// ZonesPendingUntilDelegated makes new zones "pending" until an activation check finds them
+	// delegated to NameServers (LATCHKEY_ZONE_ACTIVATION=delegation); the default, "immediate",
+	// makes them active from creation.
+	ZonesPendingUntilDelegated bool
 	// DNS configures the authoritative DNS server.
 	DNS DNS
 	// Edge configures the HTTP edge.
@@ -150,6 +154,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.Stripe.PricePro, "stripe-price-pro", env("LATCHKEY_STRIPE_PRICE_PRO", ""), "Stripe price id of the Pro plan (LATCHKEY_STRIPE_PRICE_PRO)")
 	fs.StringVar(&c.Stripe.PriceBusiness, "stripe-price-business", env("LATCHKEY_STRIPE_PRICE_BUSINESS", ""), "Stripe price id of the Business plan (LATCHKEY_STRIPE_PRICE_BUSINESS)")
 	fs.StringVar(&c.Stripe.APIBase, "stripe-api-base", env("LATCHKEY_STRIPE_API_BASE", ""), "another Stripe-compatible API, e.g. stripe-mock's http://127.0.0.1:12111 (LATCHKEY_STRIPE_API_BASE)")
+	var zoneActivation string
+	fs.StringVar(&zoneActivation, "zone-activation", env("LATCHKEY_ZONE_ACTIVATION", "immediate"), "immediate: zones are active from creation; delegation: pending until delegated to the name servers (LATCHKEY_ZONE_ACTIVATION)")
 	dnsDone := c.dnsFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -205,6 +211,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	if c.NameServers, err = parseNameServers(nameServers); err != nil {
 		return nil, err
+	}
+	switch strings.ToLower(strings.TrimSpace(zoneActivation)) {
+	case "immediate", "":
+	case "delegation":
+		c.ZonesPendingUntilDelegated = true
+	default:
+		return nil, fmt.Errorf("LATCHKEY_ZONE_ACTIVATION %q: want immediate or delegation", zoneActivation)
 	}
 	if err := c.Edge.parse(edgePort, edgePrivate, edgeCache); err != nil {
 		return nil, err

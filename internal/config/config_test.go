@@ -15,18 +15,19 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.DatabaseURL != filepath.Join("data", "latchkey.db") || c.BaseURL != "http://127.0.0.1:8080" || c.SecureCookies() {
+	if c.Addr != "127.0.0.1:8080" || c.DatabaseURL != filepath.Join("data", "latchkey.db") || c.BaseURL != "http://127.0.0.1:8080" || c.SecureCookies() ||
+		c.BodyMemory != 256<<20 {
 		t.Fatalf("defaults = %+v", c)
 	}
 	c, err = Load([]string{"-addr", ":9999"}, getenv(map[string]string{
 		"LATCHKEY_ADDR": "0.0.0.0:1", "LATCHKEY_BASE_URL": "https://keys.example.com/", "LATCHKEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
-		"LATCHKEY_DATABASE_URL": "postgres://x@y/z",
+		"LATCHKEY_DATABASE_URL": "postgres://x@y/z", "LATCHKEY_BODY_MEMORY": "1GiB",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != ":9999" || c.BaseURL != "https://keys.example.com" || !c.SecureCookies() || len(c.TrustedProxies) != 2 ||
-		c.TrustedProxies[1].String() != "192.0.2.1/32" || c.DatabaseURL != "postgres://x@y/z" {
+		c.TrustedProxies[1].String() != "192.0.2.1/32" || c.DatabaseURL != "postgres://x@y/z" || c.BodyMemory != 1<<30 {
 		t.Fatalf("flags over env = %+v", c)
 	}
 	for _, bad := range []map[string]string{
@@ -36,6 +37,8 @@ func TestLoad(t *testing.T) {
 		{"LATCHKEY_LOG_FORMAT": "xml"},
 		{"LATCHKEY_SESSION_KEY": "abcd"},
 		{"LATCHKEY_SHUTDOWN_TIMEOUT": "soon"},
+		{"LATCHKEY_BODY_MEMORY": "lots"},
+		{"LATCHKEY_BODY_MEMORY": "1MiB"},
 	} {
 		if _, err := Load(nil, getenv(bad), io.Discard); err == nil {
 			t.Errorf("Load(%v) succeeded", bad)
@@ -75,6 +78,24 @@ func TestParseRetention(t *testing.T) {
 		got, err := ParseRetention(c.in)
 		if (err == nil) != c.ok || got != c.want {
 			t.Errorf("ParseRetention(%q) = %v, %v", c.in, got, err)
+		}
+	}
+}
+
+func TestZoneActivationSetting(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		pending bool
+		err     bool
+	}{{"", false, false}, {"immediate", false, false}, {"Delegation", true, false}, {"later", false, true}} {
+		cfg, err := Load(nil, func(k string) string {
+			if k == "LATCHKEY_ZONE_ACTIVATION" {
+				return c.in
+			}
+			return ""
+		}, io.Discard)
+		if (err != nil) != c.err || (err == nil && cfg.ZonesPendingUntilDelegated != c.pending) {
+			t.Errorf("%q: pending=%v err=%v", c.in, cfg != nil && cfg.ZonesPendingUntilDelegated, err)
 		}
 	}
 }

@@ -66,6 +66,11 @@ func (s *server) limitAuditZones(r *http.Request, p *principal, af *store.AuditF
 	af.LimitZones, af.Zones, err = store.VisibleZones(s.DB.Gorm(r.Context()), af.AccountID, func(z string) bool {
 		return acc.SeesZone(af.AccountID, z)
 	})
+	if err != nil || !af.LimitZones {
+		return err
+	}
+	// Nor about the account tokens beyond their access, which they do not see either.
+	af.HideTokens, err = s.Tokens.HiddenFrom(r.Context(), p.User.ID, af.AccountID)
 	return err
 }
 

@@ -14,6 +14,9 @@ type principal struct {
 	Accounts []store.Account
 	// Account is the current account, or nil when the user belongs to none.
 	Account *store.Account
+	// TwoFactorRequired: the current account requires two-factor sign-in and the user has it
+	// off, so only their profile pages are open (requireUser sends them to turn it on).
+	TwoFactorRequired bool
 }
 
 type principalKey struct{}

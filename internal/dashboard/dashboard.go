@@ -26,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
+	"github.com/latchkey/latchkey/internal/twofactor"
 	"github.com/latchkey/latchkey/internal/zones"
 )
 
@@ -66,6 +67,8 @@ type Deps struct {
 	// Billing serves the billing page and the plan limits shown on the lists; nil means billing
 	// off (every account on Unlimited).
 	Billing *billing.Service
+	// TwoFactor checks second factors; nil means a service over DB keyed from the session key.
+	TwoFactor *twofactor.Service
 }
 
 // Mailer queues a mail for sending; *jobs.Queue is one.
@@ -135,6 +138,10 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.Billing == nil {
 		d.Billing = billing.New(d.DB, billing.Options{})
+	}
+	if d.TwoFactor == nil {
+		d.TwoFactor = twofactor.New(d.DB, d.Config.SessionKey, d.Tokens)
+		d.TwoFactor.Now = d.Now
 	}
 	if d.SignInLimits == (SignInLimits{}) {
 		d.SignInLimits = DefaultSignInLimits

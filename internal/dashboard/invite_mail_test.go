@@ -32,6 +32,7 @@ func TestInvitationIsMailed(t *testing.T) {
 		}
 		t.Cleanup(func() { q.Close(context.Background()) })
 		e := newEnvWith(t, db, func(d *Deps) { d.Mail = q })
+		e.mails = srv
 		owner := e.client()
 		owner.signUp("owner@example.com", "Acme")
 		acct := e.accountOf("owner@example.com")

@@ -95,13 +95,17 @@ func (s *server) principal(r *http.Request) (*principal, error) {
 			return nil, err
 		}
 	}
+	p.TwoFactorRequired = p.Account != nil && p.Account.EnforceTwofactor && !u.TwoFactorEnabled()
 	return p, nil
 }
 
 // requireUser sends signed-out visitors to the sign-in page, remembering where they were going.
+// A member of an account that requires two-factor sign-in who has it off is sent to turn it on:
+// only their profile pages, the account switcher and invitations stay open.
 func requireUser(next handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if principalFrom(r) == nil {
+		p := principalFrom(r)
+		if p == nil {
 			target := "/signin"
 			if r.Method == http.MethodGet && r.URL.Path != "/" {
 				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
@@ -109,8 +113,19 @@ func requireUser(next handlerFunc) handlerFunc {
 			redirect(w, r, target)
 			return nil
 		}
+		if p.TwoFactorRequired && !openWithoutTwoFactor(r.URL.Path) {
+			redirect(w, r, "/profile/two-factor")
+			return nil
+		}
 		return next(w, r)
 	}
+}
+
+// openWithoutTwoFactor reports whether path stays open to a member who must turn two-factor
+// sign-in on before working in the current account.
+func openWithoutTwoFactor(path string) bool {
+	return strings.HasPrefix(path, "/profile/") || path == "/profile" || path == "/account/switch" ||
+		strings.HasPrefix(path, "/invitations/")
 }
 
 // safeNext returns next when it is a path on this site, else "". It refuses absolute URLs,

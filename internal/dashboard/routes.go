@@ -14,8 +14,34 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /signin", s.handle(s.handleSignInForm))
 	mux.Handle("POST /signin", s.handle(s.handleSignIn))
 	mux.Handle("POST /signout", s.handle(s.handleSignOut))
+	// Two-factor: the code step of signing in, and the profile page that turns it on and off.
+	mux.Handle("GET /signin/two-factor", s.handle(s.handleSignInTwoFactorForm))
+	mux.Handle("POST /signin/two-factor", s.handle(s.handleSignInTwoFactor))
+	// Links from mails (each asks for a button press before it changes anything), the password
+	// reset, and the profile: name, email, password, sessions.
+	mux.Handle("GET /signup/confirm", s.handle(s.handleSignUpConfirmForm))
+	mux.Handle("POST /signup/confirm", s.handle(s.handleSignUpConfirm))
+	mux.Handle("GET /password/forgot", s.handle(s.handleForgotForm))
+	mux.Handle("POST /password/forgot", s.handle(s.handleForgot))
+	mux.Handle("GET /password/reset", s.handle(s.handleResetForm))
+	mux.Handle("POST /password/reset", s.handle(s.handleReset))
+	mux.Handle("GET /profile/email/confirm", s.handle(s.handleEmailConfirmForm))
+	mux.Handle("POST /profile/email/confirm", s.handle(s.handleEmailConfirm))
+	mux.Handle("GET /profile", s.handle(requireUser(s.handleProfile)))
+	mux.Handle("POST /profile/name", s.handle(requireUser(s.handleProfileName)))
+	mux.Handle("POST /profile/email", s.handle(requireUser(s.handleProfileEmail)))
+	mux.Handle("POST /profile/password", s.handle(requireUser(s.handleProfilePassword)))
+	mux.Handle("GET /profile/sessions", s.handle(requireUser(s.handleSessions)))
+	mux.Handle("POST /profile/sessions/others", s.handle(requireUser(s.handleSignOutOthers)))
+	mux.Handle("GET /profile/two-factor", s.handle(requireUser(s.handleTwoFactorPage)))
+	mux.Handle("POST /profile/two-factor/setup", s.handle(requireUser(s.handleTwoFactorSetup)))
+	mux.Handle("POST /profile/two-factor/enable", s.handle(requireUser(s.handleTwoFactorEnable)))
+	mux.Handle("POST /profile/two-factor/disable", s.handle(requireUser(s.handleTwoFactorDisable)))
 
 	mux.Handle("POST /account/switch", s.handle(requireUser(s.handleAccountSwitch)))
+	// The current account's settings (Account Settings Read to see, Write to change).
+	mux.Handle("GET /account/settings", s.handle(requireUser(s.handleAccountSettings)))
+	mux.Handle("POST /account/settings", s.handle(requireUser(s.handleAccountSettingsSubmit)))
 
 	mux.Handle("GET /zones", s.handle(requireUser(s.handleZonesList)))
 	mux.Handle("POST /zones", s.handle(requireUser(s.handleZoneCreate)))

@@ -62,6 +62,10 @@ func (s *server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		attempt.refund(context.WithoutCancel(r.Context()))
 		return err
 	}
+	if u.TwoFactorEnabled() {
+		// The code step (signin_twofactor.go) keeps this attempt counted until a code is right.
+		return s.startTwoFactor(w, r, u, next)
+	}
 	attempt.succeeded(r.Context())
 	if err := s.signIn(w, r, u); err != nil {
 		return err
@@ -84,6 +88,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request, u *store.User) e
 		accountID = &accts[0].ID
 		ev.AccountID = accts[0].ID
 	}
+	mailNewAddress := s.newAddressCheck(r, u)
 	old := s.sessions.secretFrom(r)
 	var secret string
 	err = s.DB.Tx(ctx, func(tx *gorm.DB) error {
@@ -104,6 +109,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request, u *store.User) e
 	if err != nil {
 		return err
 	}
+	mailNewAddress()
 	return s.sessions.setCookie(w, r, secret)
 }
 

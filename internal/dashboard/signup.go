@@ -57,6 +57,20 @@ func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	if wait, err := s.take(r.Context(), signUpEmailLimit, strings.ToLower(strings.TrimSpace(in.Email))); err != nil || wait > 0 {
+		if err != nil {
+			return err
+		}
+		f.Error = "Too many sign-ups for this address, try again in " + minutes(wait) + "."
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return s.render(w, r, http.StatusTooManyRequests, web.SignUp(s.page(w, r, "Create your account", ""),
+			web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength, Next: next}))
+	}
+	if s.Mail != nil && !in.NoAccount {
+		// With mail, the address is confirmed first (account_mail.go), and the answer does not
+		// say whether it has an account already.
+		return s.signUpByMail(w, r, f, in, next)
+	}
 	u, acct, err := s.Accounts.SignUp(r.Context(), in, s.actor(r, nil))
 	if err != nil {
 		if !fieldError(&f, err, signUpFields...) {

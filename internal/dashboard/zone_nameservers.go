@@ -37,7 +37,21 @@ func (s *server) handleZoneNameServers(w http.ResponseWriter, r *http.Request) e
 		if lookup == nil {
 			lookup = zones.SystemLookupNS
 		}
-		d := zones.CheckDelegation(r.Context(), lookup, z.Name, v.NameServers)
+		var d zones.Delegation
+		canWrite, err := s.can(r, p, authz.ZoneWrite, authz.Zone(z.AccountID, z.ID))
+		if err != nil {
+			return err
+		}
+		if canWrite && z.Status == zones.StatusPending {
+			// Someone who may change the zone runs its activation check: a pending zone found
+			// delegated becomes active.
+			if z, d, err = s.Zones.CheckActivation(r.Context(), s.actor(r, p.User), z.AccountID, z.ID, lookup, v.NameServers); err != nil {
+				return err
+			}
+			v.Details = zoneDetails(z, p.Account.Name)
+		} else {
+			d = zones.CheckDelegation(r.Context(), lookup, z.Name, v.NameServers)
+		}
 		v.Checked, v.Status, v.Found, v.Problem = true, d.Status, d.Found, d.Problem
 	}
 	return s.render(w, r, http.StatusOK, web.NameServers(s.page(w, r, "Name servers · "+z.Name, "zones"), v))
@@ -46,9 +60,9 @@ func (s *server) handleZoneNameServers(w http.ResponseWriter, r *http.Request) e
 // zoneDetails lists the fields of the API's zone object that the page does not show elsewhere,
 // with the same values (internal/api zoneJSON).
 func zoneDetails(z *store.Zone, accountName string) []web.ZoneDetail {
-	activated := "not yet"
-	if z.Status == "active" {
-		activated = z.CreatedAt.UTC().Format(time.RFC3339)
+	activated := "not yet (pending until the zone is delegated to the name servers above)"
+	if z.ActivatedOn != nil {
+		activated = z.ActivatedOn.UTC().Format(time.RFC3339)
 	}
 	return []web.ZoneDetail{
 		{Label: "Status", Value: z.Status},

@@ -1,9 +1,13 @@
 package dashboard
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/zones"
 )
 
 // TestZoneNameServers: the page lists the name servers to delegate to without looking anything
@@ -43,5 +47,55 @@ func TestZoneNameServers(t *testing.T) {
 	}
 	if res := ts.e.client().get(base); res.Status != http.StatusSeeOther {
 		t.Fatalf("signed out: %d", res.Status)
+	}
+}
+
+// TestZoneActivationFromTheNameServersTab: with zones pending until delegated, the owner's check
+// of a delegated zone activates it (status, activated on, an audit entry); a check that finds
+// another provider leaves it pending.
+func TestZoneActivationFromTheNameServersTab(t *testing.T) {
+	ts := newTenants(t)
+	svc := zones.NewService(ts.e.db)
+	svc.PendingUntilDelegated = true
+	z, err := svc.Create(context.Background(), audit.CLI(), ts.acct.ID, "pending.example")
+	if err != nil || z.Status != zones.StatusPending || z.ActivatedOn != nil {
+		t.Fatalf("created %+v (%v)", z, err)
+	}
+	base := "/zones/" + z.ID + "/nameservers"
+	if d := ts.owner.get(base).text("#zone-details"); !strings.Contains(d, "pending") || !strings.Contains(d, "not yet") {
+		t.Fatalf("pending zone details: %q", d)
+	}
+	status := func() string {
+		got, err := svc.Get(context.Background(), ts.acct.ID, z.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status
+	}
+	ts.e.mu.Lock()
+	ts.e.delegatedTo["pending.example"] = []string{"a.iana-servers.net."}
+	ts.e.mu.Unlock()
+	ts.owner.get(base + "?check=1")
+	if s := status(); s != zones.StatusPending {
+		t.Fatalf("after a check finding another provider: %s", s)
+	}
+	ts.e.mu.Lock()
+	ts.e.delegatedTo["pending.example"] = []string{"ns1.latchkey.test.", "ns2.latchkey.test."}
+	ts.e.mu.Unlock()
+	if got := ts.owner.get(base + "?check=1").text("#delegation"); !strings.Contains(got, "Active") {
+		t.Fatalf("check: %q", got)
+	}
+	if s := status(); s != zones.StatusActive {
+		t.Fatalf("after a check finding our name servers: %s", s)
+	}
+	if d := ts.owner.get(base).text("#zone-details"); strings.Contains(d, "not yet") {
+		t.Fatalf("active zone details: %q", d)
+	}
+	found := false
+	for _, a := range ts.e.auditEntries("zone.update") {
+		found = found || (a.ResourceID == z.ID && a.NewValue != nil && strings.Contains(*a.NewValue, `"status":"active"`))
+	}
+	if !found {
+		t.Fatal("no audit entry for the activation")
 	}
 }

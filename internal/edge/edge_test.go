@@ -51,6 +51,12 @@ func newOrigin(t testing.TB) *origin {
 			h.Set("Cache-Control", "max-age=60")
 			h.Set("Set-Cookie", "a=b")
 		case r.URL.Path == "/dynamic":
+		case r.URL.Path == "/bench.css":
+			// The same bytes the file server of BenchmarkHit serves.
+			h.Set("Cache-Control", "public, max-age=3600")
+			h.Set("Content-Type", "text/css; charset=utf-8")
+			w.Write(benchBody)
+			return
 		case r.URL.Path == "/vary":
 			h.Set("Cache-Control", "max-age=3600")
 			h.Set("Vary", "Accept-Language")

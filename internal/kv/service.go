@@ -10,8 +10,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/audit"
-	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )

@@ -132,6 +132,13 @@ var (
 const (
 	KindInvitation    = "invitation"
 	KindPasswordReset = "password_reset"
+	KindTwoFactorOn   = "twofactor_on"
+	KindTwoFactorOff  = "twofactor_off"
+	// KindConfirmEmail confirms an address: a sign-up's, or a new one for an existing user.
+	KindConfirmEmail = "confirm_email"
+	// KindSignUpExists answers a sign-up with an address that already has an account.
+	KindSignUpExists = "signup_exists"
+	KindNewSignIn    = "new_signin"
 )
 
 // Render builds the message of kind for to from data.
@@ -157,5 +164,25 @@ type Invitation struct {
 	// Zones names the zones the role is limited to; empty means every zone.
 	Zones   []string
 	Link    string
+	Expires string
+}
+
+// Notice is the data of a mail telling a user about a change to their sign-in: when, from which
+// address and browser, and where to look.
+type Notice struct {
+	Email   string
+	When    string
+	IP      string
+	Browser string
+	// Link is the page to check or undo the change.
+	Link string
+}
+
+// Link is the data of a mail that carries a one-time link.
+type Link struct {
+	Email string
+	Link  string
+	// Purpose says what the link does, e.g. "finish creating your account".
+	Purpose string
 	Expires string
 }

@@ -29,6 +29,9 @@ type AuditFilter struct {
 	// some zones of the account does not learn of the others through the log.
 	LimitZones bool
 	Zones      []string
+	// HideTokens leaves out the entries about these API tokens: the account-owned tokens that
+	// reach beyond what a member limited to some zones holds.
+	HideTokens []string
 	// Conds are further conditions on derived fields (audit logs v2), all of which must hold.
 	Conds []AuditCond
 	// After, when set, starts the page after this entry in the listing's order (cursor paging).
@@ -146,6 +149,9 @@ func ListAuditEntries(tx *gorm.DB, f AuditFilter) ([]AuditEntry, int64, error) {
 		} else {
 			q = q.Where("zone_id = '' OR zone_id IN ?", f.Zones)
 		}
+	}
+	if len(f.HideTokens) > 0 {
+		q = q.Where("NOT (resource_type = ? AND resource_id IN ?)", "api_token", f.HideTokens)
 	}
 	if f.HideUserLogs {
 		// A person's own actions (dashboard, sign-ins) are user logs; changes made with their

@@ -14,8 +14,26 @@ type User struct {
 	Telephone string
 	Country   string
 	Zipcode   string
+	// Two-factor sign-in (package twofactor): the encrypted secret, one being set up, when it
+	// was turned on (nil: off) and the time step of the last code accepted.
+	TOTPSecret        string     `gorm:"column:totp_secret"`
+	TOTPPendingSecret string     `gorm:"column:totp_pending_secret"`
+	TOTPEnabledAt     *time.Time `gorm:"column:totp_enabled_at"`
+	TOTPLastStep      int64      `gorm:"column:totp_last_step"`
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// TwoFactorEnabled reports whether the user signs in with a second factor.
+func (u *User) TwoFactorEnabled() bool { return u.TOTPEnabledAt != nil }
+
+// RecoveryCode is one of a user's single-use two-factor recovery codes, stored hashed.
+type RecoveryCode struct {
+	ID        string `gorm:"primaryKey"`
+	UserID    string
+	CodeHash  string
+	UsedAt    *time.Time
 	CreatedAt time.Time
-	UpdatedAt time.Time
 }
 
 // Account is the tenant: zones, members, account-owned tokens and audit entries belong to one.
@@ -62,6 +80,8 @@ type Zone struct {
 	Plan      string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// ActivatedOn is when the zone became active; nil while it is pending.
+	ActivatedOn *time.Time
 }
 
 // Session is a signed-in dashboard session. ID is the SHA-256 (hex) of the secret in the cookie.

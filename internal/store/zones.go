@@ -291,7 +291,7 @@ func ZoneByIDAnyAccount(tx *gorm.DB, id string) (*Zone, error) {
 
 // UpdateZone saves the zone's mutable fields and notes the change in the DNS change feed.
 func UpdateZone(tx *gorm.DB, z *Zone) error {
-	if err := tx.Model(z).Select("status", "paused", "plan", "updated_at").Updates(z).Error; err != nil {
+	if err := tx.Model(z).Select("status", "paused", "plan", "updated_at", "activated_on").Updates(z).Error; err != nil {
 		return fmt.Errorf("update zone: %w", err)
 	}
 	return RecordDNSChange(tx, z.ID, "")

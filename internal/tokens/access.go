@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 
@@ -174,9 +175,16 @@ func accountAccess(accountID string) *Access {
 	return newAccess(AccountScope(accountID), accountID)
 }
 
-// UserAccess loads what userID may do now from their accepted memberships, in tx.
+// UserAccess loads what userID may do now from their accepted memberships, in tx. A membership of
+// an account that requires two-factor sign-in (enforce_twofactor) counts for nothing while the
+// user has two-factor off: neither the dashboard nor any of the user's tokens reach that account
+// until they turn it on.
 func UserAccess(tx *gorm.DB, userID string) (*Access, error) {
 	ms, err := store.AcceptedMemberships(tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	blocked, err := store.TwoFactorBlockedAccounts(tx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +192,9 @@ func UserAccess(tx *gorm.DB, userID string) (*Access, error) {
 	accounts := make([]string, 0, len(ms))
 	for i := range ms {
 		m := &ms[i]
+		if slices.Contains(blocked, m.AccountID) {
+			continue
+		}
 		role, ok := authz.RoleByID(m.RoleID)
 		if !ok {
 			// An unknown role grants nothing; the account is still the user's.

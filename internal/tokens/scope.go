@@ -144,6 +144,32 @@ func (s *Service) Sees(ctx context.Context, viewerID string, owner Owner, t *Tok
 	return err == nil, err
 }
 
+// HiddenFrom returns the ids of the account's tokens that the user viewerID does not see (see
+// ListFor); none for a user who sees them all.
+func (s *Service) HiddenFrom(ctx context.Context, viewerID, accountID string) ([]string, error) {
+	tx := s.db.Gorm(ctx)
+	owner := AccountOwner(accountID)
+	bound, err := viewerBound(tx, viewerID, owner)
+	if err != nil || bound == nil {
+		return nil, err
+	}
+	rows, _, err := store.ListAPITokens(tx, owner.store(), true, 0, 4*MaxAccountTokens)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := range rows {
+		ok, err := heldBy(tx, &rows[i], bound)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			out = append(out, rows[i].ID)
+		}
+	}
+	return out, nil
+}
+
 // DeleteAs is Delete by c, capped by c's user's access (see above).
 func (s *Service) DeleteAs(ctx context.Context, c Creator, owner Owner, id string) error {
 	return s.delete(ctx, c, owner, id)

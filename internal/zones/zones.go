@@ -60,6 +60,10 @@ func validLabel(l string) bool {
 type Service struct {
 	db     *store.DB
 	limits *billing.Limits
+	// PendingUntilDelegated makes new zones "pending" until an activation check finds them
+	// delegated to our name servers (LATCHKEY_ZONE_ACTIVATION=delegation), as Cloudflare's are;
+	// false (the self-hosted default) makes them active from creation.
+	PendingUntilDelegated bool
 }
 
 // UseLimits makes Create refuse a zone over the account plan's limit (internal/billing).
@@ -75,8 +79,11 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, name
 		return nil, err
 	}
 	now := time.Now().UTC()
-	z := &store.Zone{ID: store.NewID(), AccountID: accountID, Name: name, Status: "active", Type: "full",
-		Plan: "free", CreatedAt: now, UpdatedAt: now}
+	z := &store.Zone{ID: store.NewID(), AccountID: accountID, Name: name, Status: StatusActive, Type: "full",
+		Plan: "free", CreatedAt: now, UpdatedAt: now, ActivatedOn: &now}
+	if s.PendingUntilDelegated {
+		z.Status, z.ActivatedOn = StatusPending, nil
+	}
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if err := store.LockAccount(tx, accountID); err != nil {
 			return err
@@ -148,6 +155,53 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, accountID, id s
 		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.delete", ResourceType: "zone",
 			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, Old: summary(z)})
 	})
+}
+
+// Zone statuses (Cloudflare's zone object status) that Latchkey sets.
+const (
+	// StatusActive zones are in service; their activated_on says since when.
+	StatusActive = "active"
+	// StatusPending zones wait for their delegation to our name servers (only with
+	// PendingUntilDelegated). The DNS server answers for them already, as the name servers a
+	// registrar is about to point at must.
+	StatusPending = "pending"
+)
+
+// CheckActivation checks where the public DNS delegates the zone id of accountID (lookup, at most
+// DelegationTimeout) against nameServers and, when the zone is pending and delegated to exactly
+// those, makes it active now (an audit entry, and the DNS change feed notes it). It returns the
+// zone as it is afterwards and the check's result. Like Cloudflare's
+// PUT /zones/{zone_id}/activation_check, but answered at once. Errors: NotFound for a zone
+// not in the account, or the store's error.
+func (s *Service) CheckActivation(ctx context.Context, actor audit.Actor, accountID, id string, lookup LookupNS, nameServers []string) (*store.Zone, Delegation, error) {
+	z, err := s.Get(ctx, accountID, id)
+	if err != nil {
+		return nil, Delegation{}, err
+	}
+	d := CheckDelegation(ctx, lookup, z.Name, nameServers)
+	if d.Status != DelegationActive || z.Status != StatusPending {
+		return z, d, nil
+	}
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if z, err = store.ZoneByID(tx, accountID, id); err != nil {
+			return err
+		}
+		if z.Status != StatusPending {
+			return nil // activated meanwhile
+		}
+		old := *z
+		now := time.Now().UTC()
+		z.Status, z.ActivatedOn, z.UpdatedAt = StatusActive, &now, now
+		if err := store.UpdateZone(tx, z); err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.update", ResourceType: "zone",
+			ResourceID: z.ID, ZoneID: z.ID, ZoneName: z.Name, Old: summary(&old), New: summary(z)})
+	})
+	if err != nil {
+		return nil, Delegation{}, err
+	}
+	return z, d, nil
 }
 
 // zoneAudit is how a zone appears in the audit log's old and new values.
