@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/latchkey/latchkey/internal/app"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dnsserver"
 )
@@ -68,11 +69,8 @@ func dnsCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer db.Close()
-	var proxy *dnsserver.Proxy
-	if len(cfg.DNS.EdgeIPv4)+len(cfg.DNS.EdgeIPv6) > 0 {
-		proxy = &dnsserver.Proxy{IPv4: cfg.DNS.EdgeIPv4, IPv6: cfg.DNS.EdgeIPv6}
-	}
-	ix := dnsserver.NewIndex(cfg.NameServers, proxy, nil)
+	// The same answers as the server: proxied records as the edge's addresses.
+	ix := dnsserver.NewIndex(cfg.NameServers, app.DNSProxy(cfg), nil)
 	if err := dnsserver.NewSyncer(db, ix, nil).Load(ctx); err != nil {
 		return err
 	}

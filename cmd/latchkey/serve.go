@@ -61,12 +61,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	var eln net.Listener
 	if h := a.Edge(); h != nil {
-		eln, err := net.Listen("tcp", cfg.Edge.Addr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("listen on %s (LATCHKEY_EDGE_ADDR): %w", cfg.Edge.Addr, err)
+		if eln, err = net.Listen("tcp", cfg.Edge.Addr); err != nil {
+			if cfg.Edge.AddrExplicit {
+				ln.Close()
+				return fmt.Errorf("listen on %s (LATCHKEY_EDGE_ADDR): %w", cfg.Edge.Addr, err)
+			}
+			// The default address is taken (another server on this machine): run without the
+			// edge, as the DNS server does, rather than not at all.
+			logger.Warn("edge not started; set LATCHKEY_EDGE_ADDR to another address, or off", "addr", cfg.Edge.Addr, "err", err)
+			eln = nil
+			a.EdgeServer().Close() // no heartbeat: the dashboard must not say an edge runs here
 		}
+	}
+	if h := a.Edge(); h != nil && eln != nil {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		errc := make(chan error, 1)

@@ -274,6 +274,23 @@ func (a *App) Edge() http.Handler {
 // EdgeServer returns the HTTP edge, or nil when it is off.
 func (a *App) EdgeServer() *edge.Edge { return a.edge }
 
+// DNSProxy returns the addresses the DNS server answers proxied records with: the configured
+// LATCHKEY_EDGE_IPV4/IPV6, else the single address the edge listens on (127.0.0.1 in the
+// two-command start), else nil (proxied records are answered as stored).
+func DNSProxy(cfg *config.Config) *dnsserver.Proxy {
+	if len(cfg.DNS.EdgeIPv4)+len(cfg.DNS.EdgeIPv6) > 0 {
+		return &dnsserver.Proxy{IPv4: cfg.DNS.EdgeIPv4, IPv6: cfg.DNS.EdgeIPv6}
+	}
+	ip := edgeListenIP(cfg.Edge.Addr)
+	if !ip.IsValid() {
+		return nil
+	}
+	if ip.Is4() {
+		return &dnsserver.Proxy{IPv4: []netip.Addr{ip}}
+	}
+	return &dnsserver.Proxy{IPv6: []netip.Addr{ip}}
+}
+
 // startDNS starts the authoritative DNS server when cfg.DNS.Addr is set. When the default address
 // cannot be bound (another server on this machine holds it), the process runs without DNS and
 // says so; a configured address that cannot be bound is an error.
@@ -282,19 +299,7 @@ func (a *App) startDNS(ctx context.Context) error {
 		a.logger.Info("dns server off")
 		return nil
 	}
-	var proxy *dnsserver.Proxy
-	if len(a.cfg.DNS.EdgeIPv4)+len(a.cfg.DNS.EdgeIPv6) > 0 {
-		proxy = &dnsserver.Proxy{IPv4: a.cfg.DNS.EdgeIPv4, IPv6: a.cfg.DNS.EdgeIPv6}
-	} else if ip := edgeListenIP(a.cfg.Edge.Addr); ip.IsValid() {
-		// Without LATCHKEY_EDGE_IPV4/IPV6, proxied records answer with the address the edge
-		// listens on, when that is one address (127.0.0.1 in the two-command start).
-		proxy = &dnsserver.Proxy{}
-		if ip.Is4() {
-			proxy.IPv4 = []netip.Addr{ip}
-		} else {
-			proxy.IPv6 = []netip.Addr{ip}
-		}
-	}
+	proxy := DNSProxy(a.cfg)
 	stats := dnsserver.NewStats(a.db, a.logger)
 	s := dnsserver.New(a.db, dnsserver.Config{Addr: a.cfg.DNS.Addr, NameServers: a.cfg.NameServers, Proxy: proxy, Logger: a.logger,
 		Observe: stats.Observe})

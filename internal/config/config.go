@@ -99,6 +99,9 @@ type EdgeConfig struct {
 	// Addr is where the edge listens (LATCHKEY_EDGE_ADDR, default 127.0.0.1:8081); "" when off
 	// (LATCHKEY_EDGE_ADDR=off).
 	Addr string
+	// AddrExplicit reports whether Addr was configured rather than defaulted. A server that cannot
+	// bind the default address runs without the edge and says so; a configured one is an error.
+	AddrExplicit bool
 	// OriginPort is the port origins are reached on (LATCHKEY_EDGE_ORIGIN_PORT, default 80).
 	OriginPort int
 	// AllowPrivateOrigins lets proxied records point at loopback and private addresses
@@ -219,6 +222,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	default:
 		return nil, fmt.Errorf("LATCHKEY_ZONE_ACTIVATION %q: want immediate or delegation", zoneActivation)
 	}
+	c.Edge.AddrExplicit = env("LATCHKEY_EDGE_ADDR", "") != ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "edge-addr" {
+			c.Edge.AddrExplicit = true
+		}
+	})
 	if err := c.Edge.parse(edgePort, edgePrivate, edgeCache); err != nil {
 		return nil, err
 	}

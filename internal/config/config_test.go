@@ -99,3 +99,21 @@ func TestZoneActivationSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestEdgeAddrExplicit(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		args []string
+		want bool
+	}{{"", nil, false}, {"127.0.0.1:9000", nil, true}, {"", []string{"-edge-addr", "127.0.0.1:9001"}, true}} {
+		cfg, err := Load(c.args, func(k string) string {
+			if k == "LATCHKEY_EDGE_ADDR" {
+				return c.env
+			}
+			return ""
+		}, io.Discard)
+		if err != nil || cfg.Edge.AddrExplicit != c.want {
+			t.Errorf("%q %v: explicit=%v err=%v", c.env, c.args, cfg != nil && cfg.Edge.AddrExplicit, err)
+		}
+	}
+}
