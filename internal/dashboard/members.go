@@ -167,6 +167,9 @@ func memberFieldError(f *web.Form, err error) bool {
 	if e != nil && e.Field == "roles" {
 		e.Field = "role"
 	}
+	if isLimitErr(err) {
+		return fieldError(f, err)
+	}
 	if e != nil && e.Code == errs.Forbidden {
 		// A grant beyond the user's own access is a mistake to fix in the form, not a dead end.
 		f.Errors["role"] = e.Message
@@ -222,6 +225,9 @@ func (s *server) handleMemberInvite(w http.ResponseWriter, r *http.Request) erro
 
 // statusOf is the status of a form sent back with err.
 func statusOf(err error) int {
+	if isLimitErr(err) {
+		return http.StatusUnprocessableEntity
+	}
 	if errs.Is(err, errs.Conflict) {
 		return http.StatusConflict
 	}
