@@ -278,3 +278,15 @@ type ResetPasswordView struct {
 	Form  Form
 	Token string
 }
+
+// AccountRow is one of the user's accounts on the accounts page.
+type AccountRow struct {
+	ID, Name, Role string
+	Current        bool
+}
+
+// AccountsView lists the user's accounts, with leave buttons and a form to create one.
+type AccountsView struct {
+	Accounts []AccountRow
+	Form     Form
+}

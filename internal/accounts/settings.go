@@ -166,3 +166,39 @@ func printable(s string) bool {
 func only(s, allowed string) bool {
 	return strings.Trim(s, allowed) == ""
 }
+
+// CreateAccount creates another account for userID, who becomes its Super Administrator.
+func (s *Service) CreateAccount(ctx context.Context, actor audit.Actor, userID, name string) (*store.Account, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, errs.InvalidField("name", "An account needs a name.")
+	}
+	if utf8.RuneCountInString(name) > 100 || !printable(name) {
+		return nil, errs.InvalidField("name", "An account name has at most 100 printable characters.")
+	}
+	now := time.Now().UTC()
+	a := &store.Account{ID: store.NewID(), Name: name, Type: "standard", CreatedAt: now, UpdatedAt: now}
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		u, err := store.UserByID(tx, userID)
+		if err != nil {
+			return err
+		}
+		if err := store.CreateAccount(tx, a); err != nil {
+			return err
+		}
+		m := &store.Membership{ID: store.NewID(), AccountID: a.ID, UserID: &u.ID, Email: u.Email,
+			RoleID: SuperAdministratorRoleID, Status: store.MembershipAccepted, CreatedAt: now, UpdatedAt: now}
+		if err := store.CreateMembership(tx, m); err != nil {
+			return err
+		}
+		if err := changefeed.Record(tx, "user", userID); err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{AccountID: a.ID, OwnerUserID: userID, Action: "account.create",
+			ResourceType: "account", ResourceID: a.ID, ResourceName: a.Name, New: accountSummary(a)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}

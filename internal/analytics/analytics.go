@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/input"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -70,7 +71,7 @@ func parseTime(field, s string, now time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, errs.InvalidField(field, "%s must be an RFC 3339 time (2024-01-02T15:04:05Z) or relative minutes (-10080).", field)
 	}
-	if t.Year() < 2000 || t.Year() > 9999 {
+	if t = t.UTC(); t.Year() < 2000 || t.After(input.MaxTime) {
 		return time.Time{}, errs.InvalidField(field, "%s is out of range.", field)
 	}
 	return t.UTC().Truncate(time.Second), nil

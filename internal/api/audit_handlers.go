@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/input"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -155,10 +156,10 @@ func auditTime(s, field string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
+		return t.UTC(), input.Time(field, t)
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+		return t, input.Time(field, t)
 	}
 	return time.Time{}, errs.InvalidField(field, "%s must be an RFC 3339 time or a date (YYYY-MM-DD).", field)
 }

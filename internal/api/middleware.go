@@ -48,6 +48,10 @@ func (s *Server) wrap(rt Route) http.Handler {
 			writeError(w, r, s.Logger, err)
 			return
 		}
+		if err := checkRequestText(r); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
 		if rt.Perm.kind == requirePublic {
 			ctx := context.WithValue(r.Context(), ctxKey{}, &reqState{target: &Target{}})
 			if err := rt.Handler(s, w, r.WithContext(ctx)); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/input"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 )
@@ -87,10 +88,22 @@ func decodeBytes(body []byte, v any, emptyOK bool) error {
 		}
 		return errs.E(errs.Invalid, "The request body is empty; it must be JSON.").WithAPICode(6007)
 	}
+	if err := input.JSON(body); err != nil {
+		return errs.As(err).WithAPICode(6007)
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return jsonError(err)
 	}
-	return nil
+	return input.Times(v)
+}
+
+// checkRequestText refuses a path or query string that holds text no database may store (NUL,
+// invalid UTF-8), before anything reads it: filters, ids and cursors are all covered.
+func checkRequestText(r *http.Request) error {
+	if err := input.Text("path", r.URL.Path); err != nil {
+		return errs.E(errs.Invalid, "The request path is not UTF-8 text without NUL characters.")
+	}
+	return input.Values(r.URL.Query())
 }
 
 // jsonError turns an error decoding JSON into the API's error, naming the offending field.

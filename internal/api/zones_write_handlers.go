@@ -30,7 +30,7 @@ func (s *Server) handleZoneCreate(w http.ResponseWriter, r *http.Request) error 
 	}
 	z, err := s.Zones.Create(r.Context(), s.actor(r), t.AccountID, name)
 	if errs.Is(err, errs.Conflict) {
-		return errs.InvalidField("name", "%s already exists", name).WithAPICode(1061)
+		return withAPICode(err, 1061) // Cloudflare's "already exists"; the message says where
 	}
 	if err != nil {
 		return err

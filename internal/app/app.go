@@ -189,7 +189,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 			a.Close()
 			return nil, err
 		}
-		q, err := jobs.Open(ctx, db, jobs.Options{Sender: sender, SessionKey: cfg.SessionKey, Logger: logger})
+		q, err := jobs.Open(ctx, db, jobs.Options{Sender: sender, SessionKey: cfg.SessionKey, Logger: logger, BaseURL: cfg.BaseURL})
 		if err != nil {
 			a.Close()
 			return nil, err

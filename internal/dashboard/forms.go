@@ -7,6 +7,7 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/input"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/web"
 )
@@ -16,18 +17,49 @@ const maxFormBytes = 64 << 10
 
 // parseForm reads a POSTed form of at most maxFormBytes and returns the named fields' values.
 func parseForm(w http.ResponseWriter, r *http.Request, names ...string) (web.Form, error) {
+	f := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
 	if err := bodylimit.Reserve(r, 2*bodylimit.Declared(r, maxFormBytes)); err != nil {
-		return web.Form{}, err
+		return f, err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		return web.Form{}, errs.E(errs.Invalid, "The form could not be read. Reload the page and try again.")
+		return f, errs.E(errs.Invalid, "The form could not be read. Reload the page and try again.")
 	}
-	f := web.Form{Values: map[string]string{}, Errors: map[string]string{}}
 	for _, n := range names {
 		f.Values[n] = r.PostFormValue(n)
 	}
+	// Text no database may store (NUL, invalid UTF-8) goes no further. The form comes back
+	// with the offending field emptied, so a handler can show it again with the message.
+	if err := input.Values(r.PostForm); err != nil {
+		if e := errs.As(err); e != nil && e.Field != "" {
+			if _, ok := f.Values[e.Field]; ok {
+				f.Values[e.Field] = ""
+			}
+		}
+		for k, v := range f.Values {
+			if input.Text(k, v) != nil {
+				f.Values[k] = ""
+			}
+		}
+		return f, err
+	}
 	return f, nil
+}
+
+// checkText answers 400 to a request whose path or query string holds text no database may
+// store (NUL, invalid UTF-8), before any handler reads a filter from it.
+func (s *server) checkText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := input.Text("The address", r.URL.Path)
+		if err == nil {
+			err = input.Values(r.URL.Query())
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // fieldError moves a validation or conflict error that names a field into the form and reports

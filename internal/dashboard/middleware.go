@@ -124,7 +124,8 @@ func requireUser(next handlerFunc) handlerFunc {
 // openWithoutTwoFactor reports whether path stays open to a member who must turn two-factor
 // sign-in on before working in the current account.
 func openWithoutTwoFactor(path string) bool {
-	return strings.HasPrefix(path, "/profile/") || path == "/profile" || path == "/account/switch" ||
+	return strings.HasPrefix(path, "/profile/") || path == "/profile" || path == "/account/switch" || path == "/accounts" ||
+		(strings.HasPrefix(path, "/accounts/") && strings.HasSuffix(path, "/leave")) ||
 		strings.HasPrefix(path, "/invitations/")
 }
 

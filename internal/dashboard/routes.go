@@ -39,6 +39,10 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /profile/two-factor/disable", s.handle(requireUser(s.handleTwoFactorDisable)))
 
 	mux.Handle("POST /account/switch", s.handle(requireUser(s.handleAccountSwitch)))
+	// The user's accounts: create another, leave one (not as its last Super Administrator).
+	mux.Handle("GET /accounts", s.handle(requireUser(s.handleAccountsPage)))
+	mux.Handle("POST /accounts", s.handle(requireUser(s.handleAccountCreate)))
+	mux.Handle("POST /accounts/{account}/leave", s.handle(requireUser(s.handleAccountLeave)))
 	// The current account's settings (Account Settings Read to see, Write to change).
 	mux.Handle("GET /account/settings", s.handle(requireUser(s.handleAccountSettings)))
 	mux.Handle("POST /account/settings", s.handle(requireUser(s.handleAccountSettingsSubmit)))
@@ -110,5 +114,5 @@ func (s *server) routes() http.Handler {
 	}
 
 	mux.Handle("/", s.handle(s.handleNotFound))
-	return securityHeaders(s.csrf.Handler(s.loadSession(mux)))
+	return securityHeaders(s.csrf.Handler(s.loadSession(s.checkText(mux))))
 }

@@ -31,7 +31,7 @@ func (s *server) handleSignInForm(w http.ResponseWriter, r *http.Request) error 
 // and server-wide (SignInLimits), and starts a new session. A failure never says whether the email or the password was wrong.
 func (s *server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseForm(w, r, "email", "password", "next")
-	if err != nil {
+	if err != nil && !fieldError(&f, err, "email", "password") {
 		return err
 	}
 	next := safeNext(f.Value("next"))
@@ -40,6 +40,9 @@ func (s *server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	show := func(status int, msg string) error {
 		f.Error = msg
 		return s.render(w, r, status, web.SignIn(s.page(w, r, "Sign in", ""), web.SignInView{Form: f, Next: next}))
+	}
+	if err != nil { // text no database may store: shown beside its field, nothing counted
+		return s.render(w, r, http.StatusBadRequest, web.SignIn(s.page(w, r, "Sign in", ""), web.SignInView{Form: f, Next: next}))
 	}
 
 	email := f.Value("email")

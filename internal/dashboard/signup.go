@@ -31,7 +31,12 @@ func (s *server) handleSignUpForm(w http.ResponseWriter, r *http.Request) error 
 func (s *server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseForm(w, r, signUpFields...)
 	if err != nil {
-		return err
+		f.Values["password"] = ""
+		if !fieldError(&f, err, signUpFields...) {
+			return err
+		}
+		return s.render(w, r, http.StatusBadRequest, web.SignUp(s.page(w, r, "Create your account", ""),
+			web.SignUpView{Form: f, MinPasswordLength: accounts.MinPasswordLength, Next: safeNext(f.Value("next"))}))
 	}
 	if wait, err := s.reserveSignUp(r); err != nil || wait > 0 {
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/billing"
-	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/web"
@@ -157,12 +156,8 @@ func (s *server) handleTokenNewSubmit(w http.ResponseWriter, r *http.Request) er
 // refresh the choices, review (the summary), back (to the form) and confirm (create or save).
 // existing is the token being edited, nil when creating.
 func (s *server) tokenFormSubmit(w http.ResponseWriter, r *http.Request, p *principal, sc *tokenScope, g *grants, existing *tokens.Token) error {
-	if err := bodylimit.Reserve(r, 2*bodylimit.Declared(r, maxFormBytes)); err != nil {
+	if _, err := parseForm(w, r); err != nil {
 		return err
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		return errs.E(errs.Invalid, "The form could not be read. Reload the page and try again.")
 	}
 	f := r.PostForm
 	in := parseTokenInput(f)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/input"
 	"github.com/latchkey/latchkey/internal/tokens"
 )
 
@@ -609,6 +610,10 @@ func parseDate(field, s, exact string, end bool, fe *formErrors) *time.Time {
 	}
 	if end {
 		d = d.AddDate(0, 0, 1)
+	}
+	if input.Time(field, d) != nil { // what both databases store; the tokens service checks it too
+		fe.field(field, "Choose a date between 1970-01-01 and 9999-12-30.")
+		return nil
 	}
 	return &d
 }

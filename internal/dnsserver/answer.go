@@ -30,6 +30,8 @@ func (ix *Index) Answer(r *dns.Msg) (*dns.Msg, Outcome) {
 		m.Question = nil
 	case len(r.Question) != 1:
 		m.Rcode = dns.RcodeFormatError
+	case optCount(r) > 1:
+		m.Rcode = dns.RcodeFormatError // RFC 6891 §6.1.1: more than one OPT record
 	}
 	if m.Rcode != dns.RcodeSuccess {
 		out.Rcode = m.Rcode
@@ -253,4 +255,15 @@ func (ix *Index) addProxy(m *dns.Msg, owner string, qtype uint16) bool {
 		}
 	}
 	return n > 0
+}
+
+// optCount counts the OPT pseudo-records of r's additional section.
+func optCount(r *dns.Msg) int {
+	n := 0
+	for _, rr := range r.Extra {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			n++
+		}
+	}
+	return n
 }

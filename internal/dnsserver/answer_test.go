@@ -309,6 +309,13 @@ func TestAnswerMalformed(t *testing.T) {
 	chaosZone.Question[0].Qclass = dns.ClassCHAOS
 	none := new(dns.Msg)
 	none.Id = 7
+	twoOPT := new(dns.Msg)
+	twoOPT.SetQuestion("www.example.com.", dns.TypeA)
+	twoOPT.SetEdns0(1232, false)
+	twoOPT.SetEdns0(4096, false)
+	// One label "www.example" under com.: in no zone we serve, whatever the text form suggests.
+	escaped := new(dns.Msg)
+	escaped.SetQuestion(`www\.example.com.`, dns.TypeA)
 	for _, tc := range []struct {
 		name  string
 		q     *dns.Msg
@@ -319,6 +326,8 @@ func TestAnswerMalformed(t *testing.T) {
 		{"NOTIFY", notify, dns.RcodeNotImplemented},
 		{"CHAOS class outside zones", chaos, dns.RcodeRefused},
 		{"CHAOS class in a zone", chaosZone, dns.RcodeRefused},
+		{"two OPT records", twoOPT, dns.RcodeFormatError},
+		{"a label with an escaped dot", escaped, dns.RcodeRefused},
 	} {
 		m, _ := ix.Answer(tc.q)
 		if m.Rcode != tc.rcode || len(m.Answer) != 0 {

@@ -277,11 +277,13 @@ func (ix *Index) adjustAncestors(z *zone, owner string, d int) {
 
 // parent returns name without its first label ("" for the root).
 func parent(name string) string {
-	i := strings.IndexByte(name, '.')
-	if i < 0 || i == len(name)-1 {
+	// Labels end at unescaped dots: a query for the single label "evil.a" (presentation form
+	// `evil\.a.test.`) is under test., not a.test.
+	i, end := dns.NextLabel(name, 0)
+	if end || i >= len(name) {
 		return ""
 	}
-	return name[i+1:]
+	return name[i:]
 }
 
 // zoneFor returns the served zone that is name or its closest ancestor. Callers hold a lock.

@@ -157,7 +157,12 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 			m.SetEdns0(MaxUDPSize, false)
 			m.Rcode = dns.RcodeBadVers // packed into the OPT record's extended rcode
 			out.Rcode = dns.RcodeBadVers
-			w.WriteMsg(m)
+			if err := w.WriteMsg(m); err != nil {
+				s.logger.Debug("write dns answer", "err", err)
+			}
+			if s.cfg.Observe != nil {
+				s.cfg.Observe(out) // counted like every other answer
+			}
 			return
 		}
 		if size == dns.MinMsgSize {

@@ -107,4 +107,12 @@ func TestServerObserves(t *testing.T) {
 	if o.ZoneID != "z1" || o.Name != "nope.example.com." || o.Qtype != dns.TypeTXT || o.Rcode != dns.RcodeNameError {
 		t.Fatalf("outcome = %+v", o)
 	}
+	// BADVERS answers are counted too.
+	q.SetQuestion("www.example.com.", dns.TypeA)
+	q.SetEdns0(1232, false)
+	q.IsEdns0().SetVersion(1)
+	exchange(t, "udp", addr, q)
+	if o := <-got; o.Rcode != dns.RcodeBadVers || o.Name != "www.example.com." {
+		t.Fatalf("BADVERS outcome = %+v", o)
+	}
 }

@@ -3,8 +3,9 @@
 // driver on PostgreSQL. A job inserted here survives a restart and is retried with River's
 // exponential backoff until it succeeds or runs out of attempts.
 //
-// The only job so far sends one email. Its message, which may hold a one-time link, is stored
-// encrypted (AES-256-GCM with a key derived from the server's session key) and never logged.
+// The mail job sends one email; its message, which may hold a one-time link, is stored encrypted
+// (AES-256-GCM with a key derived from the server's session key) and never logged. A periodic job
+// (notices.go) queues the token expiry and leak mails.
 package jobs
 
 import (
@@ -63,6 +64,11 @@ type Options struct {
 	Logger     *slog.Logger
 	// PollInterval is how often workers look for jobs (default 1s).
 	PollInterval time.Duration
+	// BaseURL is the dashboard's public URL, for links in token notices.
+	BaseURL string
+	// NoticeInterval is how often the token notice scan runs (default DefaultNoticeInterval;
+	// negative: never, for tests that call ScanTokenNotices themselves).
+	NoticeInterval time.Duration
 }
 
 // Open migrates River's tables in db's database and starts a queue over them.
@@ -80,7 +86,7 @@ func Open(ctx context.Context, db *store.DB, o Options) (*Queue, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open job queue pool: %w", err)
 		}
-		if err := start(ctx, q, riverpgxv5.New(pool), o); err != nil {
+		if err := start(ctx, q, db, riverpgxv5.New(pool), o); err != nil {
 			pool.Close()
 			return nil, err
 		}
@@ -98,7 +104,7 @@ func Open(ctx context.Context, db *store.DB, o Options) (*Queue, error) {
 			return nil, fmt.Errorf("open job queue database: %w", err)
 		}
 		sdb.SetMaxOpenConns(1)
-		if err := start(ctx, q, riversqlite.New(sdb), o); err != nil {
+		if err := start(ctx, q, db, riversqlite.New(sdb), o); err != nil {
 			sdb.Close()
 			return nil, err
 		}
@@ -107,7 +113,7 @@ func Open(ctx context.Context, db *store.DB, o Options) (*Queue, error) {
 	return q, nil
 }
 
-func start[TTx any](ctx context.Context, q *Queue, drv riverdriver.Driver[TTx], o Options) error {
+func start[TTx any](ctx context.Context, q *Queue, db *store.DB, drv riverdriver.Driver[TTx], o Options) error {
 	m, err := rivermigrate.New(drv, nil)
 	if err != nil {
 		return fmt.Errorf("job queue migrations: %w", err)
@@ -120,6 +126,13 @@ func start[TTx any](ctx context.Context, q *Queue, drv riverdriver.Driver[TTx], 
 	if o.Sender != nil {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &mailWorker{q: q, sender: o.Sender})
+		// Token notices (notices.go): a periodic scan, run by the elected leader only.
+		river.AddWorker(workers, &noticesWorker{q: q, db: db, baseURL: o.BaseURL})
+		if o.NoticeInterval >= 0 {
+			cfg.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cmpDuration(o.NoticeInterval, DefaultNoticeInterval)),
+				func() (river.JobArgs, *river.InsertOpts) { return NoticesArgs{}, &river.InsertOpts{MaxAttempts: 1} },
+				&river.PeriodicJobOpts{RunOnStart: true})}
+		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}}
 	}
@@ -143,6 +156,13 @@ func start[TTx any](ctx context.Context, q *Queue, drv riverdriver.Driver[TTx], 
 		}
 	}
 	return nil
+}
+
+func cmpDuration(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
 }
 
 // Close stops the workers (waiting for jobs in flight up to ctx) and releases the database.

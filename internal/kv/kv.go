@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/input"
 )
 
 // Limits.
@@ -138,6 +139,9 @@ func NormalizeTitle(t string) (string, error) {
 func normalizeMetadata(m []byte) (*string, error) {
 	if len(bytes.TrimSpace(m)) == 0 {
 		return nil, nil
+	}
+	if err := input.JSON(m); err != nil {
+		return nil, errs.InvalidField("metadata", "Metadata must be UTF-8 JSON without NUL characters (\\u0000).")
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, m); err != nil {

@@ -139,6 +139,8 @@ const (
 	// KindSignUpExists answers a sign-up with an address that already has an account.
 	KindSignUpExists = "signup_exists"
 	KindNewSignIn    = "new_signin"
+	KindTokenExpiry  = "token_expiring"
+	KindTokenLeaked  = "token_leaked"
 )
 
 // Render builds the message of kind for to from data.
@@ -185,4 +187,13 @@ type Link struct {
 	// Purpose says what the link does, e.g. "finish creating your account".
 	Purpose string
 	Expires string
+}
+
+// TokenNotice is the data of a mail about an API token: it expires soon (In, Expires) or was
+// reported as leaked and disabled (Where, When).
+type TokenNotice struct {
+	Token, Account string
+	In, Expires    string
+	Where, When    string
+	Link           string
 }

@@ -557,3 +557,35 @@ func (s *Service) Resend(ctx context.Context, actor audit.Actor, g Granter, acco
 	}
 	return out, code, nil
 }
+
+// Leave takes userID out of accountID. The account's last Super Administrator (over all zones)
+// cannot leave: someone else must be made one first.
+func (s *Service) Leave(ctx context.Context, actor audit.Actor, accountID, userID string) error {
+	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.LockAccount(tx, accountID); err != nil {
+			return err
+		}
+		m, err := store.AccountMembership(tx, accountID, userID)
+		if err != nil {
+			return err
+		}
+		if m.RoleID == accounts.SuperAdministratorRoleID && m.ZoneIDs == nil {
+			if err := lastSuperAdmin(tx, m); err != nil {
+				return errs.E(errs.Invalid, "You are the last Super Administrator of this account: make someone else Super Administrator first.")
+			}
+		}
+		if err := store.DeleteMembership(tx, accountID, m.ID); err != nil {
+			return err
+		}
+		if err := tokens.NoteUserChange(tx, userID); err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{AccountID: accountID, OwnerUserID: userID, Action: "member.leave",
+			ResourceType: "member", ResourceID: m.ID, ResourceName: m.Email})
+	})
+	if err != nil {
+		return err
+	}
+	s.invalidate(&userID)
+	return nil
+}

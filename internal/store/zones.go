@@ -309,3 +309,45 @@ func DeleteZone(tx *gorm.DB, accountID, id string) error {
 	}
 	return RecordDNSChange(tx, id, "")
 }
+
+// zoneNamesLock is the PostgreSQL advisory lock key that serialises zone creation, so that two
+// accounts creating overlapping names at the same moment cannot both pass
+// OverlappingZoneInOtherAccount. (SQLite serialises writers already.)
+const zoneNamesLock = 0x6c6b7a6e // "lkzn"
+
+// OverlappingZoneInOtherAccount returns the name of a zone held by an account other than
+// accountID that is name itself, a domain above it (example.com for www.example.com) or a domain
+// below it, or "" when there is none. name is normalised (lower case, no trailing dot). On
+// PostgreSQL it first takes a transaction-scoped lock that serialises zone creation, so call it
+// in the creating transaction.
+//
+// Why: the DNS server and the edge answer a name from the closest zone that holds it, whatever
+// the account, so a zone in another account at or below someone's zone would take over their
+// names (and could pass DNS-01 for them).
+func OverlappingZoneInOtherAccount(tx *gorm.DB, accountID, name string) (string, error) {
+	if tx.Dialector.Name() == "postgres" {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", zoneNamesLock).Error; err != nil {
+			return "", fmt.Errorf("lock zone names: %w", err)
+		}
+	}
+	above := []string{name}
+	for rest := name; ; {
+		_, after, ok := strings.Cut(rest, ".")
+		if !ok || !strings.Contains(after, ".") {
+			break // a zone has at least two labels
+		}
+		above = append(above, after)
+		rest = after
+	}
+	// Zone names hold only letters, digits, hyphens and dots, so LIKE needs no escaping.
+	var names []string
+	err := tx.Model(&Zone{}).Where("account_id <> ? AND (name IN ? OR name LIKE ?)", accountID, above, "%."+name).
+		Order("name").Limit(1).Pluck("name", &names).Error
+	if err != nil {
+		return "", fmt.Errorf("find overlapping zones: %w", err)
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	return names[0], nil
+}

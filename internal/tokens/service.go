@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/input"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -110,6 +111,16 @@ func prepare(in Input) (*prepared, error) {
 		return nil, validation(err)
 	}
 	p.notBefore, p.expiresOn = truncate(in.NotBefore), truncate(in.ExpiresOn)
+	if p.notBefore != nil {
+		if err := input.Time("not_before", *p.notBefore); err != nil {
+			return nil, err
+		}
+	}
+	if p.expiresOn != nil {
+		if err := input.Time("expires_on", *p.expiresOn); err != nil {
+			return nil, err
+		}
+	}
 	if p.notBefore != nil && p.expiresOn != nil && !p.expiresOn.After(*p.notBefore) {
 		return nil, errs.InvalidField("expires_on", "expires_on must be after not_before.")
 	}

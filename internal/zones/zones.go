@@ -91,6 +91,19 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, name
 		if err := s.limits.CheckAdd(tx, accountID, billing.LimitZones, 1); err != nil {
 			return err
 		}
+		other, err := store.OverlappingZoneInOtherAccount(tx, accountID, name)
+		if err != nil {
+			return err
+		}
+		if other != "" {
+			// The DNS server and the edge answer a name from the closest zone holding it, so an
+			// overlapping zone of another account would take over that account's names.
+			what := "the same domain"
+			if other != name {
+				what = other + ", which overlaps it"
+			}
+			return errs.InvalidField("name", "%s cannot be added: another account on this server holds %s. A domain belongs to one account; ask its owner to invite you instead.", name, what).WithCode(errs.Conflict)
+		}
 		if err := store.CreateZone(tx, z); err != nil {
 			return err
 		}
