@@ -70,7 +70,9 @@ type edgeBucket struct {
 // clipped to the range. requests.cached counts responses served from the cache (HIT and
 // REVALIDATED); threats count requests stopped by an access rule (threats.type by rule id as
 // "rule:<id>"); uniques.all counts distinct client addresses (HyperLogLog: exact for small
-// counts, within about 1% beyond).
+// counts, within about 1% beyond); requests.ssl and bandwidth.ssl count all of it as
+// unencrypted (the edge has no TLS listener). Content types and page views are not measured and
+// stay empty.
 func (s *Service) EdgeDashboard(ctx context.Context, zoneID string, since, until time.Time) (*Data, error) {
 	since, until = since.UTC(), until.UTC()
 	step := EdgeBucketSize(since, until)
@@ -127,6 +129,9 @@ func addEdge(b *Bucket, r store.EdgeTraffic) {
 	b.Bandwidth.Cached += r.CachedBytes
 	b.Bandwidth.Uncached += r.Bytes - r.CachedBytes
 	b.Threats.All += r.Threats
+	// The edge serves plain HTTP only (TLS is not offered yet), so all of it is unencrypted.
+	b.Requests.SSL.Unencrypted += r.Requests
+	b.Bandwidth.SSL.Unencrypted += r.Bytes
 	var m map[string]int64
 	if json.Unmarshal([]byte(r.Status), &m) == nil {
 		for k, v := range m {

@@ -250,6 +250,9 @@ func (s *server) handleAnalytics(w http.ResponseWriter, r *http.Request) error {
 	v.Threats, v.Uniques = t.Threats.All, t.Uniques.All
 	v.Status, v.Countries = counts(t.Requests.HTTPStatus, ""), counts(t.Requests.Country, "")
 	v.ThreatRules = counts(t.Threats.Type, "rule:")
+	if err := s.nameThreatRules(r, p, z, v.ThreatRules); err != nil {
+		return err
+	}
 	switch analytics.EdgeBucketSize(since, until) {
 	case time.Minute:
 		v.Step = "minute"
@@ -281,6 +284,46 @@ func (s *server) handleAnalytics(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return s.render(w, r, http.StatusOK, web.Analytics(s.page(w, r, "Analytics · "+z.Name, "zones"), v))
+}
+
+// nameThreatRules replaces the rule ids of the "Threats by rule" counts by what each rule matches
+// ("Block 198.51.100.4 — notes"), for people who may read both the zone's and the account's rules;
+// others keep the ids. A rule deleted since is named as such.
+func (s *server) nameThreatRules(r *http.Request, p *principal, z *store.Zone, cs []web.Count) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	for _, c := range []struct {
+		perm authz.Perm
+		res  authz.Resource
+	}{{authz.FirewallRead, authz.Zone(z.AccountID, z.ID)}, {authz.AccountFirewallRead, authz.Account(z.AccountID)}} {
+		if ok, err := s.can(r, p, c.perm, c.res); err != nil || !ok {
+			return err // without both, keep the ids: the reader may not see every rule
+		}
+	}
+	for i := range cs {
+		var ru *firewall.Rule
+		for _, sc := range []firewall.Scope{firewall.Zone(z.AccountID, z.ID), firewall.Account(z.AccountID)} {
+			got, err := s.Firewall.Get(r.Context(), sc, cs[i].Label)
+			if err == nil {
+				ru = got
+				break
+			}
+			if !errs.Is(err, errs.NotFound) {
+				return err
+			}
+		}
+		if ru == nil {
+			cs[i].Label = "deleted rule " + cs[i].Label
+			continue
+		}
+		label := web.ModeLabel(ru.Mode) + " " + ru.Configuration.Value
+		if ru.Notes != "" {
+			label += " — " + ru.Notes
+		}
+		cs[i].Label = label
+	}
+	return nil
 }
 
 // dnsCounts turns DNS summary groups into the page's counts.

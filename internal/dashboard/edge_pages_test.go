@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/firewall"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -93,6 +95,21 @@ func TestAnalyticsPageAndPurgeEdgeStatus(t *testing.T) {
 	if res.Status != http.StatusOK || res.text("#an-requests") != "5" || res.text("#an-cached") != "60.0%" || res.text("#an-threats") != "1" ||
 		res.Doc.Find("svg rect").Length() == 0 {
 		t.Fatalf("analytics: %d requests %q cached %q threats %q", res.Status, res.text("#an-requests"), res.text("#an-cached"), res.text("#an-threats"))
+	}
+	// Threats by rule name the rule for people who may read the rules.
+	rule, err := firewall.NewService(ts.e.db).Create(t.Context(), audit.CLI(), firewall.Zone(ts.acct.ID, ts.zone.ID),
+		firewall.Input{Mode: firewall.ModeBlock, Configuration: firewall.Configuration{Target: firewall.TargetIP, Value: "198.51.100.7"}, Notes: "scraper"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := []store.EdgeTraffic{{ID: store.NewID(), ZoneID: ts.zone.ID, Minute: minute, Requests: 2, Threats: 2, Status: `{"403":2}`,
+		Countries: `{}`, ThreatRules: `{"` + rule.ID + `":2}`}}
+	if err := store.InsertEdgeTraffic(ts.e.db.Gorm(t.Context()), more); err != nil {
+		t.Fatal(err)
+	}
+	rules := c.get("/zones/" + ts.zone.ID + "/analytics?range=30m").text(`[aria-labelledby="an-threat-rules"]`)
+	if !strings.Contains(rules, "Block 198.51.100.7 — scraper") || !strings.Contains(rules, "deleted rule r1") {
+		t.Fatalf("threats by rule: %q", rules)
 	}
 	// DNS queries answered for the zone are on the same page; another zone's are not counted.
 	hour := minute / 3600 * 3600

@@ -162,7 +162,8 @@ func TestEdgeWalkthrough(t *testing.T) {
 		tot := d.Totals
 		if tot.Requests.All != total || tot.Requests.Cached != sent["200 HIT"] || tot.Requests.Uncached != total-sent["200 HIT"] ||
 			tot.Requests.HTTPStatus["200"] != sent["200 MISS"]+sent["200 HIT"] || tot.Requests.HTTPStatus["403"] != sent["403 "] ||
-			tot.Threats.All != sent["403 "] || tot.Uniques.All != 1 || tot.Bandwidth.All == 0 {
+			tot.Threats.All != sent["403 "] || tot.Uniques.All != 1 || tot.Bandwidth.All == 0 ||
+			tot.Requests.SSL.Unencrypted != total || tot.Requests.SSL.Encrypted != 0 || tot.Bandwidth.SSL.Unencrypted != tot.Bandwidth.All {
 			t.Fatalf("totals %+v for requests sent %v", tot, sent)
 		}
 		series := 0

@@ -219,11 +219,32 @@ func (e *Edge) transport() *http.Transport {
 
 var errPrivateOrigin = errors.New("origin address is not public")
 
+// nonPublic are prefixes an origin may not be dialled at when private origins are not allowed,
+// beyond what netip classifies as private, loopback or link-local: shared address space, unique
+// local IPv6, and the IPv6 forms that embed an IPv4 address (which could be a private one):
+// IPv4-compatible, NAT64 (well-known and local-use), 6to4 and Teredo.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("fc00::/7"),
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("2001::/32"),
+}
+
 // publicAddr reports whether a may be dialled as an origin when private origins are not allowed.
 func publicAddr(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsValid() && a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() &&
-		!netip.MustParsePrefix("100.64.0.0/10").Contains(a) && !netip.MustParsePrefix("fc00::/7").Contains(a)
+	if !a.IsValid() || !a.IsGlobalUnicast() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }
 
 // lookupHost returns the route of host (lower case, no port), from the host cache or the database.

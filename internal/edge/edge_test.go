@@ -40,6 +40,7 @@ func newOrigin(t testing.TB) *origin {
 		o.hits[r.URL.Path]++
 		n := o.hits[r.URL.Path]
 		o.last[r.URL.Path] = r.Header.Clone()
+		o.last[r.URL.Path].Set("X-Test-Host", r.Host) // what the origin saw in Host
 		o.mu.Unlock()
 		h := w.Header()
 		switch {

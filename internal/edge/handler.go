@@ -50,8 +50,40 @@ type stateKey struct{}
 
 func stateOf(ctx context.Context) *reqState { s, _ := ctx.Value(stateKey{}).(*reqState); return s }
 
-// visitorHeaders are request headers that only the edge sets; a visitor's copies are removed.
-var visitorHeaders = []string{"CF-Connecting-IP", "CF-Ray", "CF-IPCountry", "CF-Visitor", "True-Client-IP", "CF-Worker"}
+// visitorHeaders are request headers that only the edge sets (or that name the client's address
+// and so could mislead the origin); a visitor's copies are removed, and so are the spellings with
+// underscores for hyphens, which some origin servers (CGI, PHP, WSGI) read as the same header.
+var visitorHeaders = map[string]bool{}
+
+// underscoreOnly are headers a visitor may send that the edge adds to rather than sets: only their
+// spellings with underscores are removed.
+var underscoreOnly = []string{"CDN-Loop"}
+
+func init() {
+	for _, h := range []string{"CF-Connecting-IP", "CF-Ray", "CF-IPCountry", "CF-Visitor", "True-Client-IP", "CF-Worker",
+		"X-Real-IP", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"} {
+		visitorHeaders[strings.ToLower(h)] = true
+	}
+}
+
+// stripVisitorHeaders removes from h the headers only the edge may set, in any spelling.
+func stripVisitorHeaders(h http.Header) {
+	for k := range h {
+		n := strings.ToLower(k)
+		u := strings.ReplaceAll(n, "_", "-")
+		if visitorHeaders[u] {
+			delete(h, k)
+			continue
+		}
+		if u != n {
+			for _, o := range underscoreOnly {
+				if strings.EqualFold(u, o) {
+					delete(h, k)
+				}
+			}
+		}
+	}
+}
 
 // ServeHTTP answers a visitor's request.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +118,9 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.host = host
 	rt, err := e.lookupHost(r.Context(), host)
 	if err != nil {
+		if e.gone(rec, r) {
+			return
+		}
 		e.logger.Warn("edge host lookup", "host", host, "err", err)
 		e.errorPage(rec, st, http.StatusServiceUnavailable, "Temporarily unavailable", "The edge cannot read its configuration right now; try again shortly.")
 		return
@@ -116,6 +151,9 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rules, err := e.rulesFor(r.Context(), rt.zone)
 	if err != nil {
+		if e.gone(rec, r) {
+			return
+		}
 		e.logger.Warn("edge access rules", "zone", rt.zone.ID, "err", err)
 		e.errorPage(rec, st, http.StatusServiceUnavailable, "Temporarily unavailable", "The edge cannot read its access rules right now; try again shortly.")
 		return
@@ -137,10 +175,20 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n := rt.next.Add(1)
 	st.origin = net.JoinHostPort(rt.origins[int(n)%len(rt.origins)], strconv.Itoa(e.opts.OriginPort))
-	for _, h := range visitorHeaders {
-		r.Header.Del(h)
-	}
+	stripVisitorHeaders(r.Header)
 	e.serveCached(rec, r, st)
+}
+
+// gone reports whether the visitor went away (closed or half-closed the connection) while the
+// request was being answered: then nothing is written and the failure it caused is no fault of
+// the edge's, so it is logged at debug level only.
+func (e *Edge) gone(w *recorder, r *http.Request) bool {
+	if err := r.Context().Err(); err != nil {
+		e.logger.Debug("edge: the visitor went away", "host", r.Host, "err", err)
+		w.status = 499 // counted as nginx's "client closed request"; nothing is sent
+		return true
+	}
+	return false
 }
 
 // normalizeHost returns the lower-case host name of a Host header, without port or trailing dot.
@@ -245,9 +293,12 @@ func (e *Edge) newProxy() *httputil.ReverseProxy {
 func (e *Edge) rewrite(pr *httputil.ProxyRequest) {
 	st := stateOf(pr.In.Context())
 	pr.SetURL(&url.URL{Scheme: "http", Host: st.origin})
-	pr.Out.Host = pr.In.Host
+	// The origin sees the host the cache key holds (no port, no trailing dot), so a response to
+	// "www.a.test:1337" that the origin tells apart cannot be stored for "www.a.test".
+	pr.Out.Host = st.host
 	pr.SetXForwarded()
 	h := pr.Out.Header
+	h.Set("X-Forwarded-Host", st.host)
 	if st.ip.IsValid() {
 		h.Set("CF-Connecting-IP", st.ip.String())
 	}
