@@ -345,7 +345,7 @@ func Members(p Page, v MembersView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if v.MailOff {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<p class=\"mail-off mt-1 text-xs text-amber-700\">Mail is not configured (LATCHKEY_SMTP_URL), so invitations are not emailed: you get the link to send yourself. Password resets and email confirmations are not sent either.</p>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<p class=\"mail-off mt-1 text-xs text-amber-700\">Mail is not configured (LATCHKEY_SMTP_URL), so invitations are not emailed: you get the link to send yourself. Nor are sign-up and email confirmations, password resets, new sign-in and two-factor notices, or token expiry and leak notices (sign-up then works at once; operators reset passwords with latchkey admin reset-password).</p>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -49,7 +49,7 @@ func toRoleJSON(r authz.Role) roleJSON {
 
 // toMemberJSON describes m to a caller who sees the zones for which sees is true.
 func toMemberJSON(m *members.Member, sees func(zoneID string) bool) memberJSON {
-	out := memberJSON{ID: m.ID, Status: m.Status, User: memberUserJSON{Email: m.Email}, Roles: []roleJSON{}}
+	out := memberJSON{ID: m.ID, Status: m.Status, User: memberUserJSON{Email: m.Email, TwoFA: m.User != nil && m.User.TwoFactorEnabled()}, Roles: []roleJSON{}}
 	if m.Zones != nil {
 		zs := []string{}
 		for _, z := range m.Zones {

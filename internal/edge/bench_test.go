@@ -155,7 +155,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 				"Etag": {fmt.Sprintf(`"%08d"`, i)}, "Date": {now.Format(http.TimeFormat)}, "Content-Length": {"1024"}}
 			o := &cache.Object{ZoneID: "0123456789abcdef0123456789abcdef", Host: "www.example.com", Path: fmt.Sprintf("/assets/%d.css", i),
 				Status: 200, Header: h, Body: make([]byte, 1024), Tags: []string{"css"}, ResponseTime: now, Freshness: time.Hour}
-			c.Store(o, c.Epoch())
+			c.Store(o, c.Epoch(o.ZoneID))
 		}
 		b.ReportMetric(float64(time.Since(t0).Nanoseconds())/n, "ns/store")
 		runtime.GC()

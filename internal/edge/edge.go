@@ -83,6 +83,10 @@ const (
 	DefaultFlushInterval     = 10 * time.Second
 	DefaultHeartbeatInterval = 5 * time.Second
 	DefaultOriginTimeout     = 100 * time.Second
+	// FillBudgetDivisor sets the memory that responses being copied for the cache may take at
+	// once: the cache size divided by it (at least one largest object). A fill beyond it is
+	// streamed to the visitor and not stored.
+	FillBudgetDivisor = 4
 	// NodeTimeout is how long after its last heartbeat a process still counts as running.
 	NodeTimeout = 15 * time.Second
 )
@@ -111,9 +115,12 @@ type Edge struct {
 	// local holds purges applied on this process by Purge, until the feed brings them.
 	localMu sync.Mutex
 	local   map[string]time.Time
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	now     func() time.Time
+	// fillBytes is the memory reserved by fills copying their bodies; fillMax bounds it.
+	fillBytes atomic.Int64
+	fillMax   int64
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
+	now       func() time.Time
 }
 
 // route is what a host resolves to.
@@ -161,6 +168,11 @@ func New(db *store.DB, logger *slog.Logger, o Options) (*Edge, error) {
 		e.now = time.Now
 	}
 	e.cache = cache.New(cache.Options{MaxBytes: o.CacheBytes})
+	cacheBytes := o.CacheBytes
+	if cacheBytes <= 0 {
+		cacheBytes = cache.DefaultMaxBytes
+	}
+	e.fillMax = max(cacheBytes/FillBudgetDivisor, e.cache.MaxObjectBytes())
 	e.hosts = otter.Must(&otter.Options[string, *route]{
 		MaximumSize:      100_000,
 		ExpiryCalculator: otter.ExpiryWriting[string, *route](o.HostTTL),

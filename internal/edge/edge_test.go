@@ -31,10 +31,13 @@ type origin struct {
 	mu   sync.Mutex
 	hits map[string]int
 	last map[string]http.Header
+	// arrived receives a value when a request for /slow arrives, which then waits for gate.
+	arrived chan struct{}
+	gate    chan struct{}
 }
 
 func newOrigin(t testing.TB) *origin {
-	o := &origin{hits: map[string]int{}, last: map[string]http.Header{}}
+	o := &origin{hits: map[string]int{}, last: map[string]http.Header{}, arrived: make(chan struct{}, 16), gate: make(chan struct{})}
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		o.hits[r.URL.Path]++
@@ -52,6 +55,10 @@ func newOrigin(t testing.TB) *origin {
 			h.Set("Cache-Control", "max-age=60")
 			h.Set("Set-Cookie", "a=b")
 		case r.URL.Path == "/dynamic":
+		case r.URL.Path == "/slow":
+			o.arrived <- struct{}{}
+			<-o.gate
+			h.Set("Cache-Control", "public, max-age=3600")
 		case r.URL.Path == "/bench.css":
 			// The same bytes the file server of BenchmarkHit serves.
 			h.Set("Cache-Control", "public, max-age=3600")

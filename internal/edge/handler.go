@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/edge/cache"
@@ -44,6 +45,8 @@ type reqState struct {
 	respHeader  http.Header
 	freshness   time.Duration
 	revalidated *cache.Object
+	// rec is the visitor's response writer, which keeps a copy of a fill's body.
+	rec *recorder
 }
 
 type stateKey struct{}
@@ -224,11 +227,15 @@ func (e *Edge) serveCached(w *recorder, r *http.Request, st *reqState) {
 		}
 	}
 	st.candidate = r.Method == http.MethodGet && cacheable
-	st.epoch = e.cache.Epoch()
-	if st.candidate {
-		w.buffer = true
-		w.limit = e.cache.MaxObjectBytes()
-	}
+	st.epoch = e.cache.Epoch(st.zoneID)
+	st.rec = w
+	// Whether the body is kept is decided by modifyResponse, once the response says it may be
+	// stored; the memory it takes is returned when the request is done (a stored body then
+	// counts against the cache's size instead).
+	w.limit = e.cache.MaxObjectBytes()
+	w.budget = &e.fillBytes
+	w.budgetMax = e.fillMax
+	defer w.release()
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	e.proxy.ServeHTTP(w, r)
 	if st.revalidated != nil {
@@ -239,7 +246,7 @@ func (e *Edge) serveCached(w *recorder, r *http.Request, st *reqState) {
 		return
 	}
 	o := &cache.Object{ZoneID: st.zoneID, Host: st.host, Path: path, Query: query, Status: st.respStatus,
-		Header: st.respHeader, Body: w.buf.Bytes(), Tags: st.tags, RequestTime: st.reqTime, ResponseTime: st.respTime,
+		Header: st.respHeader, Body: w.body, Tags: st.tags, RequestTime: st.reqTime, ResponseTime: st.respTime,
 		InitialAge: cache.InitialAge(st.respHeader, st.reqTime, st.respTime), Freshness: st.freshness,
 		VaryNames: st.varyNames, VaryValues: cache.VaryValues(st.varyNames, r.Header)}
 	if cl := st.respHeader.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(o.Body)) {
@@ -359,7 +366,9 @@ func (e *Edge) modifyResponse(resp *http.Response) error {
 		if st.stale != nil && d.Store {
 			st.status = cache.Expired
 		}
-		if d.Store && resp.ContentLength <= e.cache.MaxObjectBytes() {
+		if d.Store && resp.ContentLength <= e.cache.MaxObjectBytes() && st.rec.startBuffer(resp.ContentLength) {
+			// Only a response that will be stored is copied into memory; when the bytes of
+			// fills in progress would exceed the edge's budget, this one is streamed unstored.
 			st.fill = true
 			st.freshness = d.Freshness
 			st.tags = tags
@@ -434,15 +443,63 @@ func isRefused(err error) bool {
 }
 
 // recorder counts what is written to the visitor and, when buffer is set, keeps a copy of the
-// body up to limit bytes for the cache.
+// body up to limit bytes for the cache. The capacity it holds is reserved from budget, shared by
+// every request of the edge, which never exceeds budgetMax: when it would, the copy is dropped
+// (overflow) and the response only streams.
 type recorder struct {
 	http.ResponseWriter
-	status   int
-	bytes    int64
-	buffer   bool
-	limit    int64
-	buf      bytes.Buffer
-	overflow bool
+	status    int
+	bytes     int64
+	buffer    bool
+	limit     int64
+	body      []byte
+	overflow  bool
+	budget    *atomic.Int64
+	budgetMax int64
+	reserved  int64
+}
+
+// reserve takes n more bytes of the shared budget and reports whether it could.
+func (w *recorder) reserve(n int64) bool {
+	if w.budget == nil {
+		return false
+	}
+	if w.budget.Add(n) > w.budgetMax {
+		w.budget.Add(-n)
+		return false
+	}
+	w.reserved += n
+	return true
+}
+
+// release gives back the budget the recorder holds.
+func (w *recorder) release() {
+	if w.reserved > 0 {
+		w.budget.Add(-w.reserved)
+		w.reserved = 0
+	}
+}
+
+// startBuffer starts keeping a copy of the body, of length n when n >= 0 (then reserved at once),
+// and reports whether it could.
+func (w *recorder) startBuffer(n int64) bool {
+	if n < 0 {
+		w.buffer = true
+		return true
+	}
+	if n > w.limit || !w.reserve(n) {
+		return false
+	}
+	w.buffer = true
+	w.body = make([]byte, 0, n)
+	return true
+}
+
+// drop stops keeping the copy.
+func (w *recorder) drop() {
+	w.overflow = true
+	w.body = nil
+	w.release()
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -457,11 +514,22 @@ func (w *recorder) Write(b []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	if w.buffer && !w.overflow {
-		if int64(w.buf.Len()+len(b)) > w.limit {
-			w.overflow = true
-			w.buf = bytes.Buffer{}
-		} else {
-			w.buf.Write(b)
+		need := int64(len(w.body) + len(b))
+		switch {
+		case need > w.limit:
+			w.drop()
+		case need > int64(cap(w.body)):
+			c := max(need, 2*int64(cap(w.body)), 32<<10)
+			c = min(c, w.limit)
+			if !w.reserve(c - int64(cap(w.body))) {
+				w.drop()
+				break
+			}
+			nb := make([]byte, len(w.body), c)
+			copy(nb, w.body)
+			w.body = append(nb, b...)
+		default:
+			w.body = append(w.body, b...)
 		}
 	}
 	n, err := w.ResponseWriter.Write(b)

@@ -3,6 +3,7 @@ package cache
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -98,9 +99,12 @@ type Cache struct {
 	c         *otter.Cache[string, *Object]
 	maxObject int64
 	staleKeep time.Duration
-	// epoch counts purges; a fill that started before a purge is not stored, so a purge can never
-	// be undone by a response that was in flight while it ran.
-	epoch atomic.Uint64
+	// epoch counts purges of every zone, and zoneEpochs (zone id → *atomic.Uint64) the purges of
+	// each zone; a fill that started before a purge of its zone is not stored, so a purge can
+	// never be undone by a response that was in flight while it ran, and one zone's purges do not
+	// cost other zones their fills.
+	epoch      atomic.Uint64
+	zoneEpochs sync.Map
 }
 
 // New returns an empty Cache.
@@ -150,8 +154,21 @@ func (c *Cache) lifetime(o *Object) time.Duration {
 // MaxObjectBytes is the largest body the cache stores.
 func (c *Cache) MaxObjectBytes() int64 { return c.maxObject }
 
-// Epoch returns the purge counter; pass it to Store to drop fills that raced a purge.
-func (c *Cache) Epoch() uint64 { return c.epoch.Load() }
+// Epoch returns the purge counter of zoneID; pass it to Store to drop fills that raced a purge
+// of the zone (or of every zone).
+func (c *Cache) Epoch(zoneID string) uint64 {
+	n := c.epoch.Load()
+	if z, ok := c.zoneEpochs.Load(zoneID); ok {
+		n += z.(*atomic.Uint64).Load() // both only grow, so the sum changes when either does
+	}
+	return n
+}
+
+// bump counts a purge of zoneID.
+func (c *Cache) bump(zoneID string) {
+	z, _ := c.zoneEpochs.LoadOrStore(zoneID, new(atomic.Uint64))
+	z.(*atomic.Uint64).Add(1)
+}
 
 // Len returns the number of stored entries (objects and per-URL Vary records), approximately.
 func (c *Cache) Len() int { return c.c.EstimatedSize() }
@@ -189,7 +206,7 @@ func (c *Cache) Lookup(zoneID, host, path, query string, req http.Header) *Objec
 // Store keeps o, unless a purge ran since epoch was read or its body is too large. It reports
 // whether it stored the object.
 func (c *Cache) Store(o *Object, epoch uint64) bool {
-	if int64(len(o.Body)) > c.maxObject || c.epoch.Load() != epoch {
+	if int64(len(o.Body)) > c.maxObject || c.Epoch(o.ZoneID) != epoch {
 		return false
 	}
 	base := urlKey(o.ZoneID, o.Host, o.Path, o.Query)
@@ -201,7 +218,7 @@ func (c *Cache) Store(o *Object, epoch uint64) bool {
 		VaryNames: o.VaryNames, Header: http.Header{}, Freshness: c.lifetime(o)}
 	c.c.Set(base, spec)
 	c.c.Set(key+"\x01", o)
-	if c.epoch.Load() != epoch {
+	if c.Epoch(o.ZoneID) != epoch {
 		// A purge ran while we stored: it may have missed these entries.
 		c.c.Invalidate(base)
 		c.c.Invalidate(key + "\x01")

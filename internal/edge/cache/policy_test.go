@@ -116,13 +116,26 @@ func TestPathHasPrefix(t *testing.T) {
 func TestStoreRefusesFillsThatRacedAPurge(t *testing.T) {
 	c := New(Options{})
 	o := &Object{ZoneID: "z", Host: "h", Path: "/", Header: http.Header{}, Status: 200, Freshness: time.Hour, ResponseTime: time.Now()}
-	epoch := c.Epoch()
-	c.Purge("other-zone", Selector{Kind: "everything"})
+	epoch := c.Epoch("z")
+	c.Purge("z", Selector{Kind: "files", Files: []File{{URL: "http://h/other"}}})
 	if c.Store(o, epoch) {
-		t.Fatal("a response fetched before a purge was stored after it")
+		t.Fatal("a response fetched before a purge of its zone was stored after it")
 	}
-	if !c.Store(o, c.Epoch()) || c.Lookup("z", "h", "/", "", http.Header{}) == nil {
+	if !c.Store(o, c.Epoch("z")) || c.Lookup("z", "h", "/", "", http.Header{}) == nil {
 		t.Fatal("a response fetched after the purge was not stored")
+	}
+	c.Purge("z", Selector{Kind: "everything"})
+
+	// Another zone's purge does not cost this zone its fills; a purge of every zone does.
+	epoch = c.Epoch("z")
+	c.Purge("other-zone", Selector{Kind: "everything"})
+	if !c.Store(o, epoch) {
+		t.Fatal("another zone's purge dropped this zone's fill")
+	}
+	epoch = c.Epoch("z")
+	c.PurgeAll()
+	if c.Store(o, epoch) {
+		t.Fatal("a response fetched before a purge of every zone was stored after it")
 	}
 }
 
@@ -132,7 +145,7 @@ func TestMemoryBound(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		o := &Object{ZoneID: "z", Host: "h", Path: "/" + string(rune('a'+i%26)) + string(rune(i)), Header: http.Header{}, Status: 200,
 			Body: body, Freshness: time.Hour, ResponseTime: time.Now()}
-		c.Store(o, c.Epoch())
+		c.Store(o, c.Epoch("z"))
 	}
 	c.c.CleanUp()
 	if w := c.WeightedSize(); w > 1<<20 {
@@ -153,7 +166,7 @@ func BenchmarkStoreAndLookup(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		p := paths[i%len(paths)]
-		c.Store(&Object{ZoneID: "z", Host: "h", Path: p, Status: 200, Header: h, Body: body, ResponseTime: now, Freshness: time.Hour}, c.Epoch())
+		c.Store(&Object{ZoneID: "z", Host: "h", Path: p, Status: 200, Header: h, Body: body, ResponseTime: now, Freshness: time.Hour}, c.Epoch("z"))
 		if c.Lookup("z", "h", p, "", h) == nil {
 			b.Fatal("miss")
 		}

@@ -37,7 +37,7 @@ type prefixMatch struct{ host, path string }
 // Purge evicts the zone's objects that sel selects and returns how many entries it removed.
 // The scheme and port of file URLs are ignored: the cache key is host, path and query.
 func (c *Cache) Purge(zoneID string, sel Selector) int {
-	c.epoch.Add(1)
+	c.bump(zoneID)
 	var files []fileMatch
 	for _, f := range sel.Files {
 		u, err := url.Parse(f.URL)
