@@ -67,6 +67,12 @@ type Page struct {
 	// AccountPages shows the members and audit log links: the user may read the current
 	// account's settings.
 	AccountPages bool
+	// BillingPage shows the billing link: billing is on and the user has Billing Read.
+	BillingPage bool
+	// Banner is a warning shown above every page (a failed payment, to Billing Read members).
+	Banner string
+	// BannerURL is where the banner's link goes.
+	BannerURL string
 }
 
 // Form carries a submitted form back to its page: the user's input and the messages for each
@@ -174,6 +180,8 @@ type ZonesView struct {
 	CanWrite bool
 	// Form is the add-zone form, with errors after a failed submission.
 	Form Form
+	// Quota is the plan's zone limit; nil when billing is off.
+	Quota *Quota
 }
 
 // ZoneDeleteView is the page that asks to confirm a zone's deletion.

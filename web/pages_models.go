@@ -202,6 +202,8 @@ type MembersView struct {
 	Invited *Invitation
 	// MailOff says that no mail is sent (no SMTP server configured): the inviter sends the link.
 	MailOff bool
+	// Quota is the plan's member limit; nil when billing is off.
+	Quota *Quota
 }
 
 // Invitation is a new invitation with its one-time code.

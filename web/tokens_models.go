@@ -54,6 +54,8 @@ type TokenRowItem struct {
 
 // TokenListView is the list of a user's or an account's tokens.
 type TokenListView struct {
+	// Quota, with billing on, says why creating is off at the plan's limit and where to upgrade.
+	Quota *Quota
 	// Title is "Your API tokens" or "API tokens of Acme".
 	Title string
 	// Owner describes whom the tokens act for, in the intro sentence.
@@ -325,4 +327,15 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// AtLimit reports whether the owner holds as many tokens as they may.
+func (v TokenListView) AtLimit() bool { return v.Limit > 0 && v.Total >= v.Limit }
+
+// LimitReason explains why no more tokens can be created.
+func (v TokenListView) LimitReason() string {
+	if v.Quota != nil && v.Quota.Reason != "" {
+		return v.Quota.Reason
+	}
+	return "The limit of " + strconv.Itoa(v.Limit) + " tokens is reached; delete a token you no longer use first."
 }

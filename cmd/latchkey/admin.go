@@ -8,10 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
@@ -140,6 +142,31 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 		return writeJSON(stdout, map[string]string{"user_id": u.ID, "email": u.Email})
 	case "verify-audit":
 		return verifyAudit(ctx, fs, args, getenv, dataDir, open, stdout)
+	case "billing-replay":
+		// Applies a saved Stripe event (JSON) without a signature check; already-applied events
+		// are skipped. The price ids come from the same settings as the server's.
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return errors.New("billing-replay: give one event file")
+		}
+		data, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return fmt.Errorf("billing-replay: %w", err)
+		}
+		db, err := open()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		svc := billing.New(db, billing.Options{SecretKey: firstNonEmpty(getenv("LATCHKEY_STRIPE_SECRET_KEY"), "sk_replay"),
+			PricePro: getenv("LATCHKEY_STRIPE_PRICE_PRO"), PriceBusiness: getenv("LATCHKEY_STRIPE_PRICE_BUSINESS")})
+		id, err := svc.ReplayFile(ctx, data)
+		if err != nil {
+			return cliError("billing-replay", err)
+		}
+		return writeJSON(stdout, map[string]string{"event_id": id})
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("admin: unknown command %q", cmd)

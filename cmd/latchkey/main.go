@@ -41,6 +41,7 @@ const usage = `usage:
   latchkey admin create-zone --account-id A --name example.com
   latchkey admin create-token --email E --name N (--policies-file F | --template T [--zone NAME...])
   latchkey admin verify-audit [--account-id A]
+  latchkey admin billing-replay EVENT.json   apply a saved Stripe event (no signature check)
   latchkey admin reset-password --email E --password-stdin   (signs the user out everywhere)
   latchkey dns check --name NAME [--zone Z] [--type T]   print what the DNS server would answer
 `

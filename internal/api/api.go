@@ -14,6 +14,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/analytics"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dns"
@@ -58,6 +59,9 @@ type Deps struct {
 	// NameServers are the zone object's name_servers (config.Config.NameServers, from
 	// LATCHKEY_NAMESERVERS); nil means config.DefaultNameServers().
 	NameServers []string
+	// Billing answers GET /accounts/{id}/subscriptions and sets account tokens' rate limits by
+	// plan; nil means billing off (every account on Unlimited).
+	Billing *billing.Service
 	// LookupNS finds a zone's name servers in the public DNS for the activation check; nil means
 	// the system resolver (zones.SystemLookupNS).
 	LookupNS zones.LookupNS
@@ -119,6 +123,9 @@ func newServer(d Deps, table []Route) *Server {
 	}
 	if d.IPs == nil {
 		d.IPs = clientip.New(nil)
+	}
+	if d.Billing == nil {
+		d.Billing = billing.New(d.DB, billing.Options{})
 	}
 	if d.LeakReportsPerMinute <= 0 {
 		d.LeakReportsPerMinute = DefaultLeakReportsPerMinute

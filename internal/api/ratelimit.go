@@ -60,6 +60,10 @@ func (s *Server) limitPrincipal(w http.ResponseWriter, r *http.Request, p *token
 	key := "user:" + o.UserID
 	if o.Kind == tokens.OwnerAccount {
 		key = "account:" + o.AccountID
+		// An account's plan sets its tokens' limit (billing on); LATCHKEY_RATE_LIMIT otherwise.
+		if rl, ok := s.Billing.RateLimit(r.Context(), o.AccountID); ok {
+			lim.Events, lim.Window = rl.Requests, rl.Window
+		}
 	}
 	return s.limit(w, r, lim, key, "Rate limit exceeded for your user")
 }

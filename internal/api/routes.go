@@ -60,6 +60,9 @@ func routes() []Route {
 		{"GET", "/accounts/{account_id}/audit_logs", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleAccountAuditLogs},
 		{"GET", "/accounts/{account_id}/logs/audit", Need(authz.AccountSettingsRead), AccountFromPath, (*Server).handleAccountAuditLogsV2},
 
+		// Billing (issue 13): the account's subscription, for Billing Read only.
+		{"GET", "/accounts/{account_id}/subscriptions", Need(authz.BillingRead), AccountFromPath, (*Server).handleSubscriptions},
+
 		// DNS records (API.md §4). Handlers also apply DNS record constraints per record.
 		{"GET", "/zones/{zone_id}/dns_records", Need(authz.DNSRead), ZoneFromPath, (*Server).handleDNSList},
 		{"POST", "/zones/{zone_id}/dns_records", Need(authz.DNSWrite), ZoneFromPath, (*Server).handleDNSCreate},

@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -17,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/api"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/bodylimit"
 	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/clientip"
@@ -56,6 +58,7 @@ type App struct {
 	dash     http.Handler
 	bodies   *bodylimit.Budget
 	dns      *dnsserver.Server
+	billing  *billing.Service
 	closers  []func()
 }
 
@@ -113,6 +116,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	a.closers = append(a.closers, a.requests.Close)
 	kvs := kv.NewService(db)
 	mem := members.NewService(db, a.tokens)
+	// Billing (off without LATCHKEY_STRIPE_SECRET_KEY: every account Unlimited) sets the limits
+	// the services enforce.
+	bill := billing.New(db, billing.Options{SecretKey: cfg.Stripe.SecretKey, WebhookSecret: cfg.Stripe.WebhookSecret,
+		PricePro: cfg.Stripe.PricePro, PriceBusiness: cfg.Stripe.PriceBusiness, APIBase: cfg.Stripe.APIBase, Logger: logger})
+	a.billing = bill
+	a.zones.UseLimits(bill.Limits())
+	a.tokens.UseLimits(bill.Limits())
+	kvs.UseLimits(bill.Limits())
+	mem.UseLimits(bill.Limits())
 	fw := firewall.NewService(db)
 	var purger purge.Purger
 	if cfg.Edge.Addr != "" {
@@ -126,7 +138,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	purges := purge.NewService(db, purger)
 	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
 		Accounts: a.accounts, Members: mem, Requests: a.requests, Purge: purges, Firewall: fw,
-		Limiter: a.limiter, RateLimit: rateLimit, NameServers: a.cfg.NameServers})
+		Limiter: a.limiter, RateLimit: rateLimit, NameServers: a.cfg.NameServers, Billing: bill})
 	// Expired KV pairs are already invisible and expired sessions already refused; this only
 	// reclaims their rows.
 	a.every(ctx, 10*time.Minute, "purge expired KV pairs", func(ctx context.Context) error {
@@ -146,11 +158,26 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	})
 	// Audit entries older than the retention period are pruned behind a signed checkpoint, so the
 	// chains still verify.
-	if cfg.AuditRetention > 0 {
+	// With billing on, an account's plan can keep its entries for less (the shorter applies).
+	if cfg.AuditRetention > 0 || bill.Enabled() {
 		key := audit.Key(cfg.SessionKey)
 		a.every(ctx, time.Hour, "prune the audit log", func(ctx context.Context) error {
 			now := time.Now().UTC()
-			_, err := audit.Prune(ctx, db, key, now.Add(-cfg.AuditRetention), now)
+			var failed error
+			_, err := audit.PruneBy(ctx, db, key, now, func(chain string) time.Time {
+				cut, err := bill.Limits().AuditCutoff(db.Gorm(ctx), audit.ChainAccount(chain), cfg.AuditRetention, now)
+				if err != nil {
+					failed = err
+				}
+				return cut
+			})
+			return cmp.Or(err, failed)
+		})
+	}
+	// Accounts whose payment has failed for longer than the grace period fall back to Free.
+	if bill.Enabled() {
+		a.every(ctx, 10*time.Minute, "end billing grace periods", func(ctx context.Context) error {
+			_, err := bill.SweepGrace(ctx)
 			return err
 		})
 	}
@@ -176,7 +203,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	}
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips, Mail: mailer,
 		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db},
-		Purge: purges, Firewall: fw, Limiter: a.limiter})
+		Purge: purges, Firewall: fw, Limiter: a.limiter, Billing: bill})
 	if err != nil {
 		a.Close() // stop the token cache, the recorder and the background jobs started above
 		return nil, err
@@ -309,13 +336,17 @@ func (a *App) Tokens() *tokens.Service { return a.tokens }
 // everything".
 func (a *App) Feed() *changefeed.Feed { return a.feed }
 
+// Billing returns the billing service (plans, Stripe).
+func (a *App) Billing() *billing.Service { return a.billing }
+
 // Limiter returns the process's rate limiter, whose counters every server process shares (Redis
 // when LATCHKEY_REDIS_URL is set, else PostgreSQL, else memory for a single SQLite process).
 func (a *App) Limiter() *ratelimit.Limiter { return a.limiter }
 
 // Handlers returns the handlers the server routes to.
 func (a *App) Handlers() server.Handlers {
-	return server.Handlers{API: a.api, Dashboard: a.dash, Static: static.Handler(), Bodies: a.bodies}
+	return server.Handlers{API: a.api, Dashboard: a.dash, Static: static.Handler(), Bodies: a.bodies,
+		BillingWebhook: a.billing.WebhookHandler()}
 }
 
 // every runs fn every interval until the app is closed, logging failures.

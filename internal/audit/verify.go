@@ -94,6 +94,28 @@ func Prune(ctx context.Context, db *store.DB, key []byte, before, now time.Time)
 	return total, nil
 }
 
+// PruneBy is Prune with a cutoff per chain: before(chain) returns the time before which the
+// chain's entries go, or the zero time to keep them all (per-account retention by plan).
+func PruneBy(ctx context.Context, db *store.DB, key []byte, now time.Time, before func(chain string) time.Time) (int64, error) {
+	chains, err := store.AuditChains(db.Gorm(ctx))
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, c := range chains {
+		cut := before(c)
+		if cut.IsZero() {
+			continue
+		}
+		n, err := store.PruneAuditChain(db.Gorm(ctx), c, cut, key, now)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
 // ChainAccount returns the account id of an account chain's name, or "".
 func ChainAccount(chain string) string {
 	if id, ok := strings.CutPrefix(chain, "a:"); ok {

@@ -77,6 +77,21 @@ type Config struct {
 	DNS DNS
 	// Edge configures the HTTP edge.
 	Edge EdgeConfig
+	// Stripe configures billing; an empty SecretKey turns billing off (every account Unlimited).
+	Stripe Stripe
+}
+
+// Stripe configures billing through Stripe (internal/billing).
+type Stripe struct {
+	// SecretKey is the Stripe secret API key (LATCHKEY_STRIPE_SECRET_KEY); empty turns billing off.
+	SecretKey string
+	// WebhookSecret verifies /billing/webhook signatures (LATCHKEY_STRIPE_WEBHOOK_SECRET).
+	WebhookSecret string
+	// PricePro and PriceBusiness are the plans' Stripe price ids (LATCHKEY_STRIPE_PRICE_PRO,
+	// LATCHKEY_STRIPE_PRICE_BUSINESS).
+	PricePro, PriceBusiness string
+	// APIBase is another Stripe-compatible API server, e.g. stripe-mock (LATCHKEY_STRIPE_API_BASE).
+	APIBase string
 }
 
 // EdgeConfig configures the HTTP edge (internal/edge).
@@ -137,6 +152,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.Edge.GeoIPDB, "geoip-db", env("LATCHKEY_GEOIP_DB", ""), "MaxMind .mmdb files (country and/or ASN), comma-separated (LATCHKEY_GEOIP_DB)")
 	fs.StringVar(&nameServers, "nameservers", env("LATCHKEY_NAMESERVERS", ""), "comma-separated name server host names that zones are delegated to (LATCHKEY_NAMESERVERS)")
 	fs.StringVar(&bodyMemory, "body-memory", env("LATCHKEY_BODY_MEMORY", "256MiB"), "bytes of request bodies buffered at once, server-wide, e.g. 256MiB (LATCHKEY_BODY_MEMORY)")
+	fs.StringVar(&c.Stripe.SecretKey, "stripe-secret-key", env("LATCHKEY_STRIPE_SECRET_KEY", ""), "Stripe secret key; empty turns billing off and puts every account on Unlimited (LATCHKEY_STRIPE_SECRET_KEY)")
+	fs.StringVar(&c.Stripe.WebhookSecret, "stripe-webhook-secret", env("LATCHKEY_STRIPE_WEBHOOK_SECRET", ""), "signing secret of the /billing/webhook endpoint (LATCHKEY_STRIPE_WEBHOOK_SECRET)")
+	fs.StringVar(&c.Stripe.PricePro, "stripe-price-pro", env("LATCHKEY_STRIPE_PRICE_PRO", ""), "Stripe price id of the Pro plan (LATCHKEY_STRIPE_PRICE_PRO)")
+	fs.StringVar(&c.Stripe.PriceBusiness, "stripe-price-business", env("LATCHKEY_STRIPE_PRICE_BUSINESS", ""), "Stripe price id of the Business plan (LATCHKEY_STRIPE_PRICE_BUSINESS)")
+	fs.StringVar(&c.Stripe.APIBase, "stripe-api-base", env("LATCHKEY_STRIPE_API_BASE", ""), "another Stripe-compatible API, e.g. stripe-mock's http://127.0.0.1:12111 (LATCHKEY_STRIPE_API_BASE)")
 	var zoneActivation string
 	fs.StringVar(&zoneActivation, "zone-activation", env("LATCHKEY_ZONE_ACTIVATION", "immediate"), "immediate: zones are active from creation; delegation: pending until delegated to the name servers (LATCHKEY_ZONE_ACTIVATION)")
 	dnsDone := c.dnsFlags(fs, env)
@@ -210,6 +230,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	})
 	if err := c.Edge.parse(edgePort, edgePrivate, edgeCache); err != nil {
 		return nil, err
+	}
+	if c.Stripe.APIBase != "" {
+		if u, err := url.Parse(c.Stripe.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("LATCHKEY_STRIPE_API_BASE %q: want an absolute http:// or https:// URL", c.Stripe.APIBase)
+		}
 	}
 	if sessionKey != "" {
 		if c.SessionKey, err = hex.DecodeString(sessionKey); err != nil || len(c.SessionKey) != 32 {

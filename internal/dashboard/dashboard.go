@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/analytics"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dns"
@@ -63,6 +64,9 @@ type Deps struct {
 	Limiter *ratelimit.Limiter
 	// SignInLimits are the sign-in throttles; the zero value means DefaultSignInLimits.
 	SignInLimits SignInLimits
+	// Billing serves the billing page and the plan limits shown on the lists; nil means billing
+	// off (every account on Unlimited).
+	Billing *billing.Service
 	// TwoFactor checks second factors; nil means a service over DB keyed from the session key.
 	TwoFactor *twofactor.Service
 }
@@ -131,6 +135,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.Limiter == nil {
 		d.Limiter = ratelimit.NewMemory()
+	}
+	if d.Billing == nil {
+		d.Billing = billing.New(d.DB, billing.Options{})
 	}
 	if d.TwoFactor == nil {
 		d.TwoFactor = twofactor.New(d.DB, d.Config.SessionKey, d.Tokens)

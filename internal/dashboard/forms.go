@@ -66,6 +66,11 @@ func (s *server) checkText(next http.Handler) http.Handler {
 // whether it did; other errors stay with the caller.
 func fieldError(f *web.Form, err error, known ...string) bool {
 	e := errs.As(err)
+	if isLimitErr(err) {
+		// A plan limit is about the form as a whole, not one field.
+		f.Error = e.Message
+		return true
+	}
 	if e == nil || (e.Code != errs.Invalid && e.Code != errs.Conflict) {
 		return false
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
@@ -69,6 +70,9 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	}
 	v := web.MembersView{AccountName: acct.Name, CanWrite: canWrite, Form: f, Invited: invited, MailOff: s.Mail == nil,
 		Pagination: web.Pagination{Page: page, PerPage: listPerPage, Total: total}}
+	if v.Quota, err = s.quota(r, p, billing.LimitMembers, "members"); err != nil {
+		return err
+	}
 	if page > 1 {
 		v.Pagination.PrevURL = fmt.Sprintf("/members?page=%d", page-1)
 	}
@@ -163,6 +167,9 @@ func memberFieldError(f *web.Form, err error) bool {
 	if e != nil && e.Field == "roles" {
 		e.Field = "role"
 	}
+	if isLimitErr(err) {
+		return fieldError(f, err)
+	}
 	if e != nil && e.Code == errs.Forbidden {
 		// A grant beyond the user's own access is a mistake to fix in the form, not a dead end.
 		f.Errors["role"] = e.Message
@@ -218,6 +225,9 @@ func (s *server) handleMemberInvite(w http.ResponseWriter, r *http.Request) erro
 
 // statusOf is the status of a form sent back with err.
 func statusOf(err error) int {
+	if isLimitErr(err) {
+		return http.StatusUnprocessableEntity
+	}
 	if errs.Is(err, errs.Conflict) {
 		return http.StatusConflict
 	}

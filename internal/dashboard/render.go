@@ -46,6 +46,7 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, title, section str
 				s.Logger.WarnContext(r.Context(), "navigation permission check failed", slog.Any("error", err))
 			}
 			p.AccountPages = ok && err == nil
+			s.billingNav(r, pr, &p)
 		}
 	}
 	return p
@@ -130,4 +131,30 @@ func (s *server) handleNotFound(w http.ResponseWriter, r *http.Request) error {
 func (s *server) handleCrossOriginDenied(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, http.StatusForbidden, "Request refused",
 		"This form was submitted from another site, so it was refused to protect your account. Go back, reload the page and try again.")
+}
+
+// billingNav shows the billing link and the past-due banner to Billing Read members when billing
+// is on. Failures are logged: the navigation is not worth failing a page over.
+func (s *server) billingNav(r *http.Request, pr *principal, p *web.Page) {
+	if !s.Billing.Enabled() {
+		return
+	}
+	ok, err := s.Authorizer.UserCan(r.Context(), pr.User.ID, authz.BillingRead, authz.Account(pr.Account.ID))
+	if err != nil || !ok {
+		if err != nil {
+			s.Logger.WarnContext(r.Context(), "billing permission check failed", slog.Any("error", err))
+		}
+		return
+	}
+	p.BillingPage = true
+	st, err := s.Billing.Status(r.Context(), pr.Account.ID)
+	if err != nil {
+		s.Logger.WarnContext(r.Context(), "billing status not read", slog.Any("error", err))
+		return
+	}
+	if st.PastDue {
+		p.Banner = "A payment for " + pr.Account.Name + " failed. Unless it is paid, the account moves to the Free plan on " +
+			st.FreeAt.Format("2006-01-02 15:04 UTC") + "."
+		p.BannerURL = billingURL
+	}
 }

@@ -89,6 +89,10 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /members/{id}/resend", s.handle(requireUser(s.handleMemberResend)))
 	mux.Handle("GET /invitations/accept", s.handle(s.handleInvitationAcceptForm))
 	mux.Handle("POST /invitations/accept", s.handle(requireUser(s.handleInvitationAccept)))
+	// Billing of the current account (Billing Read to see, Billing Write for the Stripe buttons).
+	mux.Handle("GET /billing", s.handle(requireUser(s.handleBilling)))
+	mux.Handle("POST /billing/checkout", s.handle(requireUser(s.handleBillingCheckout)))
+	mux.Handle("POST /billing/portal", s.handle(requireUser(s.handleBillingPortal)))
 	mux.Handle("GET /audit", s.handle(requireUser(s.handleAuditList)))
 	mux.Handle("GET /audit.csv", s.handle(requireUser(s.handleAuditCSV)))
 	mux.Handle("GET /audit/{id}", s.handle(requireUser(s.handleAuditEntry)))

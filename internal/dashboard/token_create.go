@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/web"
@@ -23,6 +24,21 @@ func (s *server) handleTokenNew(w http.ResponseWriter, r *http.Request) error {
 	g, err := s.loadGrants(r, p, sc)
 	if err != nil {
 		return err
+	}
+	// At the limit, say so before the form is filled in, not after its review step.
+	if quota, plan, err := s.Tokens.OwnerQuota(r.Context(), sc.owner); err != nil {
+		return err
+	} else if _, n, err := s.Tokens.List(r.Context(), sc.owner, tokens.Page{Page: 1, PerPage: 1}); err != nil {
+		return err
+	} else if n >= int64(quota) {
+		if plan.ID != "" && quota < tokens.Quota(sc.owner) {
+			lim := billing.LimitUserTokens
+			if sc.accountTokens() {
+				lim = billing.LimitAccountTokens
+			}
+			return billing.Exceeded(plan, lim)
+		}
+		return errs.E(errs.Forbidden, "The limit of %d tokens is reached; delete a token you no longer use first.", quota)
 	}
 	slug := r.URL.Query().Get("template")
 	if slug == "" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/web"
@@ -63,7 +64,21 @@ func (s *server) handleTokensList(w http.ResponseWriter, r *http.Request) error 
 	now := s.Now()
 	q := r.URL.Query()
 	v.Query = strings.TrimSpace(q.Get("q"))
-	v.Limit = tokens.Quota(sc.owner)
+	quota, plan, err := s.Tokens.OwnerQuota(ctx, sc.owner)
+	if err != nil {
+		return err
+	}
+	v.Limit = quota
+	if plan.ID != "" && len(all) >= quota && quota < tokens.Quota(sc.owner) {
+		lim := billing.LimitUserTokens
+		if sc.accountTokens() {
+			lim = billing.LimitAccountTokens
+		}
+		v.Quota = &web.Quota{Used: int64(len(all)), Limit: int64(quota), What: "tokens", PlanName: plan.Name}
+		if err := s.explainLimit(r, p, v.Quota, plan, lim); err != nil {
+			return err
+		}
+	}
 	zoneID := q.Get("zone")
 	v.Zones = append(v.Zones, web.Option{Value: "", Label: "Any zone", Selected: zoneID == ""})
 	var zone *store.Zone

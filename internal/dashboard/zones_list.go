@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/web"
@@ -70,6 +71,9 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 	}
 	v := web.ZonesView{AccountName: p.Account.Name, CanWrite: canWrite, Form: f,
 		Pagination: web.Pagination{Page: page, PerPage: per, Total: total}}
+	if v.Quota, err = s.quota(r, p, billing.LimitZones, "zones"); err != nil {
+		return err
+	}
 	if page > 1 {
 		v.Pagination.PrevURL = fmt.Sprintf("/zones?page=%d", page-1)
 	}

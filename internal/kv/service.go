@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -18,9 +19,14 @@ import (
 // Service manages KV namespaces and their pairs. Every call names the account; a namespace of
 // another account is NotFound. Callers have authorized the actor.
 type Service struct {
-	db  *store.DB
-	now func() time.Time
+	db     *store.DB
+	now    func() time.Time
+	limits *billing.Limits
 }
+
+// UseLimits makes writes refuse to grow the account's KV storage over its plan's limit
+// (internal/billing); deletes are always allowed.
+func (s *Service) UseLimits(l *billing.Limits) { s.limits = l }
 
 // NewService returns a Service over db.
 func NewService(db *store.DB) *Service {
@@ -218,6 +224,9 @@ func (s *Service) Put(ctx context.Context, actor audit.Actor, accountID, namespa
 		if err := store.PutKVPairs(tx, []store.KVPair{p}); err != nil {
 			return err
 		}
+		if err := s.limits.CheckAdd(tx, accountID, billing.LimitKVBytes, 0); err != nil {
+			return err
+		}
 		return audit.Record(tx, actor, nsEvent("kv.write", accountID, namespaceID, nil, map[string]any{
 			"key": w.Key, "bytes": len(p.Value), "expiration": p.Expiration, "metadata": p.Metadata != nil}))
 	})
@@ -373,6 +382,9 @@ func (s *Service) WriteBatch(ctx context.Context, actor audit.Actor, accountID s
 			return err
 		}
 		if err := store.PutKVPairs(tx, b.rows); err != nil {
+			return err
+		}
+		if err := s.limits.CheckAdd(tx, accountID, billing.LimitKVBytes, 0); err != nil {
 			return err
 		}
 		return audit.Record(tx, actor, nsEvent("kv.bulk_write", accountID, b.namespaceID, nil, map[string]any{

@@ -23,6 +23,7 @@ import (
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
@@ -44,10 +45,14 @@ type Invalidator interface {
 
 // Service manages memberships.
 type Service struct {
-	db  *store.DB
-	inv Invalidator
-	now func() time.Time
+	db     *store.DB
+	inv    Invalidator
+	now    func() time.Time
+	limits *billing.Limits
 }
+
+// UseLimits makes Invite refuse a member over the account plan's limit (internal/billing).
+func (s *Service) UseLimits(l *billing.Limits) { s.limits = l }
 
 // NewService returns a Service over db that invalidates changed users' tokens through inv (nil:
 // other processes and this one learn through the change feed only).
@@ -163,6 +168,9 @@ func (s *Service) Invite(ctx context.Context, actor audit.Actor, g Granter, acco
 		case err == nil:
 			return errs.InvalidField("email", "%s has already been invited to this account.", email).WithCode(errs.Conflict)
 		case !errs.Is(err, errs.NotFound):
+			return err
+		}
+		if err := s.limits.CheckAdd(tx, accountID, billing.LimitMembers, 1); err != nil {
 			return err
 		}
 		if err := store.CreateMembership(tx, m); err != nil {

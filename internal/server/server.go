@@ -30,6 +30,9 @@ type Handlers struct {
 	// Bodies bounds the memory that request bodies take at once, server-wide; nil uses a budget
 	// of bodylimit.DefaultSize.
 	Bodies *bodylimit.Budget
+	// BillingWebhook serves Stripe's POST /billing/webhook (outside the dashboard's session and
+	// cross-origin checks: Stripe signs its requests instead).
+	BillingWebhook http.Handler
 }
 
 // New returns the server's root handler.
@@ -41,6 +44,9 @@ func New(logger *slog.Logger, db *store.DB, ips *clientip.Resolver, h Handlers) 
 	}
 	if h.Static != nil {
 		mux.Handle("/static/", h.Static)
+	}
+	if h.BillingWebhook != nil {
+		mux.Handle("/billing/webhook", h.BillingWebhook)
 	}
 	if h.Dashboard != nil {
 		mux.Handle("/", h.Dashboard)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/input"
@@ -40,6 +41,9 @@ type Service struct {
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
+
+	// limits applies the account plans' token limits (UseLimits); nil applies only the quotas.
+	limits *billing.Limits
 }
 
 // NewService returns a Service over db. Call Start to keep its cache fresh across processes and
@@ -319,6 +323,13 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 		if limit := quota(owner); n >= int64(limit) {
 			return errs.E(errs.Invalid, "The limit of %d tokens is reached; delete a token you no longer use first.", limit)
 		}
+		if owner.Kind == OwnerAccount {
+			if err := s.limits.CheckAdd(tx, owner.AccountID, billing.LimitAccountTokens, 1); err != nil {
+				return err
+			}
+		} else if err := s.limits.CheckUserTokens(tx, owner.UserID, n); err != nil {
+			return err
+		}
 		if err := s.capCheck(tx, c, owner, p, nil); err != nil {
 			return err
 		}
@@ -338,9 +349,42 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 	return t, secret, nil
 }
 
-// Quota returns how many tokens owner o may hold: MaxAccountTokens for an account,
-// MaxUserTokens for a user.
+// Quota returns the hard cap on the tokens owner o may hold: MaxAccountTokens for an account,
+// MaxUserTokens for a user. An account's plan can only lower it (see OwnerQuota).
 func Quota(o Owner) int { return quota(o) }
+
+// UseLimits makes Create apply the plans' token limits (internal/billing) under the hard quotas:
+// an account's plan for its tokens, the largest plan of a user's accounts for the user's.
+func (s *Service) UseLimits(l *billing.Limits) { s.limits = l }
+
+// OwnerQuota returns how many tokens owner o may hold now: the smaller of the hard quota and the
+// plan's limit, with the plan that applies (the zero Plan when billing is off).
+func (s *Service) OwnerQuota(ctx context.Context, o Owner) (int, billing.Plan, error) {
+	q := quota(o)
+	if !s.limits.Enabled() {
+		return q, billing.Plan{}, nil
+	}
+	tx := s.db.Gorm(ctx)
+	var (
+		p   billing.Plan
+		err error
+		lim int64
+	)
+	if o.Kind == OwnerAccount {
+		p, err = s.limits.Plan(tx, o.AccountID)
+		lim = p.AccountTokens
+	} else {
+		p, err = s.limits.UserPlan(tx, o.UserID)
+		lim = p.UserTokens
+	}
+	if err != nil {
+		return 0, billing.Plan{}, err
+	}
+	if lim > 0 && lim < int64(q) {
+		q = int(lim)
+	}
+	return q, p, nil
+}
 
 func quota(o Owner) int {
 	if o.Kind == OwnerAccount {

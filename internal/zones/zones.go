@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -57,12 +58,16 @@ func validLabel(l string) bool {
 
 // Service manages zones.
 type Service struct {
-	db *store.DB
+	db     *store.DB
+	limits *billing.Limits
 	// PendingUntilDelegated makes new zones "pending" until an activation check finds them
 	// delegated to our name servers (LATCHKEY_ZONE_ACTIVATION=delegation), as Cloudflare's are;
 	// false (the self-hosted default) makes them active from creation.
 	PendingUntilDelegated bool
 }
+
+// UseLimits makes Create refuse a zone over the account plan's limit (internal/billing).
+func (s *Service) UseLimits(l *billing.Limits) { s.limits = l }
 
 // NewService returns a Service over db.
 func NewService(db *store.DB) *Service { return &Service{db: db} }
@@ -80,7 +85,10 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, name
 		z.Status, z.ActivatedOn = StatusPending, nil
 	}
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if _, err := store.AccountByID(tx, accountID); err != nil {
+		if err := store.LockAccount(tx, accountID); err != nil {
+			return err
+		}
+		if err := s.limits.CheckAdd(tx, accountID, billing.LimitZones, 1); err != nil {
 			return err
 		}
 		other, err := store.OverlappingZoneInOtherAccount(tx, accountID, name)
