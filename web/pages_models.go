@@ -354,3 +354,27 @@ type TokenUsageGroup struct {
 	Name            string
 	Allowed, Denied int64
 }
+
+// DNSEditView is the page that changes one record: the same fields as the add form, filled in.
+type DNSEditView struct {
+	Zone   ZoneHeader
+	Record DNSRecord
+	// TypeOptions and TTLs are the form's choices; Form holds the values and any errors.
+	TypeOptions, TTLs []Option
+	Form              Form
+}
+
+// DNSBulkDeleteView asks to confirm deleting the selected records.
+type DNSBulkDeleteView struct {
+	Zone    ZoneHeader
+	Records []DNSRecord
+}
+
+// DNSImportView is the page that imports a BIND zone file; Form holds the pasted text, the
+// proxied default and any error.
+type DNSImportView struct {
+	Zone ZoneHeader
+	Form Form
+	// MaxRecords is how many records one file may hold.
+	MaxRecords int
+}

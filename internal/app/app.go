@@ -78,6 +78,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		feed:     changefeed.New(db, logger, changefeed.Options{NoListen: cfg != nil && cfg.FeedNoListen}),
 	}
 	a.zones.PendingUntilDelegated = cfg != nil && cfg.ZonesPendingUntilDelegated
+	if cfg != nil {
+		a.tokens.SetCacheSize(cfg.TokenCacheSize)
+	}
 	// One change feed per process: the token cache subscribes now, other in-memory indexes
 	// subscribe through Feed before they load.
 	a.tokens.UseFeed(a.feed)

@@ -10,7 +10,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/browsertest"
+	"github.com/latchkey/latchkey/internal/dns"
 )
 
 // overflowJS lists what sticks out sideways: the page itself wider than the window, any card
@@ -78,9 +80,17 @@ func TestBrowserLayoutWidths(t *testing.T) {
 		createToken(t, c, "/profile/tokens", v)
 	}
 	zone := base + "/zones/" + zoneIDs[0]
+	recName, recContent, recType := "a-rather-long-record-name-for-the-storefront", "v=spf1 include:_spf.example.com include:mail.example.net ~all", "TXT"
+	rec, err := dns.NewService(e.db).Create(t.Context(), audit.CLI(), acct.ID, zoneIDs[0],
+		dns.Params{Type: &recType, Name: &recName, Content: &recContent}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct{ name, path, ready string }{
 		{"zones", "/zones", `form[action="/zones"]`},
 		{"dns", strings.TrimPrefix(zone, base) + "/dns", `#add-record-title`},
+		{"dns-edit", strings.TrimPrefix(zone, base) + "/dns/" + rec.ID + "/edit", `#edit-record-title`},
+		{"dns-import", strings.TrimPrefix(zone, base) + "/dns/import", `#import-title`},
 		{"tokens", "/profile/tokens", `.token-row`},
 		{"token-form", "/profile/tokens/new?template=custom", `#field-rows-0-group`},
 		{"members", "/members", `main h1`},

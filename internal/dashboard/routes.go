@@ -56,6 +56,12 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /zones/{id}/dns", s.handle(requireUser(s.handleDNSList)))
 	mux.Handle("POST /zones/{id}/dns", s.handle(requireUser(s.handleDNSCreate)))
 	mux.Handle("GET /zones/{id}/dns/{record}/delete", s.handle(requireUser(s.handleDNSDeleteConfirm)))
+	mux.Handle("GET /zones/{id}/dns/{record}/edit", s.handle(requireUser(s.handleDNSEditForm)))
+	mux.Handle("POST /zones/{id}/dns/{record}/edit", s.handle(requireUser(s.handleDNSEdit)))
+	mux.Handle("POST /zones/{id}/dns/bulk-delete", s.handle(requireUser(s.handleDNSBulkDelete)))
+	mux.Handle("GET /zones/{id}/dns/export", s.handle(requireUser(s.handleDNSExport)))
+	mux.Handle("GET /zones/{id}/dns/import", s.handle(requireUser(s.handleDNSImportForm)))
+	mux.Handle("POST /zones/{id}/dns/import", s.handle(requireUser(s.handleDNSImport)))
 	mux.Handle("POST /zones/{id}/dns/{record}/delete", s.handle(requireUser(s.handleDNSDelete)))
 	mux.Handle("GET /zones/{id}/purge", s.handle(requireUser(s.handlePurgePage)))
 	// The name servers to delegate to, and whether the zone is delegated to them (Zone Read).

@@ -90,17 +90,9 @@ func NewIndex(nameServers []string, proxy *Proxy, logger *slog.Logger) *Index {
 	return &Index{zones: map[string]*zone{}, byID: map[string]*zone{}, ns: ns, proxy: proxy, logger: logger}
 }
 
-// serving reports whether the zone answers queries: paused, moved or deleted zones do not.
-func (z *zone) serving() bool {
-	if z.paused {
-		return false
-	}
-	switch z.status {
-	case "", "active", "pending", "initializing":
-		return true
-	}
-	return false
-}
+// serving reports whether the zone answers queries: paused, moved or deleted zones do not. The
+// edge decides by the same store.ZoneServes.
+func (z *zone) serving() bool { return store.ZoneServes(z.status, z.paused) }
 
 // Counts returns how many zones and records the index holds.
 func (ix *Index) Counts() (zones, records int) {
@@ -143,16 +135,12 @@ func (ix *Index) putZone(sz *store.Zone) *zone {
 	return z
 }
 
-// preferred reports whether a answers for a zone name that b (of another account) also holds: a
-// zone that serves beats one that does not, then the zone added first.
+// preferred reports whether a answers for a zone name that b (of another account) also holds, by
+// store.ZonePreferred (which the edge uses too): a zone that serves beats one that does not, then
+// the zone added first.
 func preferred(a, b *zone) bool {
-	if a.serving() != b.serving() {
-		return a.serving()
-	}
-	if !a.created.Equal(b.created) {
-		return a.created.Before(b.created)
-	}
-	return a.id < b.id
+	return store.ZonePreferred(&store.Zone{ID: a.id, Status: a.status, Paused: a.paused, CreatedAt: a.created},
+		&store.Zone{ID: b.id, Status: b.status, Paused: b.paused, CreatedAt: b.created})
 }
 
 // removeZone drops a zone and its records. Callers hold the write lock.

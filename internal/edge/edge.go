@@ -3,8 +3,8 @@
 // enforced in Cloudflare's order (block page, challenge interstitial with a signed clearance
 // cookie), and traffic counts for zone analytics.
 //
-// A request's Host picks the zone (the longest zone name it ends with) and the zone's proxied A,
-// AAAA or CNAME record of that name (or the wildcard covering it); the request goes to the address
+// A request's Host picks the zone and the zone's proxied A, AAAA or CNAME record as the DNS server
+// answers the name (store.EdgeZoneForHost, store.EdgeOriginRecords); the request goes to the address
 // the record names, on Options.OriginPort, over plain HTTP. The data plane reads the database only
 // to refresh its in-memory views: host lookups are reused for Options.HostTTL, access rules until
 // the change feed says they changed, and purges arrive through the same feed (LISTEN/NOTIFY on
@@ -271,7 +271,7 @@ func (e *Edge) lookupHost(ctx context.Context, host string) (*route, error) {
 	}
 	rt := &route{zone: z, found: ok}
 	if ok {
-		recs, err := store.EdgeOriginRecords(tx, z.ID, host)
+		recs, err := store.EdgeOriginRecords(tx, z.ID, z.Name, host)
 		if err != nil {
 			return nil, err
 		}

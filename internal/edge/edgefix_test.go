@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	mdns "github.com/miekg/dns"
+
+	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/dnsserver"
 	"github.com/latchkey/latchkey/internal/edge"
 	"github.com/latchkey/latchkey/internal/purge"
 	"github.com/latchkey/latchkey/internal/zones"
@@ -251,4 +256,98 @@ func TestFillMemoryBound(t *testing.T) {
 	if r := get(t, srv, "www.example.com", "/cacheable/many?wait=1"); r.cache != "HIT" {
 		t.Fatalf("after the burst, the cacheable response is %s; want HIT (one of the fills within the budget was stored)", r.cache)
 	}
+}
+
+// TestEdgeAnswersAsDNS is one table of names that the DNS server and the edge must agree on: the
+// edge serves a host exactly when the DNS server answers its A query with the edge's address
+// (RFC 4592 wildcards, empty non-terminals, delegations, and which of two accounts' zones of one
+// name answers when one is paused).
+func TestEdgeAnswersAsDNS(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newSite(t, db)
+		ctx := context.Background()
+		_, other, err := accounts.NewService(db).SignUp(ctx, accounts.SignUpInput{Email: "other@example.com", Password: "correct horse battery staple"}, audit.CLI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx := db.Gorm(ctx)
+		created := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+		zone := func(account, name, status string, paused bool, age time.Duration) string {
+			z := store.Zone{ID: store.NewID(), AccountID: account, Name: name, Status: status, Paused: paused, Type: "full",
+				Plan: "free", CreatedAt: created.Add(-age), UpdatedAt: created}
+			if err := tx.Create(&z).Error; err != nil {
+				t.Fatal(err)
+			}
+			return z.ID
+		}
+		record := func(account, zoneID, typ, name, content string, proxied bool) {
+			r := store.DNSRecord{ID: store.NewID(), AccountID: account, ZoneID: zoneID, Type: typ, Name: name, Content: content,
+				TTL: 1, Proxied: proxied, CreatedAt: created, UpdatedAt: created}
+			r.Identity = r.ID
+			if err := tx.Create(&r).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		a := zone(s.accountID, "a.test", "active", false, 0)
+		record(s.accountID, a, "A", "www.a.test", "127.0.0.1", true)
+		record(s.accountID, a, "A", "*.pw.a.test", "127.0.0.1", true)
+		record(s.accountID, a, "TXT", "txt.pw.a.test", `"hello"`, false)
+		record(s.accountID, a, "A", "*.a.test", "127.0.0.1", true)
+		record(s.accountID, a, "TXT", "deep.ent.a.test", `"hello"`, false)
+		record(s.accountID, a, "NS", "sub.a.test", "ns1.elsewhere.test", false)
+		record(s.accountID, a, "A", "plain.a.test", "127.0.0.1", false)
+		record(s.accountID, a, "A", "_under.a.test", "127.0.0.1", true)
+		// c.test: the older zone is paused, so the other account's answers.
+		old := zone(s.accountID, "c.test", "active", true, time.Hour)
+		record(s.accountID, old, "A", "old.c.test", "127.0.0.1", true)
+		young := zone(other.ID, "c.test", "active", false, 0)
+		record(other.ID, young, "A", "www.c.test", "127.0.0.1", true)
+		// d.test moved away: nobody answers for it.
+		moved := zone(s.accountID, "d.test", "moved", false, 0)
+		record(s.accountID, moved, "A", "www.d.test", "127.0.0.1", true)
+
+		edgeAddr := netip.MustParseAddr("192.0.2.1")
+		ix := dnsserver.NewIndex([]string{"ns1.latchkey.test"}, &dnsserver.Proxy{IPv4: []netip.Addr{edgeAddr}}, nil)
+		if err := dnsserver.NewSyncer(db, ix, nil).Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			host    string
+			proxied bool
+		}{
+			{"www.a.test", true},
+			{"x.pw.a.test", true},
+			{"x.y.pw.a.test", true},  // closest encloser pw.a.test: *.pw.a.test
+			{"txt.pw.a.test", false}, // exists, with a TXT only: NODATA
+			{"pw.a.test", false},     // an empty non-terminal: NODATA
+			{"ent.a.test", false},    // an empty non-terminal: NODATA, not *.a.test
+			{"x.ent.a.test", false},  // closest encloser ent.a.test has no wildcard: NXDOMAIN
+			{"deep.ent.a.test", false},
+			{"other.a.test", true}, // *.a.test
+			{"x.other.a.test", true},
+			{"sub.a.test", false}, // delegated: a referral
+			{"x.sub.a.test", false},
+			{"plain.a.test", false}, // not proxied: the stored address
+			{"_under.a.test", true},
+			{"xunder.a.test", true}, // *.a.test; "_" in _under is not a LIKE wildcard
+			{"a.test", false},
+			{"www.c.test", true},
+			{"old.c.test", false},
+			{"www.d.test", false},
+		} {
+			m := ix.Lookup(tc.host, mdns.TypeA)
+			dnsProxied := false
+			for _, rr := range m.Answer {
+				if a, ok := rr.(*mdns.A); ok && a.A.Equal(net.IP(edgeAddr.AsSlice())) {
+					dnsProxied = true
+				}
+			}
+			r := get(t, s.srv, tc.host, "/dnsagree")
+			edgeServes := r.status == http.StatusOK && strings.HasPrefix(r.body, "/dnsagree")
+			if dnsProxied != tc.proxied || edgeServes != tc.proxied {
+				t.Errorf("%s: DNS answers with the edge: %v (rcode %d), edge serves: %v (%d); want %v",
+					tc.host, dnsProxied, m.Rcode, edgeServes, r.status, tc.proxied)
+			}
+		}
+	})
 }

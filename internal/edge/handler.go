@@ -136,6 +136,10 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.errorPage(rec, st, http.StatusServiceUnavailable, "Zone paused", "The zone "+rt.zone.Name+" is paused: the edge does not serve it.")
 		return
 	}
+	if !rt.zone.Serving {
+		e.errorPage(rec, st, http.StatusNotFound, "Unknown host", "The zone "+rt.zone.Name+" is not active: the edge does not serve it.")
+		return
+	}
 	if len(rt.origins) == 0 {
 		e.errorPage(rec, st, http.StatusNotFound, "No proxied record",
 			host+" has no proxied A, AAAA or CNAME record in the zone "+rt.zone.Name+".")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -141,12 +142,41 @@ type EdgeZone struct {
 	Name      string
 	Paused    bool
 	Plan      string
+	// Serving is ZoneServes of the zone: false when it is paused, moved, deleted or deactivated.
+	Serving bool
 }
 
-// EdgeZoneForHost finds the zone that serves host (lower-case, no port, no trailing dot): the
-// zone with the longest name that equals host or is a suffix of it at a label boundary. When
-// several accounts hold a zone of that name, the oldest active one wins. ok is false when no zone
-// serves host.
+// ZoneServes reports whether a zone with status and paused answers: DNS queries on the DNS server
+// and requests on the edge. Paused, moved, deleted and deactivated zones do not.
+func ZoneServes(status string, paused bool) bool {
+	if paused {
+		return false
+	}
+	switch status {
+	case "", "active", "pending", "initializing":
+		return true
+	}
+	return false
+}
+
+// ZonePreferred reports whether zone a answers for a zone name that zone b (of another account)
+// also holds: a zone that serves beats one that does not, then the zone created first, then the
+// smaller id. The DNS server and the edge both choose by it, so they answer for the same zone.
+func ZonePreferred(a, b *Zone) bool {
+	if sa, sb := ZoneServes(a.Status, a.Paused), ZoneServes(b.Status, b.Paused); sa != sb {
+		return sa
+	}
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return a.ID < b.ID
+}
+
+// EdgeZoneForHost finds the zone that answers for host (lower-case, no port, no trailing dot), as
+// the DNS server does: among the zones whose name equals host or is a suffix of it at a label
+// boundary, those with the longest name; of those (several accounts may hold one name), the one
+// ZonePreferred picks. ok is false when no zone has such a name. The zone found may not serve
+// (EdgeZone.Serving): then neither the DNS server nor the edge answers for host.
 func EdgeZoneForHost(tx *gorm.DB, host string) (z EdgeZone, ok bool, err error) {
 	var names []string
 	for h := host; h != ""; {
@@ -165,9 +195,9 @@ func EdgeZoneForHost(tx *gorm.DB, host string) (z EdgeZone, ok bool, err error) 
 		return z, false, fmt.Errorf("find zone for host: %w", err)
 	}
 	best := -1
-	for i, c := range zs {
-		if best < 0 || len(c.Name) > len(zs[best].Name) ||
-			(len(c.Name) == len(zs[best].Name) && c.Status == "active" && zs[best].Status != "active") {
+	for i := range zs {
+		if best < 0 || len(zs[i].Name) > len(zs[best].Name) ||
+			(len(zs[i].Name) == len(zs[best].Name) && ZonePreferred(&zs[i], &zs[best])) {
 			best = i
 		}
 	}
@@ -175,7 +205,8 @@ func EdgeZoneForHost(tx *gorm.DB, host string) (z EdgeZone, ok bool, err error) 
 		return z, false, nil
 	}
 	b := zs[best]
-	return EdgeZone{ID: b.ID, AccountID: b.AccountID, Name: b.Name, Paused: b.Paused, Plan: b.Plan}, true, nil
+	return EdgeZone{ID: b.ID, AccountID: b.AccountID, Name: b.Name, Paused: b.Paused, Plan: b.Plan,
+		Serving: ZoneServes(b.Status, b.Paused)}, true, nil
 }
 
 func cutLabel(h string) (label, rest string, ok bool) {
@@ -187,31 +218,91 @@ func cutLabel(h string) (label, rest string, ok bool) {
 	return h, "", false
 }
 
-// EdgeOriginRecords returns the zone's proxied A, AAAA and CNAME records named name, or, when
-// there are none, those of the wildcard that covers name ("*." + its parent), ordered by id.
-func EdgeOriginRecords(tx *gorm.DB, zoneID, name string) ([]DNSRecord, error) {
-	names := []string{name}
-	if _, parent, ok := cutLabel(name); ok && parent != "" {
-		names = append(names, "*."+parent)
+// EdgeOriginRecords returns the proxied A, AAAA and CNAME records, ordered by id, that answer for
+// name (lower case, no trailing dot) in the zone named zoneName, chosen as the DNS server answers
+// (RFC 1034 §4.3.2 with RFC 4592 wildcards): the records of name when name exists in the zone
+// (holds records of any type, or is an empty non-terminal above some); otherwise those of the
+// wildcard "*." + its closest encloser (the nearest ancestor that exists). Nothing is returned for
+// a name at or below a delegation (NS records below the apex), which the DNS server answers with
+// a referral.
+func EdgeOriginRecords(tx *gorm.DB, zoneID, zoneName, name string) ([]DNSRecord, error) {
+	q := tx.Where("zone_id = ? AND name = ?", zoneID, name)
+	if name != zoneName {
+		// Every name that can bear on the answer is the apex's wildcard or lies in the subtree of
+		// the ancestor of name just below the apex: name, its ancestors below the apex, their
+		// wildcards, and names below them.
+		top := name
+		for {
+			_, rest, ok := cutLabel(top)
+			if !ok || rest == zoneName {
+				break
+			}
+			top = rest
+		}
+		q = tx.Where(`zone_id = ? AND (name IN ? OR name LIKE ? ESCAPE '\')`, zoneID, []string{top, "*." + zoneName},
+			"%."+escapeLike(top))
 	}
 	var rs []DNSRecord
-	err := tx.Where("zone_id = ? AND name IN ? AND type IN ? AND proxied = ?", zoneID, names, []string{"A", "AAAA", "CNAME"}, true).
-		Order("id").Find(&rs).Error
-	if err != nil {
+	if err := q.Order("id").Find(&rs).Error; err != nil {
 		return nil, fmt.Errorf("find origin records: %w", err)
 	}
-	var exact, wild []DNSRecord
+	owner, ok := ProxiedOwner(zoneName, name, func(n string) (exists, delegated bool) {
+		for i := range rs {
+			if rs[i].Name == n {
+				exists = true
+				delegated = delegated || rs[i].Type == "NS"
+			} else if strings.HasSuffix(rs[i].Name, "."+n) {
+				exists = true
+			}
+		}
+		return exists, delegated
+	})
+	if !ok {
+		return nil, nil
+	}
+	var out []DNSRecord
 	for _, r := range rs {
-		if r.Name == name {
-			exact = append(exact, r)
-		} else {
-			wild = append(wild, r)
+		if r.Name == owner && r.Proxied && (r.Type == "A" || r.Type == "AAAA" || r.Type == "CNAME") {
+			out = append(out, r)
 		}
 	}
-	if len(exact) > 0 {
-		return exact, nil
+	return out, nil
+}
+
+// ProxiedOwner returns the owner name whose records answer for name in the zone named zoneName
+// (names lower case, without trailing dot), by RFC 1034 §4.3.2 and RFC 4592: name itself when it
+// exists; otherwise the wildcard "*." + its closest encloser. lookup(n) reports whether n exists
+// (holds records or has names below it) and whether it holds NS records. ok is false when nothing
+// answers: name is at or below a delegation, or neither it nor the wildcard exists.
+func ProxiedOwner(zoneName, name string, lookup func(n string) (exists, delegated bool)) (owner string, ok bool) {
+	if name != zoneName && !strings.HasSuffix(name, "."+zoneName) {
+		return "", false
 	}
-	return wild, nil
+	for a := name; len(a) > len(zoneName); {
+		if _, delegated := lookup(a); delegated {
+			return "", false
+		}
+		_, rest, _ := cutLabel(a)
+		a = rest
+	}
+	if name == zoneName {
+		return name, true
+	}
+	if exists, _ := lookup(name); exists {
+		return name, true
+	}
+	_, ce, _ := cutLabel(name)
+	for ce != zoneName {
+		if exists, _ := lookup(ce); exists {
+			break
+		}
+		_, ce, _ = cutLabel(ce)
+	}
+	w := "*." + ce
+	if exists, _ := lookup(w); !exists {
+		return "", false
+	}
+	return w, true
 }
 
 // EdgeAccessRules returns every IP access rule of accountID at account scope and at the scope of
