@@ -84,6 +84,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	// One change feed per process: the token cache subscribes now, other in-memory indexes
 	// subscribe through Feed before they load.
 	a.tokens.UseFeed(a.feed)
+	a.zones.Follow(a.feed)
 	if err := a.tokens.Start(ctx); err != nil {
 		return nil, err
 	}
