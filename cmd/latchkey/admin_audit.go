@@ -55,6 +55,12 @@ func verifyAudit(ctx context.Context, fs *flag.FlagSet, args []string, getenv fu
 		return err
 	}
 	defer db.Close()
+	if *accountID != "" {
+		// A mistyped id must not read as a verified, empty chain.
+		if _, err := store.AccountByID(db.Gorm(ctx), *accountID); err != nil {
+			return fmt.Errorf("verify-audit: account %s: %w", *accountID, err)
+		}
+	}
 	vs, err := audit.VerifyAll(ctx, db, key, *accountID)
 	if err != nil {
 		return fmt.Errorf("verify-audit: %w", err)

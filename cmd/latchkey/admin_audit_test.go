@@ -56,6 +56,10 @@ func TestAdminVerifyAudit(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), es[1].ID) || !strings.Contains(out, `"ok":false`) {
 				t.Fatalf("altered row: %v %s", err, out)
 			}
+			// A mistyped account id is an error, not an empty verified chain.
+			if out, _, err := runCmd(t, getenv, "", "admin", "verify-audit", "--account-id", "0123456789abcdef0123456789abcdef"); err == nil || strings.Contains(out, `"ok":true`) {
+				t.Fatalf("unknown account: %v %s", err, out)
+			}
 			// Put it back, then delete a row instead: the entry after it is named.
 			db.Gorm(context.Background()).Model(&store.AuditEntry{}).Where("id = ?", es[1].ID).Update("zone_name", es[1].ZoneName)
 			if _, _, err := runCmd(t, getenv, "", "admin", "verify-audit"); err != nil {

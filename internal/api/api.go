@@ -96,6 +96,9 @@ func newServer(d Deps, table []Route) *Server {
 	if len(d.NameServers) == 0 {
 		d.NameServers = config.DefaultNameServers()
 	}
+	if d.Zones == nil {
+		d.Zones = zones.NewService(d.DB)
+	}
 	if d.Accounts == nil {
 		d.Accounts = accounts.NewService(d.DB)
 	}

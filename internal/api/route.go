@@ -98,7 +98,8 @@ type Target struct {
 
 // The locators.
 var (
-	// ZoneFromPath reads {zone_id}; the zone's account comes from the database. An unknown zone,
+	// ZoneFromPath reads {zone_id}; the zone's account comes from zones.Service.Locate (a cache
+	// kept fresh by the change feed in a server process). An unknown zone,
 	// and a zone the token cannot see at all, answer 404.
 	ZoneFromPath = Locator{"zone from {zone_id}", locateZone}
 	// AccountFromPath reads {account_id}. An account the credential's owner does not belong to
@@ -141,7 +142,7 @@ func locateZone(s *Server, r *http.Request, p *tokens.Principal) (*Target, error
 	if !store.ValidID(id) {
 		return nil, errs.E(errs.NotFound, "zone not found")
 	}
-	z, err := store.ZoneByIDAnyAccount(s.DB.Gorm(r.Context()), id)
+	z, err := s.Zones.Locate(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}

@@ -78,9 +78,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		feed:     changefeed.New(db, logger, changefeed.Options{NoListen: cfg != nil && cfg.FeedNoListen}),
 	}
 	a.zones.PendingUntilDelegated = cfg != nil && cfg.ZonesPendingUntilDelegated
+	if cfg != nil {
+		a.tokens.SetCacheSize(cfg.TokenCacheSize)
+	}
 	// One change feed per process: the token cache subscribes now, other in-memory indexes
 	// subscribe through Feed before they load.
 	a.tokens.UseFeed(a.feed)
+	a.zones.Follow(a.feed)
 	if err := a.tokens.Start(ctx); err != nil {
 		return nil, err
 	}

@@ -49,6 +49,9 @@ type Config struct {
 	// AuditRetention is how long audit entries are kept (LATCHKEY_AUDIT_RETENTION, e.g. 400d or
 	// 8760h; empty or 0 keeps them forever). Older entries are pruned behind a signed checkpoint.
 	AuditRetention time.Duration
+	// TokenCacheSize bounds how many verified API tokens a process keeps compiled in memory
+	// (LATCHKEY_TOKEN_CACHE_SIZE, default 100000; about 2.5 KB each).
+	TokenCacheSize int
 	// SMTPURL and MailFrom configure outgoing mail (LATCHKEY_SMTP_URL, e.g.
 	// smtp://user:pass@host:587, and LATCHKEY_MAIL_FROM). Without SMTPURL no mail is sent and the
 	// dashboard says so.
@@ -157,7 +160,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.Stripe.PricePro, "stripe-price-pro", env("LATCHKEY_STRIPE_PRICE_PRO", ""), "Stripe price id of the Pro plan (LATCHKEY_STRIPE_PRICE_PRO)")
 	fs.StringVar(&c.Stripe.PriceBusiness, "stripe-price-business", env("LATCHKEY_STRIPE_PRICE_BUSINESS", ""), "Stripe price id of the Business plan (LATCHKEY_STRIPE_PRICE_BUSINESS)")
 	fs.StringVar(&c.Stripe.APIBase, "stripe-api-base", env("LATCHKEY_STRIPE_API_BASE", ""), "another Stripe-compatible API, e.g. stripe-mock's http://127.0.0.1:12111 (LATCHKEY_STRIPE_API_BASE)")
-	var zoneActivation string
+	var zoneActivation, tokenCache string
+	fs.StringVar(&tokenCache, "token-cache-size", env("LATCHKEY_TOKEN_CACHE_SIZE", "100000"), "verified API tokens kept in memory per process (LATCHKEY_TOKEN_CACHE_SIZE)")
 	fs.StringVar(&zoneActivation, "zone-activation", env("LATCHKEY_ZONE_ACTIVATION", "immediate"), "immediate: zones are active from creation; delegation: pending until delegated to the name servers (LATCHKEY_ZONE_ACTIVATION)")
 	dnsDone := c.dnsFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
@@ -211,6 +215,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 		return nil, fmt.Errorf("LATCHKEY_BODY_MEMORY %q: want a size from 64MiB to 1TiB, e.g. 256MiB", bodyMemory)
 	} else {
 		c.BodyMemory = int64(n)
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(tokenCache)); err != nil || n < 100 || n > 100_000_000 {
+		return nil, fmt.Errorf("LATCHKEY_TOKEN_CACHE_SIZE %q: want a count from 100 to 100000000", tokenCache)
+	} else {
+		c.TokenCacheSize = n
 	}
 	if c.NameServers, err = parseNameServers(nameServers); err != nil {
 		return nil, err

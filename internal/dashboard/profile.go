@@ -176,7 +176,11 @@ func (s *server) handleSignOutOthers(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	s.flash(w, r, web.FlashSuccess, "Signed out "+strconv.FormatInt(n, 10)+" other sessions.")
+	noun := " other sessions."
+	if n == 1 {
+		noun = " other session."
+	}
+	s.flash(w, r, web.FlashSuccess, "Signed out "+strconv.FormatInt(n, 10)+noun)
 	redirect(w, r, "/profile/sessions")
 	return nil
 }

@@ -305,6 +305,9 @@ func TestEdgeAnswersAsDNS(t *testing.T) {
 		// d.test moved away: nobody answers for it.
 		moved := zone(s.accountID, "d.test", "moved", false, 0)
 		record(s.accountID, moved, "A", "www.d.test", "127.0.0.1", true)
+		// e.test is paused, and nobody else holds it.
+		paused := zone(s.accountID, "e.test", "active", true, 0)
+		record(s.accountID, paused, "A", "www.e.test", "127.0.0.1", true)
 
 		edgeAddr := netip.MustParseAddr("192.0.2.1")
 		ix := dnsserver.NewIndex([]string{"ns1.latchkey.test"}, &dnsserver.Proxy{IPv4: []netip.Addr{edgeAddr}}, nil)
@@ -334,6 +337,7 @@ func TestEdgeAnswersAsDNS(t *testing.T) {
 			{"www.c.test", true},
 			{"old.c.test", false},
 			{"www.d.test", false},
+			{"www.e.test", false},
 		} {
 			m := ix.Lookup(tc.host, mdns.TypeA)
 			dnsProxied := false
@@ -344,6 +348,13 @@ func TestEdgeAnswersAsDNS(t *testing.T) {
 			}
 			r := get(t, s.srv, tc.host, "/dnsagree")
 			edgeServes := r.status == http.StatusOK && strings.HasPrefix(r.body, "/dnsagree")
+			refused := http.StatusNotFound
+			if tc.host == "www.e.test" {
+				refused = http.StatusServiceUnavailable // the paused zone's page
+			}
+			if !edgeServes && r.status != refused {
+				t.Errorf("%s: the edge answers %d; want %d", tc.host, r.status, refused)
+			}
 			if dnsProxied != tc.proxied || edgeServes != tc.proxied {
 				t.Errorf("%s: DNS answers with the edge: %v (rcode %d), edge serves: %v (%d); want %v",
 					tc.host, dnsProxied, m.Rcode, edgeServes, r.status, tc.proxied)

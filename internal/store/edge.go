@@ -220,49 +220,63 @@ func cutLabel(h string) (label, rest string, ok bool) {
 
 // EdgeOriginRecords returns the proxied A, AAAA and CNAME records, ordered by id, that answer for
 // name (lower case, no trailing dot) in the zone named zoneName, chosen as the DNS server answers
-// (RFC 1034 §4.3.2 with RFC 4592 wildcards): the records of name when name exists in the zone
-// (holds records of any type, or is an empty non-terminal above some); otherwise those of the
-// wildcard "*." + its closest encloser (the nearest ancestor that exists). Nothing is returned for
-// a name at or below a delegation (NS records below the apex), which the DNS server answers with
-// a referral.
+// (RFC 1034 §4.3.2 with RFC 4592 wildcards, see ProxiedOwner): the records of name when name
+// exists in the zone (holds records of any type, or is an empty non-terminal above some);
+// otherwise those of the wildcard "*." + its closest encloser. Nothing is returned for a name at
+// or below a delegation (NS records below the apex), which the DNS server answers with a referral.
+//
+// One indexed query reads the records of name, its ancestors and their wildcards; only a name
+// without records of its own costs a further query per ancestor, to learn whether names lie below
+// it, until one exists.
 func EdgeOriginRecords(tx *gorm.DB, zoneID, zoneName, name string) ([]DNSRecord, error) {
-	q := tx.Where("zone_id = ? AND name = ?", zoneID, name)
-	if name != zoneName {
-		// Every name that can bear on the answer is the apex's wildcard or lies in the subtree of
-		// the ancestor of name just below the apex: name, its ancestors below the apex, their
-		// wildcards, and names below them.
-		top := name
-		for {
-			_, rest, ok := cutLabel(top)
-			if !ok || rest == zoneName {
-				break
-			}
-			top = rest
+	names := []string{name}
+	for a := name; a != zoneName; {
+		_, rest, ok := cutLabel(a)
+		if !ok {
+			break
 		}
-		q = tx.Where(`zone_id = ? AND (name IN ? OR name LIKE ? ESCAPE '\')`, zoneID, []string{top, "*." + zoneName},
-			"%."+escapeLike(top))
+		names = append(names, rest, "*."+rest)
+		a = rest
 	}
 	var rs []DNSRecord
-	if err := q.Order("id").Find(&rs).Error; err != nil {
+	if err := tx.Where("zone_id = ? AND name IN ?", zoneID, names).Order("id").Find(&rs).Error; err != nil {
 		return nil, fmt.Errorf("find origin records: %w", err)
 	}
-	owner, ok := ProxiedOwner(zoneName, name, func(n string) (exists, delegated bool) {
-		for i := range rs {
-			if rs[i].Name == n {
-				exists = true
-				delegated = delegated || rs[i].Type == "NS"
-			} else if strings.HasSuffix(rs[i].Name, "."+n) {
-				exists = true
+	byName := map[string][]DNSRecord{}
+	for _, r := range rs {
+		byName[r.Name] = append(byName[r.Name], r)
+	}
+	var qerr error
+	owner, ok := ProxiedOwner(zoneName, name,
+		func(n string) bool {
+			for _, r := range byName[n] {
+				if r.Type == "NS" {
+					return true
+				}
 			}
-		}
-		return exists, delegated
-	})
+			return false
+		},
+		func(n string) bool {
+			if len(byName[n]) > 0 {
+				return true
+			}
+			if qerr != nil {
+				return false
+			}
+			var below []string
+			qerr = tx.Model(&DNSRecord{}).Where(`zone_id = ? AND name LIKE ? ESCAPE '\'`, zoneID, "%."+escapeLike(n)).
+				Limit(1).Pluck("name", &below).Error
+			return len(below) > 0
+		})
+	if qerr != nil {
+		return nil, fmt.Errorf("find origin records: %w", qerr)
+	}
 	if !ok {
 		return nil, nil
 	}
 	var out []DNSRecord
-	for _, r := range rs {
-		if r.Name == owner && r.Proxied && (r.Type == "A" || r.Type == "AAAA" || r.Type == "CNAME") {
+	for _, r := range byName[owner] {
+		if r.Proxied && (r.Type == "A" || r.Type == "AAAA" || r.Type == "CNAME") {
 			out = append(out, r)
 		}
 	}
@@ -270,39 +284,29 @@ func EdgeOriginRecords(tx *gorm.DB, zoneID, zoneName, name string) ([]DNSRecord,
 }
 
 // ProxiedOwner returns the owner name whose records answer for name in the zone named zoneName
-// (names lower case, without trailing dot), by RFC 1034 §4.3.2 and RFC 4592: name itself when it
-// exists; otherwise the wildcard "*." + its closest encloser. lookup(n) reports whether n exists
-// (holds records or has names below it) and whether it holds NS records. ok is false when nothing
-// answers: name is at or below a delegation, or neither it nor the wildcard exists.
-func ProxiedOwner(zoneName, name string, lookup func(n string) (exists, delegated bool)) (owner string, ok bool) {
+// (names lower case, without trailing dot), by RFC 1034 §4.3.2 and RFC 4592, as the DNS server's
+// index does: name itself when it exists; otherwise the wildcard "*." + its closest encloser (the
+// nearest ancestor that exists; the apex always does), whether or not that wildcard holds records.
+// delegated(n) reports whether n holds NS records, exists(n) whether n holds records or has names
+// below it. ok is false when name is outside the zone or at or below a delegation.
+func ProxiedOwner(zoneName, name string, delegated, exists func(n string) bool) (owner string, ok bool) {
 	if name != zoneName && !strings.HasSuffix(name, "."+zoneName) {
 		return "", false
 	}
 	for a := name; len(a) > len(zoneName); {
-		if _, delegated := lookup(a); delegated {
+		if delegated(a) {
 			return "", false
 		}
-		_, rest, _ := cutLabel(a)
-		a = rest
+		_, a, _ = cutLabel(a)
 	}
-	if name == zoneName {
-		return name, true
-	}
-	if exists, _ := lookup(name); exists {
+	if name == zoneName || exists(name) {
 		return name, true
 	}
 	_, ce, _ := cutLabel(name)
-	for ce != zoneName {
-		if exists, _ := lookup(ce); exists {
-			break
-		}
+	for ce != zoneName && !exists(ce) {
 		_, ce, _ = cutLabel(ce)
 	}
-	w := "*." + ce
-	if exists, _ := lookup(w); !exists {
-		return "", false
-	}
-	return w, true
+	return "*." + ce, true
 }
 
 // EdgeAccessRules returns every IP access rule of accountID at account scope and at the scope of

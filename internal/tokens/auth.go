@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/maypok86/otter/v2"
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/authz"
@@ -168,79 +169,112 @@ func credentialFromRow(r *store.APIToken, h Hash) (*Credential, error) {
 	return c, nil
 }
 
-// cache holds verified credentials by secret hash and owners' access by owner. Every
-// invalidation bumps gen; a loader stores what it read only if gen has not moved since it began,
-// so a change that races a database read is never overwritten by the stale read.
+// DefaultCacheSize is how many verified credentials (and as many owners' access) a process keeps
+// when NewService is not told otherwise: about 3.5 KB each, so ~350 MB at most.
+const DefaultCacheSize = 100_000
+
+// cache holds verified credentials by secret hash and owners' access by owner, each in an otter
+// cache bounded to size entries (W-TinyLFU admission and eviction). byID maps a token id to the
+// credential cached for it, so that the change feed can evict a token by id; an entry
+// leaves byID when its credential leaves the cache for any reason.
+//
+// Every invalidation bumps gen; a loader stores what it read only if gen has not moved since it
+// began, so a change that races a database read is never overwritten by the stale read. mu orders
+// puts against drops; idMu guards byID alone and is never held while calling into otter (whose
+// deletion handler takes it).
 type cache struct {
-	mu     sync.RWMutex
-	byHash map[Hash]*Credential
-	byID   map[string]Hash
-	owners map[string]*Access
+	mu     sync.Mutex
+	byHash *otter.Cache[Hash, *Credential]
+	owners *otter.Cache[string, *Access]
+	idMu   sync.Mutex
+	byID   map[string]*Credential
 	gen    atomic.Uint64
 }
 
-func newCache() *cache {
-	return &cache{byHash: map[Hash]*Credential{}, byID: map[string]Hash{}, owners: map[string]*Access{}}
+func newCache(size int) *cache {
+	if size <= 0 {
+		size = DefaultCacheSize
+	}
+	c := &cache{byID: map[string]*Credential{}}
+	c.byHash = otter.Must(&otter.Options[Hash, *Credential]{
+		MaximumSize: size,
+		// Atomic: it runs inside the deletion, so byID never lags behind the cache. It compares
+		// credentials, not hashes, so that evicting an old copy never unlinks a newer one.
+		OnAtomicDeletion: func(e otter.DeletionEvent[Hash, *Credential]) {
+			c.idMu.Lock()
+			if c.byID[e.Value.ID] == e.Value {
+				delete(c.byID, e.Value.ID)
+			}
+			c.idMu.Unlock()
+		},
+	})
+	c.owners = otter.Must(&otter.Options[string, *Access]{MaximumSize: size})
+	return c
 }
 
 func (c *cache) get(h Hash) (*Credential, *Access) {
-	c.mu.RLock()
-	cred := c.byHash[h]
-	var acc *Access
-	if cred != nil {
-		acc = c.owners[cred.Owner.cacheKey()]
+	cred, ok := c.byHash.GetIfPresent(h)
+	if !ok {
+		return nil, nil
 	}
-	c.mu.RUnlock()
+	acc, _ := c.owners.GetIfPresent(cred.Owner.cacheKey())
 	return cred, acc
 }
 
 func (c *cache) putCredential(gen uint64, cred *Credential) {
 	c.mu.Lock()
-	if c.gen.Load() == gen {
-		c.byHash[cred.hash] = cred
-		c.byID[cred.ID] = cred.hash
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return
 	}
-	c.mu.Unlock()
+	c.idMu.Lock()
+	c.byID[cred.ID] = cred
+	c.idMu.Unlock()
+	c.byHash.Set(cred.hash, cred)
 }
 
 func (c *cache) putAccess(gen uint64, key string, a *Access) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.gen.Load() == gen {
-		c.owners[key] = a
+		c.owners.Set(key, a)
 	}
-	c.mu.Unlock()
 }
 
 func (c *cache) dropToken(id string) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.gen.Add(1)
-	if h, ok := c.byID[id]; ok {
-		delete(c.byHash, h)
-		delete(c.byID, id)
+	c.idMu.Lock()
+	cred := c.byID[id]
+	delete(c.byID, id)
+	c.idMu.Unlock()
+	if cred != nil {
+		c.byHash.Invalidate(cred.hash)
 	}
-	c.mu.Unlock()
 }
 
 func (c *cache) dropOwner(key string) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.gen.Add(1)
-	delete(c.owners, key)
-	c.mu.Unlock()
+	c.owners.Invalidate(key)
 }
 
 func (c *cache) dropAll() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.gen.Add(1)
-	c.byHash = map[Hash]*Credential{}
-	c.byID = map[string]Hash{}
-	c.owners = map[string]*Access{}
-	c.mu.Unlock()
+	c.byHash.InvalidateAll()
+	c.owners.InvalidateAll()
+	c.idMu.Lock()
+	c.byID = map[string]*Credential{}
+	c.idMu.Unlock()
 }
 
 func (c *cache) size() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.byHash)
+	c.byHash.CleanUp()
+	return c.byHash.EstimatedSize()
 }
 
 // Authenticate turns a presented secret into a principal: it rejects malformed secrets without a

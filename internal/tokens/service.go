@@ -52,9 +52,13 @@ func NewService(db *store.DB, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, logger: logger, cache: newCache(), now: func() time.Time { return time.Now().UTC() },
+	return &Service{db: db, logger: logger, cache: newCache(0), now: func() time.Time { return time.Now().UTC() },
 		pollInterval: PollInterval}
 }
+
+// SetCacheSize bounds the verified-token cache to n credentials (and n owners' access); n <= 0
+// means DefaultCacheSize. Call it before the service is used: it empties the cache.
+func (s *Service) SetCacheSize(n int) { s.cache = newCache(n) }
 
 // Input is what a caller sets on a token: all of it on create, and all of it again on update
 // (a full replace), plus Status on update.

@@ -426,3 +426,48 @@ func TestSignUpRoleIsKnown(t *testing.T) {
 		t.Fatalf("accounts.SuperAdministratorRoleID %s is not the engine's Super Administrator (%+v)", accounts.SuperAdministratorRoleID, r)
 	}
 }
+
+// TestBoundedCacheStillRevokes runs a service whose cache holds two tokens: five tokens all
+// authenticate (evicted ones reload), the cache stays at its bound, and a disabled token fails at
+// once whether or not it was still cached.
+func TestBoundedCacheStillRevokes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		svc := tokens.NewService(db, nil)
+		svc.SetCacheSize(2)
+		u, a := tt.User(t, db)
+		z := tt.Zone(t, db, a.ID)
+		in := tokens.Input{Name: "t", Policies: []authz.PolicyJSON{tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))}}
+		var ids, secrets []string
+		for range 5 {
+			tok, secret, err := svc.Create(ctx, dashboard(u), tokens.UserOwner(u.ID), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, secrets = append(ids, tok.ID), append(secrets, secret)
+		}
+		for range 3 {
+			for i, s := range secrets {
+				if p, err := svc.Authenticate(ctx, s); err != nil || p.TokenID() != ids[i] {
+					t.Fatalf("authenticate %d: %v", i, err)
+				}
+			}
+		}
+		if n := svc.CacheSize(); n > 2 {
+			t.Fatalf("cache holds %d credentials, bound 2", n)
+		}
+		off := in
+		off.Status = tokens.StatusDisabled
+		for i := range ids {
+			if _, err := svc.Update(ctx, dashboard(u), tokens.UserOwner(u.ID), ids[i], off); err != nil {
+				t.Fatal(err)
+			}
+			p, err := svc.Authenticate(ctx, secrets[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Cred.Check(time.Now(), netip.MustParseAddr("192.0.2.1")) == nil {
+				t.Fatalf("token %d still active after disable", i)
+			}
+		}
+	})
+}

@@ -64,6 +64,8 @@ type Service struct {
 	// delegated to our name servers (LATCHKEY_ZONE_ACTIVATION=delegation), as Cloudflare's are;
 	// false (the self-hosted default) makes them active from creation.
 	PendingUntilDelegated bool
+
+	cache cachedZones // set by Follow
 }
 
 // UseLimits makes Create refuse a zone over the account plan's limit (internal/billing).
@@ -132,6 +134,7 @@ func (s *Service) List(ctx context.Context, f store.ZoneFilter) ([]store.Zone, i
 // SetPaused pauses or unpauses a zone of accountID.
 func (s *Service) SetPaused(ctx context.Context, actor audit.Actor, accountID, id string, paused bool) (*store.Zone, error) {
 	var z *store.Zone
+	defer s.evict(id) // after the commit
 	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if z, err = store.ZoneByID(tx, accountID, id); err != nil {
@@ -141,6 +144,9 @@ func (s *Service) SetPaused(ctx context.Context, actor audit.Actor, accountID, i
 		z.Paused = paused
 		z.UpdatedAt = time.Now().UTC()
 		if err := store.UpdateZone(tx, z); err != nil {
+			return err
+		}
+		if err := noteChange(tx, z.ID); err != nil {
 			return err
 		}
 		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.update", ResourceType: "zone",
@@ -157,12 +163,16 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, accountID, id s
 	if !store.ValidID(id) {
 		return errs.E(errs.NotFound, "zone not found")
 	}
+	defer s.evict(id) // after the commit
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
 		z, err := store.ZoneByID(tx, accountID, id)
 		if err != nil {
 			return err
 		}
 		if err := store.DeleteZone(tx, accountID, id); err != nil {
+			return err
+		}
+		if err := noteChange(tx, id); err != nil {
 			return err
 		}
 		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.delete", ResourceType: "zone",
@@ -195,6 +205,7 @@ func (s *Service) CheckActivation(ctx context.Context, actor audit.Actor, accoun
 	if d.Status != DelegationActive || z.Status != StatusPending {
 		return z, d, nil
 	}
+	defer s.evict(id) // after the commit
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if z, err = store.ZoneByID(tx, accountID, id); err != nil {
 			return err
@@ -206,6 +217,9 @@ func (s *Service) CheckActivation(ctx context.Context, actor audit.Actor, accoun
 		now := time.Now().UTC()
 		z.Status, z.ActivatedOn, z.UpdatedAt = StatusActive, &now, now
 		if err := store.UpdateZone(tx, z); err != nil {
+			return err
+		}
+		if err := noteChange(tx, z.ID); err != nil {
 			return err
 		}
 		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "zone.update", ResourceType: "zone",

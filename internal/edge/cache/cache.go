@@ -2,6 +2,8 @@ package cache
 
 import (
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,8 +33,11 @@ type Object struct {
 	InitialAge                time.Duration
 	// Freshness is the freshness lifetime.
 	Freshness time.Duration
-	// spec is true for the entry that only records the Vary names of a URL.
+	// spec is true for the entry that only records the Vary names of a URL; gen is the spec's
+	// generation, part of the keys of the URL's objects, so that objects stored under an earlier
+	// spec (deleted by a purge, expired, or with other Vary names) can never be found again.
 	spec bool
+	gen  uint64
 }
 
 // Age returns the object's current age at now (RFC 9111 §4.2.3).
@@ -105,6 +110,9 @@ type Cache struct {
 	// cost other zones their fills.
 	epoch      atomic.Uint64
 	zoneEpochs sync.Map
+	// gens numbers specs; walks counts purges that visited every entry (for tests).
+	gens  atomic.Uint64
+	walks atomic.Uint64
 }
 
 // New returns an empty Cache.
@@ -180,8 +188,10 @@ func urlKey(zoneID, host, path, query string) string {
 	return zoneID + "\x00" + host + "\x00" + path + "?" + query
 }
 
-func variantKey(base string, values []string) string {
-	return base + "\x00" + strings.Join(values, "\x00")
+// objectKey is the key of the object of the URL base stored under the spec generation gen with
+// the Vary values values.
+func objectKey(base string, gen uint64, values []string) string {
+	return base + "\x00" + strconv.FormatUint(gen, 36) + "\x00" + strings.Join(values, "\x00") + "\x01"
 }
 
 // Lookup returns the stored object that answers a request for host, path and query in zone
@@ -192,11 +202,11 @@ func (c *Cache) Lookup(zoneID, host, path, query string, req http.Header) *Objec
 	if !ok {
 		return nil
 	}
-	key := base
+	var values []string
 	if len(spec.VaryNames) > 0 {
-		key = variantKey(base, VaryValues(spec.VaryNames, req))
+		values = VaryValues(spec.VaryNames, req)
 	}
-	o, ok := c.c.GetIfPresent(key + "\x01")
+	o, ok := c.c.GetIfPresent(objectKey(base, spec.gen, values))
 	if !ok {
 		return nil
 	}
@@ -210,18 +220,23 @@ func (c *Cache) Store(o *Object, epoch uint64) bool {
 		return false
 	}
 	base := urlKey(o.ZoneID, o.Host, o.Path, o.Query)
-	key := base
-	if len(o.VaryNames) > 0 {
-		key = variantKey(base, o.VaryValues)
+	gen := c.gens.Add(1)
+	if old, ok := c.c.GetIfPresent(base); ok && slices.Equal(old.VaryNames, o.VaryNames) {
+		gen = old.gen // the URL's other variants stay reachable
 	}
-	spec := &Object{spec: true, ZoneID: o.ZoneID, Host: o.Host, Path: o.Path, Query: o.Query,
+	var values []string
+	if len(o.VaryNames) > 0 {
+		values = o.VaryValues
+	}
+	key := objectKey(base, gen, values)
+	spec := &Object{spec: true, gen: gen, ZoneID: o.ZoneID, Host: o.Host, Path: o.Path, Query: o.Query,
 		VaryNames: o.VaryNames, Header: http.Header{}, Freshness: c.lifetime(o)}
 	c.c.Set(base, spec)
-	c.c.Set(key+"\x01", o)
+	c.c.Set(key, o)
 	if c.Epoch(o.ZoneID) != epoch {
 		// A purge ran while we stored: it may have missed these entries.
 		c.c.Invalidate(base)
-		c.c.Invalidate(key + "\x01")
+		c.c.Invalidate(key)
 		return false
 	}
 	return true

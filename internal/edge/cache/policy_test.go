@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -170,5 +172,54 @@ func BenchmarkStoreAndLookup(b *testing.B) {
 		if c.Lookup("z", "h", p, "", h) == nil {
 			b.Fatal("miss")
 		}
+	}
+}
+
+// TestPurgeFilesByKey: a purge of files without headers evicts by key, without visiting every
+// entry, and objects stored under an earlier spec of the URL never come back.
+func TestPurgeFilesByKey(t *testing.T) {
+	c := New(Options{})
+	now := time.Now()
+	obj := func(path string, vary []string, values []string, body string) *Object {
+		h := http.Header{}
+		if len(vary) > 0 {
+			h.Set("Vary", strings.Join(vary, ", "))
+		}
+		return &Object{ZoneID: "z", Host: "h", Path: path, Header: h, Status: 200, Body: []byte(body),
+			Freshness: time.Hour, ResponseTime: now, VaryNames: vary, VaryValues: values}
+	}
+	for i := range 1000 {
+		c.Store(obj(fmt.Sprintf("/other/%d", i), nil, nil, "x"), c.Epoch("z"))
+	}
+	c.Store(obj("/a", nil, nil, "a"), c.Epoch("z"))
+	c.Store(obj("/b", nil, nil, "b"), c.Epoch("z"))
+	walks := c.walks.Load()
+	if n := c.Purge("z", Selector{Kind: "files", Files: []File{{URL: "https://h/a"}}}); n != 2 {
+		t.Fatalf("purge removed %d entries; want 2 (the URL's spec and object)", n)
+	}
+	if c.walks.Load() != walks {
+		t.Fatal("a purge of files without headers visited every entry")
+	}
+	if c.Lookup("z", "h", "/a", "", http.Header{}) != nil || c.Lookup("z", "h", "/b", "", http.Header{}) == nil {
+		t.Fatal("the purge evicted the wrong objects")
+	}
+
+	// Variants stored under Vary, then the URL without Vary (its variants linger), then a purge
+	// by key, then Vary again: the lingering variant from before the purge is not found.
+	lang := []string{"Accept-Language"}
+	c.Store(obj("/v", lang, []string{"nl"}, "old nl"), c.Epoch("z"))
+	c.Store(obj("/v", nil, nil, "plain"), c.Epoch("z"))
+	c.Purge("z", Selector{Kind: "files", Files: []File{{URL: "http://h/v"}}})
+	c.Store(obj("/v", lang, []string{"en"}, "new en"), c.Epoch("z"))
+	if o := c.Lookup("z", "h", "/v", "", http.Header{"Accept-Language": {"nl"}}); o != nil {
+		t.Fatalf("a variant stored before the purge is served after it: %q", o.Body)
+	}
+	if o := c.Lookup("z", "h", "/v", "", http.Header{"Accept-Language": {"en"}}); o == nil || string(o.Body) != "new en" {
+		t.Fatal("the variant stored after the purge is not found")
+	}
+	// With Vary stored, a purge by URL still evicts every variant (by visiting the entries).
+	c.Purge("z", Selector{Kind: "files", Files: []File{{URL: "http://h/v"}}})
+	if c.Lookup("z", "h", "/v", "", http.Header{"Accept-Language": {"en"}}) != nil {
+		t.Fatal("a purge of a URL with Vary left a variant")
 	}
 }

@@ -63,6 +63,10 @@ func (c *Cache) Purge(zoneID string, sel Selector) int {
 		h, path, _ := strings.Cut(p, "/")
 		prefixes = append(prefixes, prefixMatch{host: strings.ToLower(h), path: "/" + path})
 	}
+	if n, ok := c.purgeFiles(zoneID, sel.Kind, files); ok {
+		return n
+	}
+	c.walks.Add(1)
 	n := 0
 	for k, o := range c.c.All() {
 		if o.ZoneID != zoneID || !selects(sel.Kind, o, files, tags, hosts, prefixes) {
@@ -73,6 +77,42 @@ func (c *Cache) Purge(zoneID string, sel Selector) int {
 		}
 	}
 	return n
+}
+
+// purgeFiles evicts the files of a "files" purge by their keys, without visiting every entry, and
+// reports whether it could: not when a file names request headers (which pick variants by
+// comparisons without case) or is stored with Vary (whose variants are not known by key).
+// Removing a URL's spec makes every object stored under it unreachable for good (a later spec
+// has another generation), so only its own object needs removing besides.
+func (c *Cache) purgeFiles(zoneID, kind string, files []fileMatch) (int, bool) {
+	if kind != "files" {
+		return 0, false
+	}
+	specs := make([]*Object, len(files))
+	for i, f := range files {
+		if len(f.headers) > 0 {
+			return 0, false
+		}
+		if spec, ok := c.c.GetIfPresent(urlKey(zoneID, f.host, f.path, f.query)); ok {
+			if len(spec.VaryNames) > 0 {
+				return 0, false
+			}
+			specs[i] = spec
+		}
+	}
+	n := 0
+	for i, f := range files {
+		base := urlKey(zoneID, f.host, f.path, f.query)
+		if _, ok := c.c.Invalidate(base); ok {
+			n++
+		}
+		if specs[i] != nil {
+			if _, ok := c.c.Invalidate(objectKey(base, specs[i].gen, nil)); ok {
+				n++
+			}
+		}
+	}
+	return n, true
 }
 
 // PurgeAll evicts every object of every zone.
