@@ -64,7 +64,10 @@ func TestKVPagesNamespacesAndKeys(t *testing.T) {
 		}
 
 		// Put: bad input kept beside its field, nothing stored.
-		for _, tc := range []struct{ form []string; field string }{
+		for _, tc := range []struct {
+			form  []string
+			field string
+		}{
 			{[]string{"key", "", "value", "v"}, "key"},
 			{[]string{"key", "a", "value", "v", "metadata", "{nope"}, "metadata"},
 			{[]string{"key", "a", "value", "v", "expiration_ttl", "10"}, "expiration_ttl"},
