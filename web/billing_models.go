@@ -34,7 +34,7 @@ func (q *Quota) Text() string {
 
 // BillingView is the billing page of the current account.
 type BillingView struct {
-	AccountName string
+	AccountName, AccountID string
 	// Enabled is false when Stripe is not configured: every account is on Unlimited.
 	Enabled  bool
 	PlanName string

@@ -151,6 +151,9 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 		if fs.NArg() != 1 {
 			return errors.New("billing-replay: give one event file")
 		}
+		if getenv("LATCHKEY_STRIPE_PRICE_PRO") == "" && getenv("LATCHKEY_STRIPE_PRICE_BUSINESS") == "" {
+			return errors.New("billing-replay: set LATCHKEY_STRIPE_PRICE_PRO and LATCHKEY_STRIPE_PRICE_BUSINESS as the server has them, so that prices map to plans")
+		}
 		data, err := os.ReadFile(fs.Arg(0))
 		if err != nil {
 			return fmt.Errorf("billing-replay: %w", err)
@@ -162,11 +165,11 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 		defer db.Close()
 		svc := billing.New(db, billing.Options{SecretKey: firstNonEmpty(getenv("LATCHKEY_STRIPE_SECRET_KEY"), "sk_replay"),
 			PricePro: getenv("LATCHKEY_STRIPE_PRICE_PRO"), PriceBusiness: getenv("LATCHKEY_STRIPE_PRICE_BUSINESS")})
-		id, err := svc.ReplayFile(ctx, data)
+		id, applied, err := svc.ReplayFile(ctx, data)
 		if err != nil {
 			return cliError("billing-replay", err)
 		}
-		return writeJSON(stdout, map[string]string{"event_id": id})
+		return writeJSON(stdout, map[string]any{"event_id": id, "applied": applied})
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("admin: unknown command %q", cmd)

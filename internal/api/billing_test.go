@@ -70,7 +70,7 @@ func TestBillingAPI(t *testing.T) {
 
 		ev := fmt.Sprintf(`{"id":"evt_api_%s","object":"event","type":"customer.subscription.updated","created":%d,"data":{"object":{"id":"sub_api","object":"subscription","status":"active","customer":"cus_api%s","metadata":{"account_id":%q},"items":{"object":"list","data":[{"price":{"id":"price_pro"}}]}}}}`,
 			a.ID, time.Now().Unix(), a.ID[:6], a.ID)
-		if _, err := bill.ReplayFile(bg, []byte(ev)); err != nil {
+		if _, _, err := bill.ReplayFile(bg, []byte(ev)); err != nil {
 			t.Fatal(err)
 		}
 		if r := e.do("POST", "/zones", bearerOf(full), body()); r.Status != http.StatusOK {

@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -419,4 +420,63 @@ func TestLimits(t *testing.T) {
 			t.Fatalf("zone after the downgrade: %v", err)
 		}
 	})
+}
+
+// TestAuditRetentionAndRateLimitByPlan: an account's audit chain keeps the shorter of the
+// server's retention and its plan's; account tokens get the plan's API rate limit; with billing
+// off only the server's settings apply.
+func TestAuditRetentionAndRateLimitByPlan(t *testing.T) {
+	db := storetest.SQLite(t)
+	c := newClock()
+	s := newService(db, "", c)
+	_, a := tt.User(t, db)
+	now := c.now()
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		server time.Duration
+		want   time.Duration
+	}{{0, 30 * day}, {10 * day, 10 * day}, {400 * day, 30 * day}} {
+		cut, err := s.Limits().AuditCutoff(db.Gorm(bg), a.ID, tc.server, now)
+		if err != nil || !cut.Equal(now.Add(-tc.want)) {
+			t.Errorf("server %v: cutoff %v, want %v ago (%v)", tc.server, now.Sub(cut), tc.want, err)
+		}
+	}
+	if cut, _ := s.Limits().AuditCutoff(db.Gorm(bg), "", 0, now); !cut.IsZero() {
+		t.Errorf("a user's chain without a server retention: cutoff %v", cut)
+	}
+	off := billing.New(db, billing.Options{})
+	if cut, _ := off.Limits().AuditCutoff(db.Gorm(bg), a.ID, 0, now); !cut.IsZero() {
+		t.Errorf("billing off: cutoff %v", cut)
+	}
+	if rl, ok := s.RateLimit(bg, a.ID); !ok || rl.Requests != 300 {
+		t.Errorf("Free rate limit = %+v %v", rl, ok)
+	}
+	if _, ok := off.RateLimit(bg, a.ID); ok {
+		t.Error("billing off sets a rate limit")
+	}
+}
+
+// TestKVStorageLimit: writes that would grow the account's KV storage past the plan's limit are
+// refused; deletes and smaller writes are not.
+func TestKVStorageLimit(t *testing.T) {
+	db := storetest.SQLite(t)
+	s := newService(db, "", newClock())
+	_, a := tt.User(t, db)
+	kvs := kv.NewService(db)
+	kvs.UseLimits(s.Limits())
+	ns, err := kvs.CreateNamespace(bg, audit.CLI(), a.ID, "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free, _ := billing.PlanByID(billing.Free)
+	big := bytes.Repeat([]byte("x"), int(free.KVBytes/2))
+	if err := kvs.Put(bg, audit.CLI(), a.ID, ns.ID, kv.Write{Key: "a", Value: big}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kvs.Put(bg, audit.CLI(), a.ID, ns.ID, kv.Write{Key: "b", Value: big}); errs.As(err) == nil || errs.As(err).APICode != billing.LimitAPICode {
+		t.Fatalf("over the KV limit: %v", err)
+	}
+	if err := kvs.Put(bg, audit.CLI(), a.ID, ns.ID, kv.Write{Key: "b", Value: []byte("small")}); err != nil {
+		t.Fatalf("a small write: %v", err)
+	}
 }

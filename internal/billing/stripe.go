@@ -36,7 +36,8 @@ type Options struct {
 	// Grace is how long a past-due account keeps its plan; 0 means DefaultGrace.
 	Grace time.Duration
 	// Now is the clock; nil means time.Now.
-	Now    func() time.Time
+	Now func() time.Time
+	// Logger receives refused and ignored webhook events; nil discards.
 	Logger *slog.Logger
 	// HTTPClient makes the Stripe requests; nil means a client with a 30-second timeout.
 	HTTPClient *http.Client

@@ -67,14 +67,22 @@ func (s *Service) WebhookHandler() http.Handler {
 // an event older (by its created time) than the last one applied to the account does not
 // overwrite it, so events arriving out of order leave the newest state.
 func (s *Service) ApplyEvent(ctx context.Context, ev stripe.Event) error {
+	_, err := s.applyEvent(ctx, ev)
+	return err
+}
+
+// applyEvent is ApplyEvent; it also reports whether the event was new (false: already applied).
+func (s *Service) applyEvent(ctx context.Context, ev stripe.Event) (bool, error) {
 	if ev.ID == "" {
-		return errs.E(errs.Invalid, "event without an id")
+		return false, errs.E(errs.Invalid, "event without an id")
 	}
 	if ev.Data == nil {
-		return errs.E(errs.Invalid, "event without data")
+		return false, errs.E(errs.Invalid, "event without data")
 	}
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		fresh, err := store.RecordStripeEvent(tx, &store.StripeEvent{ID: ev.ID, Type: string(ev.Type), Created: ev.Created,
+	var fresh bool
+	return fresh, s.db.Tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		fresh, err = store.RecordStripeEvent(tx, &store.StripeEvent{ID: ev.ID, Type: string(ev.Type), Created: ev.Created,
 			ProcessedAt: s.limits.Now()})
 		if err != nil || !fresh {
 			return err
@@ -211,6 +219,9 @@ func (s *Service) applySubscription(tx *gorm.DB, actor audit.Actor, accountID st
 		b.PastDueSince = nil
 		if p, ok := s.subscriptionPlan(sub); ok {
 			plan = p
+		} else {
+			s.logger.Warn("subscription's price is neither LATCHKEY_STRIPE_PRICE_PRO nor _BUSINESS; plan unchanged",
+				"account", accountID, "subscription", sub.ID)
 		}
 	case stripe.SubscriptionStatusPastDue:
 		if b.PastDueSince == nil {
@@ -287,14 +298,16 @@ func cmpOr(a, b string) string {
 }
 
 // ReplayFile applies the Stripe event JSON in data without a signature check, for an operator
-// replaying an event by hand (latchkey admin billing-replay). Events already applied are skipped.
-func (s *Service) ReplayFile(ctx context.Context, data []byte) (string, error) {
+// replaying an event by hand (latchkey admin billing-replay). It returns the event's id and
+// whether it was applied now: an event already applied is skipped.
+func (s *Service) ReplayFile(ctx context.Context, data []byte) (string, bool, error) {
 	var ev stripe.Event
 	if err := json.Unmarshal(data, &ev); err != nil {
-		return "", fmt.Errorf("not a Stripe event: %w", err)
+		return "", false, fmt.Errorf("not a Stripe event: %w", err)
 	}
 	if ev.ID == "" || ev.Type == "" {
-		return "", errors.New("not a Stripe event: no id or type")
+		return "", false, errors.New("not a Stripe event: no id or type")
 	}
-	return ev.ID, s.ApplyEvent(ctx, ev)
+	applied, err := s.applyEvent(ctx, ev)
+	return ev.ID, applied, err
 }

@@ -28,7 +28,7 @@ func (s *server) handleBilling(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := web.BillingView{AccountName: acct.Name, Enabled: s.Billing.Enabled(), CanWrite: canWrite}
+	v := web.BillingView{AccountName: acct.Name, AccountID: acct.ID, Enabled: s.Billing.Enabled(), CanWrite: canWrite}
 	if !v.Enabled {
 		return s.render(w, r, http.StatusOK, web.Billing(s.page(w, r, "Billing", "billing"), v))
 	}

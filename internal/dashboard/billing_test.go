@@ -38,7 +38,7 @@ func newBillingEnv(t *testing.T, db *store.DB, apiBase string) (*env, *billing.S
 func replay(t *testing.T, bill *billing.Service, id, typ string, created int64, object string) {
 	t.Helper()
 	ev := fmt.Sprintf(`{"id":%q,"object":"event","type":%q,"created":%d,"data":{"object":%s}}`, id, typ, created, object)
-	if _, err := bill.ReplayFile(context.Background(), []byte(ev)); err != nil {
+	if _, _, err := bill.ReplayFile(context.Background(), []byte(ev)); err != nil {
 		t.Fatalf("event %s: %v", id, err)
 	}
 }
