@@ -56,36 +56,52 @@ func stateOf(ctx context.Context) *reqState { s, _ := ctx.Value(stateKey{}).(*re
 // visitorHeaders are request headers that only the edge sets (or that name the client's address
 // and so could mislead the origin); a visitor's copies are removed, and so are the spellings with
 // underscores for hyphens, which some origin servers (CGI, PHP, WSGI) read as the same header.
-var visitorHeaders = map[string]bool{}
+var visitorHeaders = []string{"CF-Connecting-IP", "CF-Ray", "CF-IPCountry", "CF-Visitor", "True-Client-IP", "CF-Worker",
+	"X-Real-IP", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"}
 
 // underscoreOnly are headers a visitor may send that the edge adds to rather than sets: only their
 // spellings with underscores are removed.
 var underscoreOnly = []string{"CDN-Loop"}
 
-func init() {
-	for _, h := range []string{"CF-Connecting-IP", "CF-Ray", "CF-IPCountry", "CF-Visitor", "True-Client-IP", "CF-Worker",
-		"X-Real-IP", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"} {
-		visitorHeaders[strings.ToLower(h)] = true
-	}
-}
-
 // stripVisitorHeaders removes from h the headers only the edge may set, in any spelling.
 func stripVisitorHeaders(h http.Header) {
 	for k := range h {
-		n := strings.ToLower(k)
-		u := strings.ReplaceAll(n, "_", "-")
-		if visitorHeaders[u] {
-			delete(h, k)
-			continue
+		for _, n := range visitorHeaders {
+			if sameHeader(k, n) {
+				delete(h, k)
+			}
 		}
-		if u != n {
-			for _, o := range underscoreOnly {
-				if strings.EqualFold(u, o) {
+		if strings.IndexByte(k, '_') >= 0 {
+			for _, n := range underscoreOnly {
+				if sameHeader(k, n) {
 					delete(h, k)
 				}
 			}
 		}
 	}
+}
+
+// sameHeader reports whether header name k is name n, ignoring case and reading "_" as "-".
+func sameHeader(k, n string) bool {
+	if len(k) != len(n) {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		a, b := k[i], n[i]
+		if a == '_' {
+			a = '-'
+		}
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 // ServeHTTP answers a visitor's request.
