@@ -69,6 +69,8 @@ type Page struct {
 	AccountPages bool
 	// BillingPage shows the billing link: billing is on and the user has Billing Read.
 	BillingPage bool
+	// KVPage shows the Workers KV link: the user may read the account's KV namespaces.
+	KVPage bool
 	// Banner is a warning shown above every page (a failed payment, to Billing Read members).
 	Banner string
 	// BannerURL is where the banner's link goes.

@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/firewall"
+	"github.com/latchkey/latchkey/internal/kv"
 	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/members"
 	"github.com/latchkey/latchkey/internal/purge"
@@ -67,6 +68,8 @@ type Deps struct {
 	// Billing serves the billing page and the plan limits shown on the lists; nil means billing
 	// off (every account on Unlimited).
 	Billing *billing.Service
+	// KV serves the Workers KV pages; nil means a service over DB.
+	KV *kv.Service
 	// TwoFactor checks second factors; nil means a service over DB keyed from the session key.
 	TwoFactor *twofactor.Service
 }
@@ -120,6 +123,9 @@ func New(d Deps) (http.Handler, error) {
 	}
 	if d.DNS == nil {
 		d.DNS = dns.NewService(d.DB)
+	}
+	if d.KV == nil {
+		d.KV = kv.NewService(d.DB)
 	}
 	if d.Purge == nil {
 		d.Purge = purge.NewService(d.DB, nil)

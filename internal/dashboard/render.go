@@ -46,6 +46,8 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, title, section str
 				s.Logger.WarnContext(r.Context(), "navigation permission check failed", slog.Any("error", err))
 			}
 			p.AccountPages = ok && err == nil
+			kvOK, err := s.Authorizer.UserCan(r.Context(), pr.User.ID, authz.KVRead, authz.Account(pr.Account.ID))
+			p.KVPage = kvOK && err == nil
 			s.billingNav(r, pr, &p)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/browsertest"
 	"github.com/latchkey/latchkey/internal/dns"
+	"github.com/latchkey/latchkey/internal/kv"
 )
 
 // overflowJS lists what sticks out sideways: the page itself wider than the window, any card
@@ -86,11 +87,24 @@ func TestBrowserLayoutWidths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kvs := kv.NewService(e.db)
+	ns, err := kvs.CreateNamespace(t.Context(), audit.CLI(), acct.ID, "a-rather-long-namespace-title-for-the-storefront-sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	longKey := "sessions/" + strings.Repeat("0123456789abcdef", 6)
+	if err := kvs.Put(t.Context(), audit.CLI(), acct.ID, ns.ID, kv.Write{Key: longKey, Value: []byte(strings.Repeat("value ", 200)),
+		Metadata: []byte(`{"owner":"storefront","note":"a long metadata value that should wrap inside the card"}`), ExpirationTTL: 3600}); err != nil {
+		t.Fatal(err)
+	}
 	pages := []struct{ name, path, ready string }{
 		{"zones", "/zones", `form[action="/zones"]`},
 		{"dns", strings.TrimPrefix(zone, base) + "/dns", `#add-record-title`},
 		{"dns-edit", strings.TrimPrefix(zone, base) + "/dns/" + rec.ID + "/edit", `#edit-record-title`},
 		{"dns-import", strings.TrimPrefix(zone, base) + "/dns/import", `#import-title`},
+		{"kv", "/kv", `#kv-create-title`},
+		{"kv-namespace", "/kv/" + ns.ID, `#kv-put-title`},
+		{"kv-key", "/kv/" + ns.ID + "/key?key=" + url.QueryEscape(longKey), `.kv-value`},
 		{"tokens", "/profile/tokens", `.token-row`},
 		{"token-form", "/profile/tokens/new?template=custom", `#field-rows-0-group`},
 		{"members", "/members", `main h1`},

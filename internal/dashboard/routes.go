@@ -56,6 +56,18 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /zones/{id}/dns", s.handle(requireUser(s.handleDNSList)))
 	mux.Handle("POST /zones/{id}/dns", s.handle(requireUser(s.handleDNSCreate)))
 	mux.Handle("GET /zones/{id}/dns/{record}/delete", s.handle(requireUser(s.handleDNSDeleteConfirm)))
+	// Workers KV of the current account (Workers KV Storage Read to see, Write to change; each
+	// namespace is checked on its own, so a grant limited to some namespaces reaches only them).
+	mux.Handle("GET /kv", s.handle(requireUser(s.handleKVList)))
+	mux.Handle("POST /kv", s.handle(requireUser(s.handleKVCreate)))
+	mux.Handle("GET /kv/{ns}", s.handle(requireUser(s.handleKVNamespace)))
+	mux.Handle("POST /kv/{ns}/rename", s.handle(requireUser(s.handleKVRename)))
+	mux.Handle("GET /kv/{ns}/delete", s.handle(requireUser(s.handleKVDeleteConfirm)))
+	mux.Handle("POST /kv/{ns}/delete", s.handle(requireUser(s.handleKVDelete)))
+	mux.Handle("POST /kv/{ns}/keys", s.handle(requireUser(s.handleKVPut)))
+	mux.Handle("GET /kv/{ns}/key", s.handle(requireUser(s.handleKVKey)))
+	mux.Handle("GET /kv/{ns}/key/delete", s.handle(requireUser(s.handleKVKeyDeleteConfirm)))
+	mux.Handle("POST /kv/{ns}/key/delete", s.handle(requireUser(s.handleKVKeyDelete)))
 	mux.Handle("GET /zones/{id}/dns/{record}/edit", s.handle(requireUser(s.handleDNSEditForm)))
 	mux.Handle("POST /zones/{id}/dns/{record}/edit", s.handle(requireUser(s.handleDNSEdit)))
 	mux.Handle("POST /zones/{id}/dns/bulk-delete", s.handle(requireUser(s.handleDNSBulkDelete)))
