@@ -188,8 +188,22 @@ type cache struct {
 	owners *otter.Cache[string, *Access]
 	idMu   sync.Mutex
 	byID   map[string]*Credential
+	// misses holds hashes of well-formed secrets that matched no token, for MissTTL, so that a
+	// client retrying a dead or made-up secret costs no database read. Creating or rolling a
+	// token drops the new secret's hash here at once, and every token change note from the feed
+	// empties it on the other processes.
+	misses *otter.Cache[Hash, struct{}]
 	gen    atomic.Uint64
 }
+
+// Bounds of the cache of unknown secrets.
+const (
+	// MissTTL is how long a well-formed secret that matched no token is answered "invalid"
+	// without a database read.
+	MissTTL = 30 * time.Second
+	// MissCacheSize bounds how many such secrets a process remembers (~100 bytes each).
+	MissCacheSize = 100_000
+)
 
 func newCache(size int) *cache {
 	if size <= 0 {
@@ -209,6 +223,8 @@ func newCache(size int) *cache {
 		},
 	})
 	c.owners = otter.Must(&otter.Options[string, *Access]{MaximumSize: size})
+	c.misses = otter.Must(&otter.Options[Hash, struct{}]{MaximumSize: MissCacheSize,
+		ExpiryCalculator: otter.ExpiryWriting[Hash, struct{}](MissTTL)})
 	return c
 }
 
@@ -231,6 +247,35 @@ func (c *cache) putCredential(gen uint64, cred *Credential) {
 	c.byID[cred.ID] = cred
 	c.idMu.Unlock()
 	c.byHash.Set(cred.hash, cred)
+}
+
+func (c *cache) missed(h Hash) bool {
+	_, ok := c.misses.GetIfPresent(h)
+	return ok
+}
+
+func (c *cache) putMiss(gen uint64, h Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() == gen {
+		c.misses.Set(h, struct{}{})
+	}
+}
+
+// dropMiss forgets that h matched no token: a token with that secret now exists.
+func (c *cache) dropMiss(h Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	c.misses.Invalidate(h)
+}
+
+// dropMisses forgets every unknown secret: some token was created or rolled elsewhere.
+func (c *cache) dropMisses() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	c.misses.InvalidateAll()
 }
 
 func (c *cache) putAccess(gen uint64, key string, a *Access) {
@@ -267,6 +312,7 @@ func (c *cache) dropAll() {
 	c.gen.Add(1)
 	c.byHash.InvalidateAll()
 	c.owners.InvalidateAll()
+	c.misses.InvalidateAll()
 	c.idMu.Lock()
 	c.byID = map[string]*Credential{}
 	c.idMu.Unlock()
@@ -278,7 +324,7 @@ func (c *cache) size() int {
 }
 
 // Authenticate turns a presented secret into a principal: it rejects malformed secrets without a
-// database hit, finds the token by the hash of its secret (from the cache when it can) and loads
+// database hit (and well-formed ones that matched no token within MissTTL), finds the token by the hash of its secret (from the cache when it can) and loads
 // its owner's current access. It does not check status, validity window or IP: the caller does,
 // with Credential.Check, so that it can choose the error.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, error) {
@@ -288,9 +334,13 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 	}
 	cred, acc := s.cache.get(parsed.Hash)
 	if cred == nil {
+		if s.cache.missed(parsed.Hash) {
+			return nil, errInvalidToken
+		}
 		gen := s.cache.gen.Load()
 		row, err := store.APITokenBySecretHash(s.db.Gorm(ctx), parsed.Hash.String())
 		if errs.Is(err, errs.NotFound) {
+			s.cache.putMiss(gen, parsed.Hash)
 			return nil, errInvalidToken
 		}
 		if err != nil {

@@ -62,6 +62,8 @@ func (s *Service) apply(c changefeed.Change) {
 		for _, id := range c.IDs {
 			s.cache.dropToken(id)
 		}
+		// A created or rolled token has a secret this process may have cached as unknown.
+		s.cache.dropMisses()
 	case c.Kind == changeUser:
 		for _, id := range c.IDs {
 			s.InvalidateUser(id)

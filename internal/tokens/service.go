@@ -31,6 +31,7 @@ type Service struct {
 	cache        *cache
 	now          func() time.Time
 	pollInterval time.Duration
+	newSecret    func(OwnerKind) string // NewSecret; tests choose the secret
 
 	usedMu sync.Mutex
 	used   []*Credential
@@ -53,7 +54,7 @@ func NewService(db *store.DB, logger *slog.Logger) *Service {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: db, logger: logger, cache: newCache(0), now: func() time.Time { return time.Now().UTC() },
-		pollInterval: PollInterval}
+		pollInterval: PollInterval, newSecret: NewSecret}
 }
 
 // SetCacheSize bounds the verified-token cache to n credentials (and n owners' access); n <= 0
@@ -297,7 +298,7 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 	if p.expiresOn != nil && !p.expiresOn.After(now) {
 		return nil, "", errs.InvalidField("expires_on", "expires_on must be in the future.")
 	}
-	secret := NewSecret(owner.Kind)
+	secret := s.newSecret(owner.Kind)
 	parsed, err := Parse(secret)
 	if err != nil {
 		return nil, "", fmt.Errorf("new secret does not parse: %w", err)
@@ -340,6 +341,10 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 		if err := store.CreateAPIToken(tx, row); err != nil {
 			return err
 		}
+		// Other processes may have cached the secret as unknown (see cache.misses).
+		if err := NoteTokenChange(tx, row.ID); err != nil {
+			return err
+		}
 		if t, err = fromRow(row, now); err != nil {
 			return err
 		}
@@ -350,6 +355,7 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 	if err != nil {
 		return nil, "", err
 	}
+	s.cache.dropMiss(parsed.Hash)
 	return t, secret, nil
 }
 
@@ -574,7 +580,7 @@ func (s *Service) Roll(ctx context.Context, c Creator, owner Owner, id string) (
 			}
 			return errs.E(errs.Forbidden, "You may not roll this token: its new secret would give you more than you may grant. %s", errs.MessageOf(err))
 		}
-		secret = NewSecret(OwnerKind(row.OwnerKind))
+		secret = s.newSecret(OwnerKind(row.OwnerKind))
 		parsed, err := Parse(secret)
 		if err != nil {
 			return fmt.Errorf("new secret does not parse: %w", err)
@@ -596,6 +602,9 @@ func (s *Service) Roll(ctx context.Context, c Creator, owner Owner, id string) (
 	})
 	if err != nil {
 		return "", err
+	}
+	if parsed, err := Parse(secret); err == nil {
+		s.cache.dropMiss(parsed.Hash)
 	}
 	return secret, nil
 }

@@ -471,3 +471,61 @@ func TestBoundedCacheStillRevokes(t *testing.T) {
 		}
 	})
 }
+
+// TestNewSecretWorksAfterANegativeMiss: a well-formed unknown secret is cached as unknown on two
+// processes; once a token is created (then rolled) with that very secret, it works at once on
+// the creating process and, when the change feed delivers, on the other.
+func TestNewSecretWorksAfterANegativeMiss(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		a, b := tokens.NewService(db, nil), tokens.NewService(db, nil)
+		tokens.SetPollIntervalForTest(b, time.Hour)
+		if err := b.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.Close)
+		u, acct := tt.User(t, db)
+		z := tt.Zone(t, db, acct.ID)
+		in := tokens.Input{Name: "t", Policies: []authz.PolicyJSON{tt.Allow([]authz.Perm{authz.ZoneRead}, tt.ZoneKey(z.ID))}}
+		miss := func(s *tokens.Service, secret, where string) {
+			t.Helper()
+			if _, err := s.Authenticate(ctx, secret); !errs.Is(err, errs.Unauthenticated) {
+				t.Fatalf("%s: unknown secret: %v", where, err)
+			}
+			if !tokens.MissedForTest(s, secret) {
+				t.Fatalf("%s: unknown secret not cached as unknown", where)
+			}
+		}
+		works := func(s *tokens.Service, secret, id, where string) {
+			t.Helper()
+			if p, err := s.Authenticate(ctx, secret); err != nil || p.TokenID() != id {
+				t.Fatalf("%s: new secret refused: %v", where, err)
+			}
+		}
+		next := tokens.NewSecret(tokens.OwnerUser)
+		tokens.SetNewSecretForTest(a, func(tokens.OwnerKind) string { return next })
+		miss(a, next, "creating process")
+		miss(b, next, "other process")
+		tok, secret, err := a.Create(ctx, dashboard(u), tokens.UserOwner(u.ID), in)
+		if err != nil || secret != next {
+			t.Fatalf("create: %v", err)
+		}
+		works(a, secret, tok.ID, "creating process")
+		if err := b.Feed().Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		works(b, secret, tok.ID, "other process")
+
+		next = tokens.NewSecret(tokens.OwnerUser)
+		miss(a, next, "rolling process")
+		miss(b, next, "other process")
+		rolled, err := a.Roll(ctx, dashboard(u), tokens.UserOwner(u.ID), tok.ID)
+		if err != nil || rolled != next {
+			t.Fatalf("roll: %v", err)
+		}
+		works(a, rolled, tok.ID, "rolling process")
+		if err := b.Feed().Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		works(b, rolled, tok.ID, "other process after roll")
+	})
+}
