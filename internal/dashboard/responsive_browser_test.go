@@ -103,6 +103,7 @@ func TestBrowserLayoutWidths(t *testing.T) {
 		{"dns-edit", strings.TrimPrefix(zone, base) + "/dns/" + rec.ID + "/edit", `#edit-record-title`},
 		{"dns-import", strings.TrimPrefix(zone, base) + "/dns/import", `#import-title`},
 		{"kv", "/kv", `#kv-create-title`},
+		{"account-home", "/account", `.home-card`},
 		{"kv-namespace", "/kv/" + ns.ID, `#kv-put-title`},
 		{"kv-key", "/kv/" + ns.ID + "/key?key=" + url.QueryEscape(longKey), `.kv-value`},
 		{"tokens", "/profile/tokens", `.token-row`},

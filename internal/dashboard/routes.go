@@ -44,6 +44,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /accounts", s.handle(requireUser(s.handleAccountCreate)))
 	mux.Handle("POST /accounts/{account}/leave", s.handle(requireUser(s.handleAccountLeave)))
 	// The current account's settings (Account Settings Read to see, Write to change).
+	mux.Handle("GET /account", s.handle(requireUser(s.handleAccountHome)))
 	mux.Handle("GET /account/settings", s.handle(requireUser(s.handleAccountSettings)))
 	mux.Handle("POST /account/settings", s.handle(requireUser(s.handleAccountSettingsSubmit)))
 
