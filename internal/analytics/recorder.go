@@ -35,26 +35,49 @@ type Request struct {
 
 // Options tune a Recorder; zero values take the defaults.
 type Options struct {
-	// Buffer is how many requests may wait to be written (default 8192). When it is full, new
-	// requests are dropped and counted rather than slowing the API down.
-	Buffer int
+	// Groups bounds how many distinct aggregates (minute, zone, token, route, method, status,
+	// permission group, outcome, client address) wait in memory between writes (default 200,000,
+	// ~300 bytes each). A request that would open a group beyond it is shed and counted (see
+	// Dropped); requests of a waiting group are always counted.
+	Groups int
 	// Batch is the most rows written in one transaction (default 500).
 	Batch int
-	// Interval is the longest a request waits before its batch is written (default 1s).
+	// Interval is how often the aggregates are written (default 1s).
 	Interval time.Duration
+	// Buffer is ignored; it bounded the per-request queue of earlier versions.
+	Buffer int
 }
 
-// Recorder writes requests to api_requests in batches from a buffered channel: Record never
-// blocks and never touches the database. Close writes what is left.
+// key is what requests of one aggregate share.
+type key struct {
+	minute                              int64
+	zone, token, account, route, method string
+	group, ip                           string
+	status                              int
+	allowed                             bool
+}
+
+// agg is one aggregate: how many requests, their bytes and the latest time.
+type agg struct {
+	n, bytes, last int64
+}
+
+// Recorder counts requests in memory per minute and group and writes the counts to api_requests
+// in batches: Record never blocks on the database, and the number of rows written grows with the
+// variety of traffic, not its rate. Close writes what is left.
 type Recorder struct {
 	db       *store.DB
 	logger   *slog.Logger
-	ch       chan Request
-	flushReq chan chan error
+	maxGroup int
 	batch    int
 	interval time.Duration
+
+	mu      sync.Mutex
+	pending map[key]*agg
+	writeMu sync.Mutex // one write at a time; also orders Flush after earlier writes
+
 	dropped  atomic.Int64
-	reported int64 // drops already logged; owned by the loop
+	reported atomic.Int64 // drops already logged
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
@@ -65,8 +88,8 @@ func NewRecorder(db *store.DB, logger *slog.Logger, o Options) *Recorder {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Buffer <= 0 {
-		o.Buffer = 8192
+	if o.Groups <= 0 {
+		o.Groups = 200_000
 	}
 	if o.Batch <= 0 {
 		o.Batch = 500
@@ -74,44 +97,45 @@ func NewRecorder(db *store.DB, logger *slog.Logger, o Options) *Recorder {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
-	r := &Recorder{db: db, logger: logger, ch: make(chan Request, o.Buffer), flushReq: make(chan chan error),
-		batch: o.Batch, interval: o.Interval, stop: make(chan struct{}), done: make(chan struct{})}
+	r := &Recorder{db: db, logger: logger, maxGroup: o.Groups, batch: o.Batch, interval: o.Interval,
+		pending: map[key]*agg{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go r.loop()
 	return r
 }
 
-// Record queues req for writing. It never blocks: when the buffer is full the request is dropped
-// and counted (see Dropped), and the drop is logged at the next write.
+// Record counts req. It never blocks on the database: a request that would open a new group while
+// Groups are already waiting is shed and counted (see Dropped), and logged at the next write.
 func (r *Recorder) Record(req Request) {
-	select {
-	case r.ch <- req:
-	default:
-		r.dropped.Add(1)
+	ts := req.At.UTC().Unix()
+	k := key{minute: ts - ts%60, zone: req.ZoneID, token: req.TokenID, account: req.AccountID, route: req.Route,
+		method: req.Method, group: req.PermissionGroup, ip: req.IP, status: req.Status, allowed: req.Allowed}
+	r.mu.Lock()
+	a := r.pending[k]
+	if a == nil {
+		if len(r.pending) >= r.maxGroup {
+			r.mu.Unlock()
+			r.dropped.Add(1)
+			return
+		}
+		a = &agg{}
+		r.pending[k] = a
 	}
+	a.n++
+	a.bytes += req.Bytes
+	a.last = max(a.last, ts)
+	r.mu.Unlock()
 }
 
-// Dropped returns how many requests were dropped because the buffer was full.
+// Dropped returns how many requests were shed: over the Groups bound, or in a batch the database
+// refused.
 func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
 
-// Flush writes every request queued before the call and returns the first write error.
+// Flush writes every request recorded before the call and returns the first write error.
 func (r *Recorder) Flush(ctx context.Context) error {
-	ack := make(chan error, 1)
-	select {
-	case r.flushReq <- ack:
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-ack:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return r.writePending(ctx)
 }
 
-// Close stops the recorder after writing every queued request. Record after Close drops.
+// Close stops the recorder after writing every recorded request.
 func (r *Recorder) Close() {
 	r.stopOnce.Do(func() { close(r.stop) })
 	<-r.done
@@ -121,70 +145,66 @@ func (r *Recorder) loop() {
 	defer close(r.done)
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
-	pending := make([]store.APIRequest, 0, r.batch)
-	write := func() error {
-		err := r.write(pending)
-		pending = pending[:0]
-		return err
-	}
-	drain := func() error {
-		var first error
-		for {
-			select {
-			case req := <-r.ch:
-				pending = append(pending, row(req))
-				if len(pending) >= r.batch {
-					if err := write(); err != nil && first == nil {
-						first = err
-					}
-				}
-			default:
-				if err := write(); err != nil && first == nil {
-					first = err
-				}
-				return first
-			}
-		}
-	}
 	for {
 		select {
-		case req := <-r.ch:
-			pending = append(pending, row(req))
-			if len(pending) >= r.batch {
-				_ = write()
-			}
 		case <-t.C:
-			_ = write()
-		case ack := <-r.flushReq:
-			ack <- drain()
+			_ = r.writePending(context.Background())
 		case <-r.stop:
-			_ = drain()
+			_ = r.writePending(context.Background())
 			return
 		}
 	}
 }
 
-// write stores rows in one transaction. A failed batch is logged and dropped: analytics must
-// never hold the API back.
-func (r *Recorder) write(rows []store.APIRequest) error {
-	if d := r.dropped.Load(); d > r.reported {
-		r.logger.Warn("api request analytics buffer full: requests dropped", "dropped", d-r.reported, "dropped_total", d)
-		r.reported = d
+// writePending takes the waiting aggregates and writes them, Batch rows per transaction. A failed
+// batch is logged and its requests counted as shed: analytics must never hold the API back.
+func (r *Recorder) writePending(ctx context.Context) error {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	r.mu.Lock()
+	pending := r.pending
+	r.pending = make(map[key]*agg, len(pending))
+	r.mu.Unlock()
+	if d := r.dropped.Load(); d > r.reported.Load() {
+		r.logger.Warn("api request analytics shed requests", "shed", d-r.reported.Load(), "shed_total", d)
+		r.reported.Store(d)
 	}
-	if len(rows) == 0 {
-		return nil
+	rows := make([]store.APIRequest, 0, min(len(pending), r.batch))
+	var first error
+	write := func() {
+		if len(rows) == 0 {
+			return
+		}
+		if err := r.write(ctx, rows); err != nil {
+			var n int64
+			for _, row := range rows {
+				n += row.Requests
+			}
+			r.dropped.Add(n)
+			if first == nil {
+				first = err
+			}
+		}
+		rows = rows[:0]
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	for k, a := range pending {
+		rows = append(rows, store.APIRequest{ID: store.NewID(), TS: a.last, Method: k.method, Route: k.route,
+			Status: k.status, TokenID: k.token, AccountID: k.account, ZoneID: k.zone, PermissionGroup: k.group,
+			Allowed: k.allowed, Bytes: a.bytes, IP: k.ip, Requests: a.n})
+		if len(rows) >= r.batch {
+			write()
+		}
+	}
+	write()
+	return first
+}
+
+func (r *Recorder) write(ctx context.Context, rows []store.APIRequest) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	err := r.db.Tx(ctx, func(tx *gorm.DB) error { return store.InsertAPIRequests(tx, rows) })
 	if err != nil {
 		r.logger.Error("record api requests", "rows", len(rows), "err", err)
 	}
 	return err
-}
-
-func row(req Request) store.APIRequest {
-	return store.APIRequest{ID: store.NewID(), TS: req.At.UTC().Unix(), Method: req.Method, Route: req.Route,
-		Status: req.Status, TokenID: req.TokenID, AccountID: req.AccountID, ZoneID: req.ZoneID,
-		PermissionGroup: req.PermissionGroup, Allowed: req.Allowed, Bytes: req.Bytes, IP: req.IP}
 }

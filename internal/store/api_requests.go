@@ -6,8 +6,9 @@ import (
 	"gorm.io/gorm"
 )
 
-// APIRequest is one row of api_requests: an authenticated API request, for zone analytics and
-// per-token usage. TS is Unix seconds (UTC).
+// APIRequest is one row of api_requests: Requests authenticated API requests of one minute with
+// the same zone, token, route, method, status, permission group, outcome and client address, for
+// zone analytics and per-token usage. TS is the latest of them, Unix seconds (UTC); Bytes their sum.
 type APIRequest struct {
 	ID              string `gorm:"primaryKey"`
 	TS              int64  `gorm:"column:ts"`
@@ -21,6 +22,9 @@ type APIRequest struct {
 	Allowed         bool
 	Bytes           int64
 	IP              string `gorm:"column:ip"`
+	// Requests is how many requests the row stands for (the recorder aggregates per minute); 0
+	// is written as 1.
+	Requests int64 `gorm:"default:1"`
 }
 
 // InsertAPIRequests writes rows in one statement per chunk.
@@ -47,7 +51,7 @@ type TrafficBucket struct {
 func ZoneTraffic(tx *gorm.DB, zoneID string, since, until, bucketSecs int64) ([]TrafficBucket, error) {
 	var out []TrafficBucket
 	err := tx.Model(&APIRequest{}).
-		Select("(ts - ts % ?) AS bucket, status, COUNT(*) AS requests, COALESCE(SUM(bytes), 0) AS bytes", bucketSecs).
+		Select("(ts - ts % ?) AS bucket, status, COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(bytes), 0) AS bytes", bucketSecs).
 		Where("zone_id = ? AND ts >= ? AND ts < ?", zoneID, since, until).
 		Group("bucket, status").Order("bucket, status").Scan(&out).Error
 	if err != nil {
@@ -94,7 +98,7 @@ type GroupUse struct {
 func TokenUse(tx *gorm.DB, tokenID string, since, until int64) ([]GroupUse, error) {
 	var out []GroupUse
 	err := tx.Model(&APIRequest{}).
-		Select("permission_group, allowed, COUNT(*) AS requests, MAX(ts) AS last").
+		Select("permission_group, allowed, COALESCE(SUM(requests), 0) AS requests, MAX(ts) AS last").
 		Where("token_id = ? AND ts >= ? AND ts < ?", tokenID, since, until).
 		Group("permission_group, allowed").Order("permission_group, allowed").Scan(&out).Error
 	if err != nil {
