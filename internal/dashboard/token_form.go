@@ -259,7 +259,8 @@ func splitList(s string) []string {
 	}))
 }
 
-// defaultRow is the row "Add permission" appends: the first zone permission the user may grant,
+// defaultRow is the row "Add permission" appends: the first zone permission the user may grant
+// (at Read when they may grant Read, the safer default),
 // on all zones of the current account when they may.
 func (g *grants) defaultRow(current string) rowInput {
 	r := rowInput{Scope: scopeZone, ZoneMode: modeAccount, AccountID: current}
@@ -268,7 +269,7 @@ func (g *grants) defaultRow(current string) rowInput {
 			if l.scope != sc {
 				continue
 			}
-			for _, level := range []string{levelEdit, levelRead} {
+			for _, level := range []string{levelRead, levelEdit} {
 				if p, ok := l.perm(level); ok && g.anywhere(p) {
 					r.Scope, r.Group, r.Level = scopeName(sc), l.name, level
 					return r

@@ -329,6 +329,10 @@ func TestTokenFormRows(t *testing.T) {
 	if v, _ := res.Doc.Find(`input[name="rows-0-zones"][checked]`).Attr("value"); v != ex.ID {
 		t.Errorf("row 1 zone after add: %q", v)
 	}
+	// The added row starts at Read, the safer level (issue 15).
+	if lv, _ := res.Doc.Find(`select[name="rows-1-level"] option[selected]`).Attr("value"); lv != "read" {
+		t.Errorf("new row's level %q, want read", lv)
+	}
 	// Remove the first row: the second moves up.
 	v = url.Values{"name": {"kept"}}
 	zoneRow(v, 0, "DNS", "edit", "zone", "", ex.ID)
