@@ -16,18 +16,20 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.DatabaseURL != filepath.Join("data", "latchkey.db") || c.BaseURL != "http://127.0.0.1:8080" || c.SecureCookies() ||
-		c.BodyMemory != 256<<20 {
+		c.BodyMemory != 256<<20 || c.TokenCacheSize != 100_000 {
 		t.Fatalf("defaults = %+v", c)
 	}
 	c, err = Load([]string{"-addr", ":9999"}, getenv(map[string]string{
 		"LATCHKEY_ADDR": "0.0.0.0:1", "LATCHKEY_BASE_URL": "https://keys.example.com/", "LATCHKEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
 		"LATCHKEY_DATABASE_URL": "postgres://x@y/z", "LATCHKEY_BODY_MEMORY": "1GiB",
+		"LATCHKEY_TOKEN_CACHE_SIZE": "5000",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != ":9999" || c.BaseURL != "https://keys.example.com" || !c.SecureCookies() || len(c.TrustedProxies) != 2 ||
-		c.TrustedProxies[1].String() != "192.0.2.1/32" || c.DatabaseURL != "postgres://x@y/z" || c.BodyMemory != 1<<30 {
+		c.TrustedProxies[1].String() != "192.0.2.1/32" || c.DatabaseURL != "postgres://x@y/z" || c.BodyMemory != 1<<30 ||
+		c.TokenCacheSize != 5000 {
 		t.Fatalf("flags over env = %+v", c)
 	}
 	for _, bad := range []map[string]string{
@@ -39,6 +41,8 @@ func TestLoad(t *testing.T) {
 		{"LATCHKEY_SHUTDOWN_TIMEOUT": "soon"},
 		{"LATCHKEY_BODY_MEMORY": "lots"},
 		{"LATCHKEY_BODY_MEMORY": "1MiB"},
+		{"LATCHKEY_TOKEN_CACHE_SIZE": "many"},
+		{"LATCHKEY_TOKEN_CACHE_SIZE": "10"},
 	} {
 		if _, err := Load(nil, getenv(bad), io.Discard); err == nil {
 			t.Errorf("Load(%v) succeeded", bad)
