@@ -106,6 +106,11 @@ func TestCloudflareGoZoneAnalytics(t *testing.T) {
 	if res := e.do("GET", "/zones/"+z.ID+"/analytics/dashboard?since=-10080&until=0", bearerOf(analyst), nil); res.Status != http.StatusOK {
 		t.Fatal(res.Raw)
 	}
+	// source=api says how many requests this process could not count: none.
+	if res := e.do("GET", "/zones/"+z.ID+"/analytics/dashboard?source=api", bearerOf(analyst), nil); res.Status != http.StatusOK ||
+		!strings.Contains(string(res.Body.Result), `"latchkey_shed_requests":0`) {
+		t.Fatalf("shed count missing: %s", res.Raw)
+	}
 	// A zone nobody used reads zero, never invented traffic (the analyst's own dashboard requests
 	// go to z and to the quiet zone's dashboard only after this one answers).
 	d, err = cf.ZoneAnalyticsDashboard(bg, quiet.ID, cloudflare.ZoneAnalyticsOptions{})

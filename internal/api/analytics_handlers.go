@@ -30,6 +30,10 @@ func (s *Server) handleZoneAnalytics(w http.ResponseWriter, r *http.Request) err
 		d, err = s.Analytics.EdgeDashboard(r.Context(), zoneID, since, until)
 	case analytics.SourceAPI:
 		d, err = s.Analytics.ZoneDashboard(r.Context(), zoneID, since, until)
+		if err == nil && s.Requests != nil {
+			shed := s.Requests.Dropped()
+			d.ShedRequests = &shed
+		}
 	default:
 		return errs.InvalidField("source", "source must be edge (HTTP traffic through the edge, the default) or api (API requests).").WithAPICode(1001)
 	}
