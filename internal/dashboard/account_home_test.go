@@ -54,3 +54,28 @@ func TestAccountHome(t *testing.T) {
 		}
 	})
 }
+
+func TestAccountHomePlanAndUsage(t *testing.T) {
+	e, _ := newBillingEnv(t, storetest.SQLite(t), "")
+	c := e.client()
+	c.signUp("owner@example.com", "Acme")
+	acct := e.accountOf("owner@example.com")
+	e.addZone(acct.ID, "a.example")
+	res := c.get("/account")
+	if res.Status != http.StatusOK || res.Doc.Find(".home-plan").Length() != 1 {
+		t.Fatalf("home: %d, plan card %d", res.Status, res.Doc.Find(".home-plan").Length())
+	}
+	if !strings.Contains(res.text(".home-plan"), "Zones") || !strings.Contains(res.text(".home-plan h2"), "Plan: ") {
+		t.Errorf("plan card %q", res.text(".home-plan"))
+	}
+	// Without Billing Read the plan is not shown.
+	dns := e.client()
+	dns.signUp("dns@example.com", "")
+	e.member("dns@example.com", acct.ID, roleDNS, nil)
+	if res := dns.post("/account/switch", form("account_id", acct.ID)); res.Status != http.StatusSeeOther {
+		t.Fatalf("switch: %d", res.Status)
+	}
+	if res := dns.get("/account"); res.Status != http.StatusOK || res.Doc.Find(".home-plan").Length() != 0 {
+		t.Errorf("DNS member: %d, plan card %d", res.Status, res.Doc.Find(".home-plan").Length())
+	}
+}

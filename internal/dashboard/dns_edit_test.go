@@ -97,6 +97,27 @@ func TestDNSRecordEdit(t *testing.T) {
 		if u := ts.dashboardEntries(dns.ActionUpdate); len(u) != 1 || u[0].ResourceID != rec.ID {
 			t.Errorf("audit: %+v", u)
 		}
+
+		// A read-only member gets 403; another tenant, and the owner through Eve's record, 404.
+		reader := ts.memberClient("reader@example.com", roleAdminReadOnly, nil)
+		edit := form("type", "A", "name", "x", "content", "192.0.2.8", "ttl", "1")
+		for _, r := range []*response{reader.get(base + "/" + rec.ID + "/edit"), reader.post(base+"/"+rec.ID+"/edit", edit)} {
+			if r.Status != http.StatusForbidden {
+				t.Errorf("reader: %d", r.Status)
+			}
+		}
+		if reader.get(base).Doc.Find("a.dns-edit").Length() != 0 {
+			t.Error("reader sees edit links")
+		}
+		for _, r := range []*response{ts.other.get(base + "/" + rec.ID + "/edit"), ts.other.post(base+"/"+rec.ID+"/edit", edit),
+			c.get(base + "/" + ts.otherRecID + "/edit"), c.post(base+"/"+ts.otherRecID+"/edit", edit)} {
+			if r.Status != http.StatusNotFound {
+				t.Errorf("other tenant: %d", r.Status)
+			}
+		}
+		if len(ts.dashboardEntries(dns.ActionUpdate)) != 1 {
+			t.Error("a refused edit was written")
+		}
 	})
 }
 
