@@ -96,6 +96,10 @@ func (s *Server) wrap(rt Route) http.Handler {
 			writeError(sw, r, s.Logger, err)
 			return
 		}
+		if err := s.checkZoneWritable(r, rt, t); err != nil {
+			writeError(sw, r, s.Logger, err)
+			return
+		}
 		allowed = true
 		ctx := context.WithValue(r.Context(), ctxKey{}, &reqState{principal: p, target: t})
 		if err := rt.Handler(s, sw, r.WithContext(ctx)); err != nil {
@@ -176,6 +180,28 @@ func validTokenChars(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkZoneWritable refuses a change to a zone that is read-only because its account holds more
+// zones than its plan allows (billing.Limits.OverLimitZones): any non-GET route that needs a
+// write permission group on the zone answers 403 with code 10400. Reads keep working, and so does
+// deleting the zone, which is how an account gets back under its limit. With billing off nothing
+// is read-only.
+func (s *Server) checkZoneWritable(r *http.Request, rt Route, t *Target) error {
+	if t == nil || t.Zone == nil || rt.Perm.kind != requirePerm || !rt.Perm.perm.Group().Write {
+		return nil
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	if rt.Method == http.MethodDelete && rt.Pattern == "/zones/{zone_id}" {
+		return nil
+	}
+	lim := s.Billing.Limits()
+	if !lim.Enabled() {
+		return nil
+	}
+	return lim.CheckZoneWritable(s.DB.Gorm(r.Context()), t.AccountID, t.Zone.ID)
 }
 
 // authorize checks the route's permission on the located resource. A resource the principal

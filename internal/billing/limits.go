@@ -242,3 +242,74 @@ func (l *Limits) AuditCutoff(tx *gorm.DB, chainAccount string, server time.Durat
 	}
 	return now.Add(-keep), nil
 }
+
+// OverLimitZones returns the set of accountID's zones that are read-only because the account
+// holds more zones than its plan allows (after a downgrade, or a grace period ending): the
+// newest ones beyond the limit, by creation. It is empty when billing is off or the account is
+// within its limit.
+func (l *Limits) OverLimitZones(tx *gorm.DB, accountID string) (map[string]bool, error) {
+	_, over, err := l.overLimitZones(tx, accountID)
+	return over, err
+}
+
+func (l *Limits) overLimitZones(tx *gorm.DB, accountID string) (Plan, map[string]bool, error) {
+	if !l.Enabled() {
+		return l.Effective(nil), nil, nil
+	}
+	p, err := l.Plan(tx, accountID)
+	if err != nil {
+		return Plan{}, nil, err
+	}
+	max := p.Of(LimitZones)
+	if max == 0 {
+		return p, nil, nil
+	}
+	ids, err := store.AccountZoneIDsAfter(tx, accountID, max)
+	if err != nil || len(ids) == 0 {
+		return p, nil, err
+	}
+	over := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		over[id] = true
+	}
+	return p, over, nil
+}
+
+// CheckZoneWritable refuses a change to zone zoneID of accountID when the zone is over the
+// account's plan limit (see OverLimitZones): such a zone is read-only until the account
+// upgrades or deletes zones. Deleting the zone itself is not a change this refuses; callers
+// skip the check for it.
+func (l *Limits) CheckZoneWritable(tx *gorm.DB, accountID, zoneID string) error {
+	if !l.Enabled() {
+		return nil
+	}
+	p, over, err := l.overLimitZones(tx, accountID)
+	if err != nil || !over[zoneID] {
+		return err
+	}
+	have := p.Of(LimitZones) + int64(len(over))
+	return ReadOnlyZone(p, have)
+}
+
+// ReadOnlyZone is the error for changing a zone that is over the zone limit of plan p, in an
+// account holding have zones: it names the plan that lifts the limit.
+func ReadOnlyZone(p Plan, have int64) *errs.Error {
+	msg := fmt.Sprintf("This zone is read-only: the account has %s and its %s plan allows %s.",
+		plural(have, "zone"), p.Name, describe(LimitZones, p.Of(LimitZones)))
+	if up, ok := liftingPlan(p, have); ok {
+		msg += fmt.Sprintf(" Upgrade to %s, or delete zones, to change it.", up.Name)
+	} else {
+		msg += " Delete zones to change it."
+	}
+	return errs.E(errs.Forbidden, "%s", msg).WithAPICode(LimitAPICode)
+}
+
+// liftingPlan returns the smallest plan above p (not Unlimited) that allows have zones.
+func liftingPlan(p Plan, have int64) (Plan, bool) {
+	for _, q := range plans {
+		if q.Rank > p.Rank && q.ID != Unlimited && (q.Zones == 0 || q.Zones >= have) {
+			return q, true
+		}
+	}
+	return Plan{}, false
+}

@@ -116,6 +116,9 @@ func (s *server) firewallScope(r *http.Request, p *principal, z *store.Zone, sco
 	if !ok {
 		return sc, errs.E(errs.Forbidden, "Changing these access rules needs the %s permission.", perm.Group().Name)
 	}
+	if scope != "account" {
+		return sc, s.zoneWritable(r, z)
+	}
 	return sc, nil
 }
 

@@ -43,6 +43,10 @@ func (s *server) handleZoneNameServers(w http.ResponseWriter, r *http.Request) e
 			return err
 		}
 		if canWrite && z.Status == zones.StatusPending {
+			// A zone over the plan's zone limit is read-only: its check does not activate it.
+			canWrite = s.zoneWritable(r, z) == nil
+		}
+		if canWrite && z.Status == zones.StatusPending {
 			// Someone who may change the zone runs its activation check: a pending zone found
 			// delegated becomes active.
 			if z, d, err = s.Zones.CheckActivation(r.Context(), s.actor(r, p.User), z.AccountID, z.ID, lookup, v.NameServers); err != nil {

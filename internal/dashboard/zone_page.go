@@ -28,8 +28,16 @@ func (s *server) zonePage(r *http.Request, p *principal, id string, perm authz.P
 	}
 	res := authz.Zone(p.Account.ID, z.ID)
 	ok, err := s.can(r, p, perm, res)
-	if err != nil || ok {
-		return z, err
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if perm.Group().Write && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if err := s.zoneWritable(r, z); err != nil {
+				return nil, err
+			}
+		}
+		return z, nil
 	}
 	if ok, err := s.can(r, p, authz.ZoneRead, res); err != nil {
 		return nil, err
@@ -38,6 +46,17 @@ func (s *server) zonePage(r *http.Request, p *principal, id string, perm authz.P
 	}
 	return nil, errs.E(errs.Forbidden, "%s of %s needs the %s permission on it, which your role does not include.",
 		what, z.Name, perm.Group().Name)
+}
+
+// zoneWritable refuses changing zone z when it is read-only because its account holds more zones
+// than its plan allows (billing.Limits.OverLimitZones). Deleting the zone stays allowed: it does
+// not come through here.
+func (s *server) zoneWritable(r *http.Request, z *store.Zone) error {
+	lim := s.Billing.Limits()
+	if !lim.Enabled() {
+		return nil
+	}
+	return lim.CheckZoneWritable(s.DB.Gorm(r.Context()), z.AccountID, z.ID)
 }
 
 // zoneHeader is the title and tabs of a zone's pages, showing the tabs the user may open.

@@ -144,3 +144,17 @@ func AccountKVBytes(tx *gorm.DB, accountID string) (int64, error) {
 	}
 	return *n, nil
 }
+
+// AccountZoneIDsAfter returns the ids of accountID's zones beyond the first keep, oldest first
+// (by creation, then id): the zones that are over a plan limit of keep zones.
+func AccountZoneIDsAfter(tx *gorm.DB, accountID string, keep int64) ([]string, error) {
+	var ids []string
+	if err := tx.Model(&Zone{}).Where("account_id = ?", accountID).
+		Order("created_at, id").Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("list zones: %w", err)
+	}
+	if int64(len(ids)) <= keep {
+		return nil, nil
+	}
+	return ids[keep:], nil
+}

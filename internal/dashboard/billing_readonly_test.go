@@ -1,0 +1,84 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
+	"github.com/latchkey/latchkey/internal/zones"
+)
+
+// TestBillingOverLimitZonesReadOnlyInDashboard: after a downgrade from Pro to Free with 5 zones,
+// the 2 newest refuse a new DNS record with a 403 that names the plan that lifts the limit, the 3
+// oldest accept it, every zone's DNS page still opens, and deleting an over-limit zone works,
+// leaving only the newest of the 4 others read-only.
+func TestBillingOverLimitZonesReadOnlyInDashboard(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e, bill := newBillingEnv(t, db, "")
+		owner := e.client()
+		owner.signUp("owner@example.com", "Acme")
+		acct := e.accountOf("owner@example.com")
+		now := time.Now().Unix()
+		replay(t, bill, "evt_up_"+acct.ID, "customer.subscription.updated", now, subscriptionJSON(acct.ID, "active", "price_pro"))
+		base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+		var zs []*store.Zone
+		for i := 0; i < 5; i++ {
+			z, err := zones.NewService(db).Create(context.Background(), audit.CLI(), acct.ID, fmt.Sprintf("z%d-%s.example", i, acct.ID[:6]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Gorm(context.Background()).Model(&store.Zone{}).Where("id = ?", z.ID).
+				Update("created_at", base.Add(time.Duration(i)*time.Minute)).Error; err != nil {
+				t.Fatal(err)
+			}
+			zs = append(zs, z)
+		}
+		replay(t, bill, "evt_del_"+acct.ID, "customer.subscription.deleted", now+1, subscriptionJSON(acct.ID, "canceled", "price_pro"))
+
+		create := func(z *store.Zone) *response {
+			return owner.post("/zones/"+z.ID+"/dns", form("type", "A", "name", "n"+store.NewID()[:8], "content", "192.0.2.2", "ttl", "1"))
+		}
+		refused := func(r *response) bool {
+			return r.Status == http.StatusForbidden && strings.Contains(r.Body, "read-only") && strings.Contains(r.Body, "Upgrade to Pro")
+		}
+		for i, z := range zs {
+			r := create(z)
+			if over := i >= 3; over != refused(r) || !over && r.Status != http.StatusSeeOther {
+				t.Errorf("zone %d (over: %v): DNS create %d", i, over, r.Status)
+			}
+			if r := owner.get("/zones/" + z.ID + "/dns"); r.Status != http.StatusOK {
+				t.Errorf("zone %d: DNS page %d", i, r.Status)
+			}
+		}
+		if r := owner.post("/zones/"+zs[4].ID+"/delete", nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("delete of an over-limit zone: %d", r.Status)
+		}
+		if r := create(zs[3]); !refused(r) {
+			t.Errorf("zone 3 with 4 left: %d", r.Status)
+		}
+		if r := create(zs[2]); r.Status != http.StatusSeeOther {
+			t.Errorf("zone 2 with 4 left: %d", r.Status)
+		}
+	})
+}
+
+// TestBillingOffNoReadOnlyZones: with billing off, an account's sixth zone is writable.
+func TestBillingOffNoReadOnlyZones(t *testing.T) {
+	e := newSQLiteEnv(t)
+	owner := e.client()
+	owner.signUp("owner@example.com", "Acme")
+	acct := e.accountOf("owner@example.com")
+	var last *store.Zone
+	for i := 0; i < 6; i++ {
+		last = e.addZone(acct.ID, fmt.Sprintf("z%d.example", i))
+	}
+	if r := owner.post("/zones/"+last.ID+"/dns", form("type", "A", "name", "www", "content", "192.0.2.2", "ttl", "1")); r.Status != http.StatusSeeOther {
+		t.Errorf("DNS create with billing off: %d", r.Status)
+	}
+}
