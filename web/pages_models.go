@@ -339,6 +339,10 @@ type TokenUsageView struct {
 	Groups                    []TokenUsageGroup
 	// Unused lists granted groups no request needed; ReadWouldDo Write groups only read with.
 	Unused, ReadWouldDo []string
+	// Namespaces counts requests by the Workers KV namespace they acted on (by title);
+	// UnusedNamespaces are namespaces the token names that no request used.
+	Namespaces       []TokenUsageGroup
+	UnusedNamespaces []string
 }
 
 // LastUsedLabel formats when the token was last used.

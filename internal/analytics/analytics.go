@@ -240,6 +240,17 @@ type Usage struct {
 	// ReadWouldDo lists granted Write groups whose allowed requests all needed only the Read group
 	// they imply: the token could hold the Read group instead.
 	ReadWouldDo []GroupRef `json:"read_would_do"`
+	// ByKVNamespace counts requests by the Workers KV namespace they acted on (Latchkey's
+	// extension), namespace id order; routes on no namespace are not in it.
+	ByKVNamespace []NamespaceUsage `json:"by_kv_namespace"`
+}
+
+// NamespaceUsage counts the requests that acted on one Workers KV namespace.
+type NamespaceUsage struct {
+	NamespaceID string     `json:"namespace_id"`
+	Allowed     int64      `json:"allowed"`
+	Denied      int64      `json:"denied"`
+	LastUsedOn  *time.Time `json:"last_used_on"`
 }
 
 // GroupUsage counts the requests that needed one permission group. A group of "" (id and name)
@@ -273,7 +284,26 @@ func (s *Service) TokenUsage(ctx context.Context, tokenID string, granted []auth
 		return nil, err
 	}
 	u := &Usage{TokenID: tokenID, Since: since.UTC(), Until: until.UTC(), ByPermissionGroup: []GroupUsage{},
-		Unused: []GroupRef{}, ReadWouldDo: []GroupRef{}}
+		Unused: []GroupRef{}, ReadWouldDo: []GroupRef{}, ByKVNamespace: []NamespaceUsage{}}
+	nss, err := store.TokenNamespaceUse(s.db.Gorm(ctx), tokenID, since.Unix(), until.Unix())
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range nss {
+		if n := len(u.ByKVNamespace); n == 0 || u.ByKVNamespace[n-1].NamespaceID != r.NamespaceID {
+			u.ByKVNamespace = append(u.ByKVNamespace, NamespaceUsage{NamespaceID: r.NamespaceID})
+		}
+		nu := &u.ByKVNamespace[len(u.ByKVNamespace)-1]
+		if r.Allowed {
+			nu.Allowed += r.Requests
+		} else {
+			nu.Denied += r.Requests
+		}
+		if nu.LastUsedOn == nil || r.Last > nu.LastUsedOn.Unix() {
+			t := time.Unix(r.Last, 0).UTC()
+			nu.LastUsedOn = &t
+		}
+	}
 	byGroup := map[string]*GroupUsage{}
 	used := map[authz.Perm]bool{}
 	var last int64

@@ -31,6 +31,8 @@ type Request struct {
 	Allowed bool
 	Bytes   int64
 	IP      string
+	// NamespaceID is the Workers KV namespace the request acted on; "" for other routes.
+	NamespaceID string
 }
 
 // Options tune a Recorder; zero values take the defaults.
@@ -52,7 +54,7 @@ type Options struct {
 type key struct {
 	minute                              int64
 	zone, token, account, route, method string
-	group, ip                           string
+	group, ip, namespace                string
 	status                              int
 	allowed                             bool
 }
@@ -108,7 +110,7 @@ func NewRecorder(db *store.DB, logger *slog.Logger, o Options) *Recorder {
 func (r *Recorder) Record(req Request) {
 	ts := req.At.UTC().Unix()
 	k := key{minute: ts - ts%60, zone: req.ZoneID, token: req.TokenID, account: req.AccountID, route: req.Route,
-		method: req.Method, group: req.PermissionGroup, ip: req.IP, status: req.Status, allowed: req.Allowed}
+		method: req.Method, group: req.PermissionGroup, ip: req.IP, namespace: req.NamespaceID, status: req.Status, allowed: req.Allowed}
 	r.mu.Lock()
 	a := r.pending[k]
 	if a == nil {
@@ -190,7 +192,7 @@ func (r *Recorder) writePending(ctx context.Context) error {
 	for k, a := range pending {
 		rows = append(rows, store.APIRequest{ID: store.NewID(), TS: a.last, Method: k.method, Route: k.route,
 			Status: k.status, TokenID: k.token, AccountID: k.account, ZoneID: k.zone, PermissionGroup: k.group,
-			Allowed: k.allowed, Bytes: a.bytes, IP: k.ip, Requests: a.n})
+			Allowed: k.allowed, Bytes: a.bytes, IP: k.ip, Requests: a.n, NamespaceID: k.namespace})
 		if len(rows) >= r.batch {
 			write()
 		}

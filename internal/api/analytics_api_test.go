@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"github.com/latchkey/latchkey/internal/audit"
 	"net/http"
 	"strings"
 	"testing"
@@ -210,4 +211,33 @@ func (a addQuery) RoundTrip(r *http.Request) (*http.Response, error) {
 	q.Set(a[0], a[1])
 	r.URL.RawQuery = q.Encode()
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestTokenUsageByKVNamespace: requests on a Workers KV namespace are recorded with it, and the
+// usage endpoint counts them per namespace; other routes are not attributed to any.
+func TestTokenUsageByKVNamespace(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := newEnv(t, db)
+	u, a := tt.User(t, db)
+	ns, err := e.api.KV.CreateNamespace(bg, audit.CLI(), a.ID, "dev-ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, tokID := e.mint(u, policies(tt.Allow([]authz.Perm{authz.KVRead}, tt.AccountKey(a.ID))))
+	for range 2 {
+		if res := e.do("GET", "/accounts/"+a.ID+"/storage/kv/namespaces/"+ns.ID+"/keys", bearerOf(tok), nil); res.Status != http.StatusOK {
+			t.Fatal(res.Raw)
+		}
+	}
+	e.do("GET", "/accounts/"+a.ID+"/storage/kv/namespaces", bearerOf(tok), nil)
+	if err := e.requests.Flush(bg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.api.Analytics.TokenUsage(bg, tokID, nil, time.Now().Add(-time.Hour), time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.ByKVNamespace) != 1 || got.ByKVNamespace[0].NamespaceID != ns.ID || got.ByKVNamespace[0].Allowed != 2 || got.Requests != 3 {
+		t.Fatalf("usage %+v", got)
+	}
 }

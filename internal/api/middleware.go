@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/latchkey/latchkey/internal/store"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -119,6 +120,9 @@ func (s *Server) recordRequest(rt Route, r *http.Request, ip netip.Addr, p *toke
 		Allowed: allowed, Bytes: sw.Bytes(), IP: ip.String()}
 	if rt.Perm.kind == requirePerm {
 		req.PermissionGroup = rt.Perm.perm.Group().ID
+	}
+	if id := r.PathValue("namespace_id"); strings.Contains(rt.Pattern, "{namespace_id}") && store.ValidID(id) {
+		req.NamespaceID = id
 	}
 	if t != nil {
 		req.AccountID = t.AccountID

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/analytics"
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -203,5 +205,49 @@ func TestTemplateCardsNameTestedClients(t *testing.T) {
 	}
 	if strings.Contains(res.text(`ul[aria-label="Templates"]`), "Caddy") {
 		t.Error("a template card still mentions Caddy")
+	}
+}
+
+// TestTokenUsageKVNamespaces: a token limited to two namespaces that used one sees that one, by
+// title, with its counts, and the other named as unused; requests on no namespace are not listed.
+func TestTokenUsageKVNamespaces(t *testing.T) {
+	e := newSQLiteEnv(t)
+	c := e.client()
+	c.signUp("ann@example.com", "Acme")
+	acct := e.accountOf("ann@example.com")
+	dev, prod := e.addNamespace(acct.ID, "dev-ns"), e.addNamespace(acct.ID, "prod-ns")
+	createToken(t, c, "/profile/tokens", kvRow(url.Values{"name": {"two ns"}}, 0, "edit", acct.ID, "only", dev.ID, prod.ID))
+	var tok store.APIToken
+	if err := e.db.Gorm(context.Background()).First(&tok, "name = ?", "two ns").Error; err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	rows := []store.APIRequest{
+		{ID: store.NewID(), TS: now.Add(-time.Hour).Unix(), Method: "GET", Route: "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/keys",
+			Status: 200, TokenID: tok.ID, AccountID: acct.ID, PermissionGroup: authz.KVRead.Group().ID, Allowed: true, NamespaceID: dev.ID, Requests: 4},
+		{ID: store.NewID(), TS: now.Add(-time.Hour).Unix(), Method: "PUT", Route: "/accounts/{account_id}/storage/kv/namespaces/{namespace_id}/values/{key...}",
+			Status: 403, TokenID: tok.ID, AccountID: acct.ID, PermissionGroup: authz.KVWrite.Group().ID, Allowed: false, NamespaceID: dev.ID, Requests: 1},
+		{ID: store.NewID(), TS: now.Add(-time.Hour).Unix(), Method: "GET", Route: "/user/tokens/verify", Status: 200, TokenID: tok.ID, Allowed: true, Requests: 2},
+	}
+	if err := store.InsertAPIRequests(e.db.Gorm(t.Context()), rows); err != nil {
+		t.Fatal(err)
+	}
+	res := c.get("/profile/tokens/" + tok.ID + "/usage")
+	if res.Status != http.StatusOK {
+		t.Fatalf("usage: %d", res.Status)
+	}
+	if got := res.text(".usage-ns-row"); !strings.Contains(got, "dev-ns") || !strings.Contains(got, "4") || !strings.Contains(got, "1") {
+		t.Errorf("namespace row %q", got)
+	}
+	if n := res.Doc.Find(".usage-ns-row").Length(); n != 1 {
+		t.Errorf("%d namespace rows, want 1", n)
+	}
+	if got := res.text("#usage-ns-unused"); !strings.Contains(got, "prod-ns") || strings.Contains(got, "dev-ns") {
+		t.Errorf("unused namespaces %q", got)
+	}
+	// The API's usage endpoint counts by namespace too.
+	u, err := analytics.NewService(e.db).TokenUsage(t.Context(), tok.ID, nil, now.Add(-24*time.Hour), now)
+	if err != nil || len(u.ByKVNamespace) != 1 || u.ByKVNamespace[0].NamespaceID != dev.ID || u.ByKVNamespace[0].Allowed != 4 || u.ByKVNamespace[0].Denied != 1 {
+		t.Fatalf("by namespace %+v (%v)", u, err)
 	}
 }

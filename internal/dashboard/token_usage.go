@@ -6,11 +6,59 @@ import (
 
 	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/authz"
+	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/web"
 )
 
 // usageDays is the period the token usage page covers.
 const usageDays = 30
+
+// namespaceUsage fills the page's Workers KV part: the namespaces the token's requests acted on,
+// by title, and — when its policies name particular namespaces of the account — those it never
+// used, candidates to remove from the token. Namespaces of other accounts are shown by id.
+func (s *server) namespaceUsage(r *http.Request, p *principal, sc *tokenScope, ps []authz.Policy, u *analytics.Usage, v *web.TokenUsageView) error {
+	acct := p.Account
+	if sc.account != nil {
+		acct = sc.account
+	}
+	if acct == nil || s.KV == nil {
+		return nil
+	}
+	title := func(id string) (string, error) {
+		ns, err := s.KV.Namespace(r.Context(), acct.ID, id)
+		if errs.Is(err, errs.NotFound) {
+			return id + " (not in " + acct.Name + ")", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return ns.Title, nil
+	}
+	used := map[string]bool{}
+	for _, n := range u.ByKVNamespace {
+		t, err := title(n.NamespaceID)
+		if err != nil {
+			return err
+		}
+		used[n.NamespaceID] = true
+		v.Namespaces = append(v.Namespaces, web.TokenUsageGroup{Name: t, Allowed: n.Allowed, Denied: n.Denied})
+	}
+	set := authz.Compile(ps).Namespaces(authz.KVRead, acct.ID)
+	if set.All {
+		return nil // every namespace (but some): nothing particular to call unused
+	}
+	for _, id := range set.IDs {
+		if used[id] {
+			continue
+		}
+		t, err := title(id)
+		if err != nil {
+			return err
+		}
+		v.UnusedNamespaces = append(v.UnusedNamespaces, t)
+	}
+	return nil
+}
 
 // handleTokenUsage shows what a token did with its permissions over the last usageDays days,
 // with the least-privilege hints: groups it never needed, Write groups it only read with.
@@ -43,6 +91,9 @@ func (s *server) handleTokenUsage(w http.ResponseWriter, r *http.Request) error 
 	}
 	for _, g := range u.ReadWouldDo {
 		v.ReadWouldDo = append(v.ReadWouldDo, g.Name)
+	}
+	if err := s.namespaceUsage(r, p, sc, ps, u, &v); err != nil {
+		return err
 	}
 	return s.render(w, r, http.StatusOK, web.TokenUsage(s.page(w, r, "Usage · "+t.Name, "tokens"), v))
 }

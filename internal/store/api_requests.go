@@ -22,6 +22,8 @@ type APIRequest struct {
 	Allowed         bool
 	Bytes           int64
 	IP              string `gorm:"column:ip"`
+	// NamespaceID is the Workers KV namespace the request acted on; "" for other routes.
+	NamespaceID string
 	// Requests is how many requests the row stands for (the recorder aggregates per minute); 0
 	// is written as 1.
 	Requests int64 `gorm:"default:1"`
@@ -115,4 +117,26 @@ func PruneAPIRequests(tx *gorm.DB, before int64) (int64, error) {
 		return 0, fmt.Errorf("prune api requests: %w", res.Error)
 	}
 	return res.RowsAffected, nil
+}
+
+// NamespaceUse counts a token's requests on one Workers KV namespace.
+type NamespaceUse struct {
+	NamespaceID string
+	Allowed     bool
+	Requests    int64
+	Last        int64
+}
+
+// TokenNamespaceUse counts tokenID's requests in [since, until) (Unix seconds) per Workers KV
+// namespace and outcome, namespace id order.
+func TokenNamespaceUse(tx *gorm.DB, tokenID string, since, until int64) ([]NamespaceUse, error) {
+	var out []NamespaceUse
+	err := tx.Model(&APIRequest{}).
+		Select("namespace_id, allowed, COALESCE(SUM(requests), 0) AS requests, MAX(ts) AS last").
+		Where("token_id = ? AND ts >= ? AND ts < ? AND namespace_id <> ''", tokenID, since, until).
+		Group("namespace_id, allowed").Order("namespace_id, allowed").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("token namespace usage: %w", err)
+	}
+	return out, nil
 }
