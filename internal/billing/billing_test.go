@@ -402,6 +402,15 @@ func TestLimits(t *testing.T) {
 		if err := addZone(); err != nil {
 			t.Fatalf("zone after the upgrade: %v", err)
 		}
+		// Every zone of the account, old and new, is on the pro zone plan (edge analytics kept 90 days).
+		zonePlans := func() []string {
+			var plans []string
+			db.Gorm(bg).Model(&store.Zone{}).Where("account_id = ?", a.ID).Distinct().Pluck("plan", &plans)
+			return plans
+		}
+		if got := zonePlans(); len(got) != 1 || got[0] != "pro" {
+			t.Errorf("zone plans after the upgrade: %v", got)
+		}
 		if _, _, err := ts.Create(bg, creator, tokens.AccountOwner(a.ID), in()); err != nil {
 			t.Fatalf("token after the upgrade: %v", err)
 		}
@@ -412,6 +421,9 @@ func TestLimits(t *testing.T) {
 		if code := post(t, srv.URL, event("evt_l2_"+a.ID, "customer.subscription.deleted", now+1,
 			subscription(a.ID, "cus_l"+a.ID[:8], "canceled", pricePro)), whSecret, time.Time{}); code != http.StatusOK {
 			t.Fatal(code)
+		}
+		if got := zonePlans(); len(got) != 1 || got[0] != "free" {
+			t.Errorf("zone plans after the downgrade: %v", got)
 		}
 		if n, _ := billing.Count(db.Gorm(bg), a.ID, billing.LimitZones); n != free.Zones+1 {
 			t.Errorf("%d zones after the downgrade, want %d", n, free.Zones+1)

@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"gorm.io/gorm"
 
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // PlanID names a plan.
@@ -145,4 +148,33 @@ func (p Plan) Upgrade(l Limit) (Plan, bool) {
 		}
 	}
 	return Plan{}, false
+}
+
+// ZonePlan is the zone plan (the zone object's plan.id, Cloudflare's free, pro, business and
+// enterprise) of the zones of an account on plan p. It sets how long a zone's edge analytics are
+// kept (analytics.Retention): Unlimited, the self-hosted plan, keeps them as long as enterprise.
+func ZonePlan(p PlanID) string {
+	switch p {
+	case Pro, Business:
+		return string(p)
+	case Unlimited:
+		return "enterprise"
+	}
+	return "free"
+}
+
+// syncZonesPlan gives every zone of accountID the zone plan of plan, noting each change in the
+// change feed so that cached zone objects are dropped on every process.
+func syncZonesPlan(tx *gorm.DB, accountID string, plan PlanID) error {
+	ids, err := store.SetAccountZonesPlan(tx, accountID, ZonePlan(plan))
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		// "zone" is zones.ChangeKind (zones imports this package, so it cannot be named here).
+		if err := changefeed.Record(tx, "zone", id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -328,6 +328,9 @@ func (s *Service) setPlan(tx *gorm.DB, actor audit.Actor, b *store.AccountBillin
 	if err := store.SaveAccountBilling(tx, b); err != nil {
 		return err
 	}
+	if err := syncZonesPlan(tx, b.AccountID, plan); err != nil {
+		return err
+	}
 	if old == string(plan) {
 		return nil
 	}

@@ -351,3 +351,19 @@ func OverlappingZoneInOtherAccount(tx *gorm.DB, accountID, name string) (string,
 	}
 	return names[0], nil
 }
+
+// SetAccountZonesPlan sets the plan of every zone of accountID (the zone object's plan, which
+// sets how long the zone's edge analytics are kept) and returns the ids of the zones it changed.
+func SetAccountZonesPlan(tx *gorm.DB, accountID, plan string) ([]string, error) {
+	var ids []string
+	if err := tx.Model(&Zone{}).Where("account_id = ? AND plan <> ?", accountID, plan).Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("find zones to re-plan: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := tx.Model(&Zone{}).Where("account_id = ? AND id IN ?", accountID, ids).Update("plan", plan).Error; err != nil {
+		return nil, fmt.Errorf("set zones' plan: %w", err)
+	}
+	return ids, nil
+}

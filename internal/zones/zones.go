@@ -93,6 +93,14 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, name
 		if err := s.limits.CheckAdd(tx, accountID, billing.LimitZones, 1); err != nil {
 			return err
 		}
+		if s.limits.Enabled() {
+			// The zone takes the account's plan (it sets how long its edge analytics are kept).
+			p, err := s.limits.Plan(tx, accountID)
+			if err != nil {
+				return err
+			}
+			z.Plan = billing.ZonePlan(p.ID)
+		}
 		other, err := store.OverlappingZoneInOtherAccount(tx, accountID, name)
 		if err != nil {
 			return err
