@@ -17,7 +17,7 @@ import (
 // TestBillingOverLimitZonesReadOnlyInDashboard: after a downgrade from Pro to Free with 5 zones,
 // the 2 newest refuse a new DNS record with a 403 that names the plan that lifts the limit, the 3
 // oldest accept it, every zone's DNS page still opens, and deleting an over-limit zone works,
-// leaving only the newest of the 4 others read-only.
+// leaving only the newest of the 4 others read-only. Firewall rules and purges follow the same rule.
 func TestBillingOverLimitZonesReadOnlyInDashboard(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e, bill := newBillingEnv(t, db, "")
@@ -54,6 +54,13 @@ func TestBillingOverLimitZonesReadOnlyInDashboard(t *testing.T) {
 			}
 			if r := owner.get("/zones/" + z.ID + "/dns"); r.Status != http.StatusOK {
 				t.Errorf("zone %d: DNS page %d", i, r.Status)
+			}
+		}
+		for i, z := range []*store.Zone{zs[2], zs[4]} {
+			fw := owner.post("/zones/"+z.ID+"/firewall", form("mode", "block", "target", "ip", "value", "198.51.100.4", "notes", "", "scope", "zone"))
+			purge := owner.post("/zones/"+z.ID+"/purge/everything", form())
+			if over := i == 1; over != refused(fw) || over != refused(purge) || !over && (fw.Status != http.StatusSeeOther || purge.Status != http.StatusSeeOther) {
+				t.Errorf("zone %s (over: %v): firewall rule %d, purge %d", z.Name, over, fw.Status, purge.Status)
 			}
 		}
 		if r := owner.post("/zones/"+zs[4].ID+"/delete", nil); r.Status != http.StatusSeeOther {
