@@ -117,7 +117,9 @@ func (s *Server) recordRequest(rt Route, r *http.Request, ip netip.Addr, p *toke
 		return
 	}
 	req := analytics.Request{At: s.Now(), Method: r.Method, Route: rt.Pattern, Status: sw.Status(), TokenID: p.TokenID(),
-		Allowed: allowed, Bytes: sw.Bytes(), IP: ip.String()}
+		// A handler may refuse too (a list the token reaches nothing of answers 403): count that
+		// as denied, not as a use of the permission.
+		Allowed: allowed && sw.Status() != http.StatusForbidden, Bytes: sw.Bytes(), IP: ip.String()}
 	if rt.Perm.kind == requirePerm {
 		req.PermissionGroup = rt.Perm.perm.Group().ID
 	}

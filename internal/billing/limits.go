@@ -184,7 +184,7 @@ func (l *Limits) CheckUserTokens(tx *gorm.DB, userID string, have int64) error {
 // Exceeded is the error for reaching limit lim of plan p: it names the limit and the plan that
 // lifts it.
 func Exceeded(p Plan, lim Limit) *errs.Error {
-	msg := fmt.Sprintf("The %s plan allows %s, and that limit is reached.", p.Name, describe(lim, p.Of(lim)))
+	msg := fmt.Sprintf("The %s plan allows %s, and that limit is reached (or exceeded, after a downgrade).", p.Name, describe(lim, p.Of(lim)))
 	if up, ok := p.Upgrade(lim); ok {
 		if up.Of(lim) == 0 {
 			msg += fmt.Sprintf(" The %s plan has no such limit.", up.Name)

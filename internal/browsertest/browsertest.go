@@ -82,7 +82,7 @@ func New(t testing.TB, timeout ...time.Duration) *Browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
-		chromedp.WindowSize(1280, 900),
+		chromedp.WindowSize(1366, 900), // a common laptop; the top bar shows its links from 1280 px
 	)
 	base, cancelTimeout := context.WithTimeout(context.Background(), d)
 	actx, cancelAlloc := chromedp.NewExecAllocator(base, opts...)

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -13,7 +14,7 @@ import (
 // follows the zones card's link, failing on any console error.
 func TestBrowserAccountHome(t *testing.T) {
 	e := newSQLiteEnv(t)
-	b := browsertest.New(t)
+	b := browsertest.New(t, 3*time.Minute)
 	ctx := b.Ctx
 	base := e.srv.URL
 	dir := screenshotDir(t)
@@ -32,7 +33,8 @@ func TestBrowserAccountHome(t *testing.T) {
 	}
 	e.addZone(e.accountOf("home@example.com").ID, "example.com")
 	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`nav[aria-label="Main"] a[href="/account"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Main"] a[href="/account"]`)),
+		chromedp.Navigate(base+"/account"),
 		chromedp.WaitVisible(chromedp.CSS(`.home-card`)),
 	)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 
@@ -81,7 +82,7 @@ func planLines(p billing.Plan) []string {
 		fmt.Sprintf("Audit log kept %d days", int(p.AuditRetention.Hours()/24)),
 	}
 	if p.RateLimit.Requests > 0 {
-		lines = append(lines, fmt.Sprintf("%d API requests per %s for account tokens", p.RateLimit.Requests, p.RateLimit.Window))
+		lines = append(lines, fmt.Sprintf("%d API requests per %s for account tokens", p.RateLimit.Requests, humanWindow(p.RateLimit.Window)))
 	}
 	return lines
 }
@@ -179,4 +180,19 @@ func (s *server) explainLimit(r *http.Request, p *principal, q *web.Quota, plan 
 func isLimitErr(err error) bool {
 	e := errs.As(err)
 	return e != nil && e.APICode == billing.LimitAPICode
+}
+
+// humanWindow says a rate-limit window for people: "5 minutes", "hour", "30 seconds".
+func humanWindow(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "hour"
+	case d == time.Minute:
+		return "minute"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
 }

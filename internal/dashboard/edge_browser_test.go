@@ -19,7 +19,8 @@ import (
 // on any console error. Screenshots are saved.
 func TestBrowserFirewallAndAnalytics(t *testing.T) {
 	e := newSQLiteEnv(t)
-	b := browsertest.New(t)
+	// Several page loads and waits: more than the default minute on a loaded CI machine.
+	b := browsertest.New(t, 3*time.Minute)
 	ctx := b.Ctx
 	base := e.srv.URL
 	dir := screenshotDir(t)

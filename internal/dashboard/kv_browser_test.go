@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -15,7 +16,7 @@ import (
 // delete the key and the namespace, failing on any console error.
 func TestBrowserKV(t *testing.T) {
 	e := newSQLiteEnv(t)
-	b := browsertest.New(t)
+	b := browsertest.New(t, 3*time.Minute)
 	ctx := b.Ctx
 	base := e.srv.URL
 	dir := screenshotDir(t)
@@ -29,7 +30,10 @@ func TestBrowserKV(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#field-account_name"), "Acme"),
 		chromedp.Click(chromedp.CSS(`form[action="/signup"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/zones"]`)),
-		chromedp.Click(chromedp.CSS(`nav[aria-label="Main"] a[href="/kv"]`)),
+		// The link is there; follow it by address (a click while htmx still swaps the page after
+		// sign-up can be lost, which made this test flaky).
+		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Main"] a[href="/kv"]`)),
+		chromedp.Navigate(base+"/kv"),
 		chromedp.WaitVisible(chromedp.CSS(`#kv-create-title`)),
 		chromedp.SendKeys(chromedp.CSS("#field-title"), "sessions"),
 		chromedp.Click(chromedp.CSS(`form[action="/kv"] button[type="submit"]`)),

@@ -111,7 +111,9 @@ func TestBrowserLayoutWidths(t *testing.T) {
 		{"members", "/members", `main h1`},
 		{"audit", "/audit", `main h1`},
 	}
-	for _, width := range []int64{390, 1366} {
+	// 1024: a laptop or tablet, where the top bar's links would not fit (the menu button is used
+	// below 1280 px).
+	for _, width := range []int64{390, 1024, 1366} {
 		for _, pg := range pages {
 			err := chromedp.Do(ctx,
 				chromedp.EmulateViewport(width, 900),
