@@ -251,7 +251,11 @@ func (s *server) handleDNSImport(w http.ResponseWriter, r *http.Request) error {
 			var res *dns.ImportResult
 			res, err = s.DNS.Import(r.Context(), s.actor(r, p.User), p.Account.ID, z.ID, ps, parsed, nil)
 			if err == nil {
-				s.flash(w, r, web.FlashSuccess, fmt.Sprintf("Imported %d of the %d records in the file.", res.RecsAdded, res.TotalRecordsParsed))
+				msg := fmt.Sprintf("Imported %d of the %d records in the file.", res.RecsAdded, res.TotalRecordsParsed)
+				if skipped := res.TotalRecordsParsed - res.RecsAdded; skipped > 0 {
+					msg += fmt.Sprintf(" Skipped %d: records already in the zone, and the SOA and apex NS records, which Latchkey's name servers answer.", skipped)
+				}
+				s.flash(w, r, web.FlashSuccess, msg)
 				redirect(w, r, "/zones/"+z.ID+"/dns")
 				return nil
 			}

@@ -52,6 +52,14 @@ func TestKVPagesNamespacesAndKeys(t *testing.T) {
 			t.Error("namespace not listed")
 		}
 
+		// The put form's address, reloaded after an error, goes to the namespace page.
+		if res := c.get(nsURL + "/keys"); res.Status != http.StatusSeeOther || res.location() != nsURL {
+			t.Errorf("GET %s/keys: %d to %q", nsURL, res.Status, res.location())
+		}
+		if res := c.get("/kv/junk/keys"); res.Status != http.StatusSeeOther || res.location() != "/kv" {
+			t.Errorf("GET /kv/junk/keys: %d to %q", res.Status, res.location())
+		}
+
 		// Rename: bad and good.
 		if res := c.post(nsURL+"/rename", form("title", strings.Repeat("x", 600))); res.Status != http.StatusUnprocessableEntity || res.text("#field-title-error") == "" {
 			t.Errorf("bad rename: %d", res.Status)

@@ -1,6 +1,10 @@
 package dashboard
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
 
 // routes lists every dashboard route. Pages that need a signed-in user are wrapped in
 // requireUser; the whole dashboard sits behind cross-origin protection (which refuses
@@ -66,6 +70,16 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /kv/{ns}/delete", s.handle(requireUser(s.handleKVDeleteConfirm)))
 	mux.Handle("POST /kv/{ns}/delete", s.handle(requireUser(s.handleKVDelete)))
 	mux.Handle("POST /kv/{ns}/keys", s.handle(requireUser(s.handleKVPut)))
+	// A put form shown again after an error leaves this address in the bar: reloading it goes to
+	// the namespace page.
+	mux.Handle("GET /kv/{ns}/keys", s.handle(requireUser(func(w http.ResponseWriter, r *http.Request) error {
+		if ns := r.PathValue("ns"); store.ValidID(ns) {
+			redirect(w, r, "/kv/"+ns)
+			return nil
+		}
+		redirect(w, r, "/kv")
+		return nil
+	})))
 	mux.Handle("GET /kv/{ns}/key", s.handle(requireUser(s.handleKVKey)))
 	mux.Handle("GET /kv/{ns}/key/delete", s.handle(requireUser(s.handleKVKeyDeleteConfirm)))
 	mux.Handle("POST /kv/{ns}/key/delete", s.handle(requireUser(s.handleKVKeyDelete)))

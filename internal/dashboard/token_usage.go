@@ -27,7 +27,7 @@ func (s *server) namespaceUsage(r *http.Request, p *principal, sc *tokenScope, p
 	title := func(id string) (string, error) {
 		ns, err := s.KV.Namespace(r.Context(), acct.ID, id)
 		if errs.Is(err, errs.NotFound) {
-			return id + " (not in " + acct.Name + ")", nil
+			return id + " (deleted, or not in " + acct.Name + ")", nil
 		}
 		if err != nil {
 			return "", err
