@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"github.com/latchkey/latchkey/internal/audit"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/cloudflare/cloudflare-go"
 
 	"github.com/latchkey/latchkey/internal/analytics"
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"github.com/latchkey/latchkey/internal/store"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -12,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
 )
 
@@ -123,7 +123,7 @@ func (s *Server) recordRequest(rt Route, r *http.Request, ip netip.Addr, p *toke
 	if rt.Perm.kind == requirePerm {
 		req.PermissionGroup = rt.Perm.perm.Group().ID
 	}
-	if id := r.PathValue("namespace_id"); strings.Contains(rt.Pattern, "{namespace_id}") && store.ValidID(id) {
+	if id := r.PathValue("namespace_id"); store.ValidID(id) { // "" on routes without one
 		req.NamespaceID = id
 	}
 	if t != nil {

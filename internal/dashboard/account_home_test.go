@@ -2,10 +2,10 @@ package dashboard
 
 import (
 	"net/http"
-
-	"github.com/PuerkitoBio/goquery"
 	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"

@@ -324,8 +324,8 @@ func (c *cache) size() int {
 }
 
 // Authenticate turns a presented secret into a principal: it rejects malformed secrets without a
-// database hit (and well-formed ones that matched no token within MissTTL), finds the token by the hash of its secret (from the cache when it can) and loads
-// its owner's current access. It does not check status, validity window or IP: the caller does,
+// database hit (and well-formed ones that matched no token within MissTTL), finds the token by
+// the hash of its secret (from the cache when it can) and loads its owner's current access. It does not check status, validity window or IP: the caller does,
 // with Credential.Check, so that it can choose the error.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, error) {
 	parsed, err := Parse(secret)
