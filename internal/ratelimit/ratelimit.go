@@ -4,7 +4,11 @@
 // it uses as they are; the PostgreSQL store is ours (one atomic upsert per event).
 //
 // Take reserves an event atomically before the work it guards (a password hash, a request), so
-// parallel requests cannot all pass a check made before any of them is counted.
+// parallel requests cannot all pass a check made before any of them is counted. Far from its
+// limit, a key's events are reserved in the store in blocks (a lease, see leaseSize) and handed
+// out from this process's memory, so that a busy key costs one store round trip per block, not
+// per event; near the limit every event is counted in the store on its own. Reserved events are
+// counted before they are used, so all processes together never allow more than the limit.
 //
 // Keys are hashed before they reach the store, so emails and addresses are not stored in clear.
 package ratelimit
@@ -16,7 +20,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
+
+	"github.com/maypok86/otter/v2"
 
 	"github.com/redis/go-redis/v9"
 	limiter "github.com/ulule/limiter/v3"
@@ -80,6 +87,41 @@ type Limiter struct {
 	db       *store.DB
 	redis    *redis.Client
 	now      func() time.Time
+	// leases holds, per limit and key, the events reserved in the store and not yet used.
+	leases *otter.Cache[leaseKey, *lease]
+}
+
+// leaseKey names a lease: the limit's name and the key in clear (the store sees only a hash).
+type leaseKey struct{ name, key string }
+
+// lease is a block of events reserved in the store for one key under one limit, handed out by
+// Take from memory until it is used up or its window ends.
+type lease struct {
+	mu        sync.Mutex
+	left      int64     // reserved and not yet used
+	end       time.Time // end of the window the block was counted in (the store's reset)
+	events    int64     // the Limit the block was reserved under
+	window    time.Duration
+	remaining int64 // what the store had left after the last reservation
+}
+
+// Lease bounds.
+const (
+	// MaxLease is the most events one reservation takes.
+	MaxLease = 128
+	// LeaseDivisor sets a reservation to at most 1/LeaseDivisor of what the store has left, so
+	// that events reserved by one process and not used (yet) hold back the others by little;
+	// under LeaseDivisor events left, every event is counted in the store on its own.
+	LeaseDivisor = 64
+	// MaxLeases bounds how many keys' leases a process keeps (least recently used go first; a
+	// dropped lease's unused events are not given back, which only makes the limit stricter).
+	MaxLeases = 100_000
+)
+
+// leaseSize is how many events to reserve for a key whose store had remaining events left at
+// the last reservation.
+func leaseSize(remaining int64) int64 {
+	return min(MaxLease, max(1, remaining/LeaseDivisor))
 }
 
 // New opens the shared store chosen by opts: Redis, PostgreSQL or memory.
@@ -90,7 +132,8 @@ func New(ctx context.Context, opts Options) (*Limiter, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	l := &Limiter{now: time.Now, logger: opts.Logger}
+	l := &Limiter{now: time.Now, logger: opts.Logger,
+		leases: otter.Must(&otter.Options[leaseKey, *lease]{MaximumSize: MaxLeases})}
 	switch {
 	case opts.RedisURL != "":
 		ro, err := redis.ParseURL(opts.RedisURL)
@@ -152,18 +195,54 @@ func (l *Limiter) result(c limiter.Context) Result {
 }
 
 // Take counts one event for key under lim and reports whether it is within the limit. The event
-// is counted atomically, whatever the answer. When the shared store fails, the event is counted in
-// this process's memory instead (and the failure logged), so limits never simply switch off.
+// is counted atomically, whatever the answer: from a block of events this process reserved in
+// the store earlier in the window (see leaseSize), else by reserving one now. When the shared
+// store fails, the event is counted in this process's memory instead (and the failure logged), so
+// limits never simply switch off.
 func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, error) {
+	lk := leaseKey{lim.Name, key}
+	ls, ok := l.leases.GetIfPresent(lk)
+	if !ok {
+		ls, _ = l.leases.SetIfAbsent(lk, &lease{})
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	now := l.now()
+	same := ls.events == lim.Events && ls.window == lim.Window && now.Before(ls.end)
+	if same && ls.left > 0 {
+		ls.left--
+		return Result{Allowed: true, Limit: lim.Events, Remaining: ls.remaining + ls.left, Reset: ls.end}, nil
+	}
+	n := int64(1)
+	if same {
+		n = leaseSize(ls.remaining)
+	}
+	ls.left = 0
 	k := storeKey(lim, key)
-	c, err := l.store.Get(ctx, k, lim.rate())
+	c, err := l.store.Increment(ctx, k, n, lim.rate())
+	if err == nil && c.Reached && n > 1 {
+		// Part of the block may lie beyond the limit: give it back and count this event alone,
+		// so that the answer is exact near the limit.
+		if _, err = l.store.Increment(ctx, k, -n, lim.rate()); err == nil {
+			n = 1
+			c, err = l.store.Increment(ctx, k, 1, lim.rate())
+		}
+	}
 	if err != nil {
 		l.logger.Warn("rate limit store failed; counting in this process meanwhile", "limit", lim.Name, "backend", l.backend, "err", err)
 		if c, err = l.fallback.Get(ctx, k, lim.rate()); err != nil {
 			return Result{}, fmt.Errorf("rate limit %s: %w", lim.Name, err)
 		}
+		ls.end = time.Time{} // nothing reserved in the store
+		return l.result(c), nil
 	}
-	return l.result(c), nil
+	ls.events, ls.window, ls.end, ls.remaining = lim.Events, lim.Window, time.Unix(c.Reset, 0), c.Remaining
+	if !c.Reached {
+		ls.left = n - 1
+	}
+	r := l.result(c)
+	r.Remaining += ls.left
+	return r, nil
 }
 
 // Refund gives back one event taken for key, e.g. when a sign-in attempt succeeded.
@@ -189,6 +268,7 @@ func (l *Limiter) Peek(ctx context.Context, lim Limit, key string) (Result, erro
 
 // Reset forgets key's count under lim.
 func (l *Limiter) Reset(ctx context.Context, lim Limit, key string) error {
+	l.leases.Invalidate(leaseKey{lim.Name, key})
 	if _, err := l.store.Reset(ctx, storeKey(lim, key), lim.rate()); err != nil {
 		return fmt.Errorf("rate limit %s: %w", lim.Name, err)
 	}
