@@ -88,7 +88,8 @@ type Limiter struct {
 	redis    *redis.Client
 	now      func() time.Time
 	// leases holds, per limit and key, the events reserved in the store and not yet used.
-	leases *otter.Cache[leaseKey, *lease]
+	leases  *otter.Cache[leaseKey, *lease]
+	refills sync.WaitGroup // reservations made in the background (see refill)
 }
 
 // leaseKey names a lease: the limit's name and the key in clear (the store sees only a hash).
@@ -103,12 +104,14 @@ type lease struct {
 	events    int64     // the Limit the block was reserved under
 	window    time.Duration
 	remaining int64 // what the store had left after the last reservation
+	size      int64 // the last block's size: a new one is reserved ahead when left falls below half
+	refilling bool  // a block is being reserved in the background
 }
 
 // Lease bounds.
 const (
 	// MaxLease is the most events one reservation takes.
-	MaxLease = 128
+	MaxLease = 512
 	// LeaseDivisor sets a reservation to at most 1/LeaseDivisor of what the store has left, so
 	// that events reserved by one process and not used (yet) hold back the others by little;
 	// under LeaseDivisor events left, every event is counted in the store on its own.
@@ -175,6 +178,7 @@ func (l *Limiter) Backend() Backend { return l.backend }
 
 // Close releases the store's connections.
 func (l *Limiter) Close() {
+	l.refills.Wait()
 	if l.redis != nil {
 		l.redis.Close()
 	}
@@ -196,9 +200,10 @@ func (l *Limiter) result(c limiter.Context) Result {
 
 // Take counts one event for key under lim and reports whether it is within the limit. The event
 // is counted atomically, whatever the answer: from a block of events this process reserved in
-// the store earlier in the window (see leaseSize), else by reserving one now. When the shared
-// store fails, the event is counted in this process's memory instead (and the failure logged), so
-// limits never simply switch off.
+// the store earlier in the window (see leaseSize; the next block is reserved in the background
+// before this one runs out, so requests do not wait for the store), else by reserving one now.
+// When the shared store fails, the event is counted in this process's memory instead (and the
+// failure logged), so limits never simply switch off.
 func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, error) {
 	lk := leaseKey{lim.Name, key}
 	ls, ok := l.leases.GetIfPresent(lk)
@@ -211,10 +216,11 @@ func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, erro
 	same := ls.events == lim.Events && ls.window == lim.Window && now.Before(ls.end)
 	if same && ls.left > 0 {
 		ls.left--
+		l.refillAhead(lk, ls, lim)
 		return Result{Allowed: true, Limit: lim.Events, Remaining: ls.remaining + ls.left, Reset: ls.end}, nil
 	}
 	n := int64(1)
-	if same {
+	if same && !ls.refilling {
 		n = leaseSize(ls.remaining)
 	}
 	ls.left = 0
@@ -236,13 +242,60 @@ func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, erro
 		ls.end = time.Time{} // nothing reserved in the store
 		return l.result(c), nil
 	}
-	ls.events, ls.window, ls.end, ls.remaining = lim.Events, lim.Window, time.Unix(c.Reset, 0), c.Remaining
+	ls.events, ls.window, ls.end, ls.remaining, ls.size = lim.Events, lim.Window, time.Unix(c.Reset, 0), c.Remaining, n
 	if !c.Reached {
 		ls.left = n - 1
 	}
 	r := l.result(c)
 	r.Remaining += ls.left
 	return r, nil
+}
+
+// refillAhead starts reserving the next block of ls in the background when less than half of the
+// last one is left and the store is far enough from the limit for a block. ls.mu is held.
+func (l *Limiter) refillAhead(lk leaseKey, ls *lease, lim Limit) {
+	if ls.refilling || ls.left*2 >= ls.size {
+		return
+	}
+	n := leaseSize(ls.remaining)
+	if n <= 1 {
+		return // near the limit every event is counted on its own
+	}
+	ls.refilling = true
+	l.refills.Add(1)
+	go l.refill(lk, ls, lim, n)
+}
+
+// refill reserves n more events for ls in the store. A block that would reach the limit is given
+// back at once (Take then counts event by event); a block counted in a new window replaces what
+// was left of the old one, whose events the new window does not hold.
+func (l *Limiter) refill(lk leaseKey, ls *lease, lim Limit, n int64) {
+	defer l.refills.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	k := storeKey(lim, lk.key)
+	c, err := l.store.Increment(ctx, k, n, lim.rate())
+	if err == nil && c.Reached {
+		_, err = l.store.Increment(ctx, k, -n, lim.rate())
+		n = 0
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.refilling = false
+	if err != nil {
+		l.logger.Warn("rate limit store failed while reserving events ahead", "limit", lim.Name, "backend", l.backend, "err", err)
+		return
+	}
+	if n == 0 {
+		ls.remaining = 0
+		return
+	}
+	end := time.Unix(c.Reset, 0)
+	if ls.events != lim.Events || ls.window != lim.Window || !end.Equal(ls.end) {
+		ls.events, ls.window, ls.end, ls.left = lim.Events, lim.Window, end, 0
+	}
+	ls.left += n
+	ls.remaining, ls.size = c.Remaining, n
 }
 
 // Refund gives back one event taken for key, e.g. when a sign-in attempt succeeded.
