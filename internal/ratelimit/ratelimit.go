@@ -104,14 +104,28 @@ type lease struct {
 	events    int64     // the Limit the block was reserved under
 	window    time.Duration
 	remaining int64 // what the store had left after the last reservation
-	size      int64 // the last block's size: a new one is reserved ahead when left falls below half
-	refilling bool  // a block is being reserved in the background
+	size      int64     // the last block's size: a new one is reserved ahead when left falls below half
+	at        time.Time // when the last block was reserved
+	used      int64     // events handed out since then
+	refilling bool  // a reservation is under way (in the background or by a Take)
+	done      *sync.Cond
+}
+
+func newLease() *lease {
+	ls := &lease{}
+	ls.done = sync.NewCond(&ls.mu)
+	return ls
 }
 
 // Lease bounds.
 const (
-	// MaxLease is the most events one reservation takes.
-	MaxLease = 512
+	// MinLease and MaxLease bound how many events one reservation takes (LeaseDivisor bounds it
+	// further). Between them a block holds about LeaseSeconds of the key's recent rate.
+	MinLease = 64
+	MaxLease = 1 << 16
+	// LeaseSeconds is how long a block should last at the key's recent rate: long enough that
+	// the next one, reserved in the background when half is used, arrives before it runs out.
+	LeaseSeconds = 2
 	// LeaseDivisor sets a reservation to at most 1/LeaseDivisor of what the store has left, so
 	// that events reserved by one process and not used (yet) hold back the others by little;
 	// under LeaseDivisor events left, every event is counted in the store on its own.
@@ -122,9 +136,9 @@ const (
 )
 
 // leaseSize is how many events to reserve for a key whose store had remaining events left at
-// the last reservation.
-func leaseSize(remaining int64) int64 {
-	return min(MaxLease, max(1, remaining/LeaseDivisor))
+// the last reservation, when want would last LeaseSeconds at the key's recent rate.
+func leaseSize(remaining, want int64) int64 {
+	return max(1, min(remaining/LeaseDivisor, MaxLease, max(want, MinLease)))
 }
 
 // New opens the shared store chosen by opts: Redis, PostgreSQL or memory.
@@ -208,22 +222,34 @@ func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, erro
 	lk := leaseKey{lim.Name, key}
 	ls, ok := l.leases.GetIfPresent(lk)
 	if !ok {
-		ls, _ = l.leases.SetIfAbsent(lk, &lease{})
+		ls, _ = l.leases.SetIfAbsent(lk, newLease())
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	now := l.now()
-	same := ls.events == lim.Events && ls.window == lim.Window && now.Before(ls.end)
-	if same && ls.left > 0 {
-		ls.left--
-		l.refillAhead(lk, ls, lim)
-		return Result{Allowed: true, Limit: lim.Events, Remaining: ls.remaining + ls.left, Reset: ls.end}, nil
+	var same bool
+	for {
+		now := l.now()
+		same = ls.events == lim.Events && ls.window == lim.Window && now.Before(ls.end)
+		if same && ls.left > 0 {
+			ls.left--
+			ls.used++
+			l.refillAhead(lk, ls, lim, now)
+			return Result{Allowed: true, Limit: lim.Events, Remaining: ls.remaining + ls.left, Reset: ls.end}, nil
+		}
+		if !ls.refilling {
+			break
+		}
+		ls.done.Wait() // one reservation per key at a time: wait for the one under way
 	}
 	n := int64(1)
-	if same && !ls.refilling {
-		n = leaseSize(ls.remaining)
+	if same {
+		n = leaseSize(ls.remaining, 2*ls.size) // the last block ran out before the next came
 	}
 	ls.left = 0
+	// Reserve without holding the lock (others wait on ls.done), so that a slow store holds up
+	// only the requests of this key, and only for one round trip.
+	ls.refilling = true
+	ls.mu.Unlock()
 	k := storeKey(lim, key)
 	c, err := l.store.Increment(ctx, k, n, lim.rate())
 	if err == nil && c.Reached && n > 1 {
@@ -234,6 +260,9 @@ func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, erro
 			c, err = l.store.Increment(ctx, k, 1, lim.rate())
 		}
 	}
+	ls.mu.Lock()
+	ls.refilling = false
+	ls.done.Broadcast()
 	if err != nil {
 		l.logger.Warn("rate limit store failed; counting in this process meanwhile", "limit", lim.Name, "backend", l.backend, "err", err)
 		if c, err = l.fallback.Get(ctx, k, lim.rate()); err != nil {
@@ -242,7 +271,8 @@ func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, erro
 		ls.end = time.Time{} // nothing reserved in the store
 		return l.result(c), nil
 	}
-	ls.events, ls.window, ls.end, ls.remaining, ls.size = lim.Events, lim.Window, time.Unix(c.Reset, 0), c.Remaining, n
+	ls.events, ls.window, ls.end, ls.remaining, ls.size, ls.at = lim.Events, lim.Window, time.Unix(c.Reset, 0), c.Remaining, n, l.now()
+	ls.used = 1
 	if !c.Reached {
 		ls.left = n - 1
 	}
@@ -253,11 +283,15 @@ func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, erro
 
 // refillAhead starts reserving the next block of ls in the background when less than half of the
 // last one is left and the store is far enough from the limit for a block. ls.mu is held.
-func (l *Limiter) refillAhead(lk leaseKey, ls *lease, lim Limit) {
+func (l *Limiter) refillAhead(lk leaseKey, ls *lease, lim Limit, now time.Time) {
 	if ls.refilling || ls.left*2 >= ls.size {
 		return
 	}
-	n := leaseSize(ls.remaining)
+	var want int64
+	if el := now.Sub(ls.at).Seconds(); el > 0 {
+		want = int64(float64(ls.used) / el * LeaseSeconds)
+	}
+	n := leaseSize(ls.remaining, want)
 	if n <= 1 {
 		return // near the limit every event is counted on its own
 	}
@@ -282,6 +316,7 @@ func (l *Limiter) refill(lk leaseKey, ls *lease, lim Limit, n int64) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	ls.refilling = false
+	ls.done.Broadcast()
 	if err != nil {
 		l.logger.Warn("rate limit store failed while reserving events ahead", "limit", lim.Name, "backend", l.backend, "err", err)
 		return
@@ -295,7 +330,7 @@ func (l *Limiter) refill(lk leaseKey, ls *lease, lim Limit, n int64) {
 		ls.events, ls.window, ls.end, ls.left = lim.Events, lim.Window, end, 0
 	}
 	ls.left += n
-	ls.remaining, ls.size = c.Remaining, n
+	ls.remaining, ls.size, ls.at, ls.used = c.Remaining, n, l.now(), 0
 }
 
 // Refund gives back one event taken for key, e.g. when a sign-in attempt succeeded.

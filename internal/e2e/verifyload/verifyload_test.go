@@ -427,8 +427,8 @@ func postgresURL(b *testing.B) string {
 // BenchmarkVerifyProfile serves the handler `latchkey serve` builds (the same calls: config.Load,
 // store.Open and Migrate, clientip.New, app.New, server.New; the text logger at level info, to a
 // discarded stream) in this process on SQLite, or PostgreSQL with LATCHKEY_BENCH_DB=postgres,
-// loads it with wrk for LATCHKEY_BENCH_SECONDS and writes cpu.pprof and allocs.pprof (allocations
-// during the load) to the directory LATCHKEY_BENCH_PROFILE. It skips without that variable.
+// loads it with wrk for LATCHKEY_BENCH_SECONDS and writes cpu.pprof, allocs.pprof, block.pprof and
+// mutex.pprof to the directory LATCHKEY_BENCH_PROFILE. It skips without that variable.
 func BenchmarkVerifyProfile(b *testing.B) {
 	dir := os.Getenv("LATCHKEY_BENCH_PROFILE")
 	if dir == "" {
@@ -489,6 +489,10 @@ func BenchmarkVerifyProfile(b *testing.B) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	runtime.SetBlockProfileRate(100_000) // one sample per 100 µs spent blocked
+	runtime.SetMutexProfileFraction(10)
+	defer runtime.SetBlockProfileRate(0)
+	defer runtime.SetMutexProfileFraction(0)
 	if err := pprof.StartCPUProfile(cpu); err != nil {
 		b.Fatal(err)
 	}
@@ -498,9 +502,11 @@ func BenchmarkVerifyProfile(b *testing.B) {
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	b.StopTimer()
-	if f, err := os.Create(filepath.Join(dir, "allocs.pprof")); err == nil {
-		_ = pprof.Lookup("allocs").WriteTo(f, 0)
-		f.Close()
+	for _, name := range []string{"allocs", "block", "mutex"} {
+		if f, err := os.Create(filepath.Join(dir, name+".pprof")); err == nil {
+			_ = pprof.Lookup(name).WriteTo(f, 0)
+			f.Close()
+		}
 	}
 	b.ReportMetric(t.reqs/t.secs, "req/s")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/t.reqs, "allocs/req")
