@@ -103,11 +103,11 @@ type lease struct {
 	end       time.Time // end of the window the block was counted in (the store's reset)
 	events    int64     // the Limit the block was reserved under
 	window    time.Duration
-	remaining int64 // what the store had left after the last reservation
+	remaining int64     // what the store had left after the last reservation
 	size      int64     // the last block's size: a new one is reserved ahead when left falls below half
 	at        time.Time // when the last block was reserved
 	used      int64     // events handed out since then
-	refilling bool  // a reservation is under way (in the background or by a Take)
+	refilling bool      // a reservation is under way (in the background or by a Take)
 	done      *sync.Cond
 }
 
