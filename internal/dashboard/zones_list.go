@@ -72,8 +72,15 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 	if int64(page*per) < total {
 		v.Pagination.NextURL = fmt.Sprintf("/zones?page=%d", page+1)
 	}
+	var over map[string]bool
+	if lim := s.Billing.Limits(); lim.Enabled() && len(zs) > 0 {
+		if over, err = lim.OverLimitZones(s.DB.Gorm(ctx), acct); err != nil {
+			return err
+		}
+	}
 	for _, z := range zs {
 		zv := zoneView(z)
+		zv.ReadOnly = over[z.ID]
 		res := authz.Zone(acct, z.ID)
 		zv.CanDNS = acc.Compiled.Decide(authz.DNSRead, res).Allowed
 		zv.CanPurge = acc.Compiled.Decide(authz.CachePurge, res).Allowed
