@@ -133,6 +133,9 @@ type Zone struct {
 	CreatedAt time.Time
 	// CanDNS and CanPurge link to the zone's DNS records and cache purge pages.
 	CanDNS, CanPurge bool
+	// ReadOnly marks a zone beyond its account's plan limit (billing.Limits.OverLimitZones):
+	// it can be read and deleted, not changed.
+	ReadOnly bool
 }
 
 // StatusLabel is the status as shown in the badge.

@@ -183,7 +183,7 @@ func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old
 			return err
 		}
 		if owner.Kind == OwnerAccount && !acc.managesAccountTokens(owner.AccountID) {
-			return errs.E(errs.Forbidden, "You may not create tokens for this account: that needs Account API Tokens Write.")
+			return errs.E(errs.Forbidden, "%s", "You may not create tokens for this account: that needs Account API Tokens Write."+acc.twoFactorHint(owner.AccountID))
 		}
 		bounded := p.policies
 		if owner.Kind == OwnerUser {
@@ -194,7 +194,7 @@ func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old
 			}
 		}
 		if err := subset(tx, bounded, acc.Policies); err != nil {
-			return deny("The token would exceed your own access: %v", err)
+			return deny("The token would exceed your own access: %v.%s", strings.TrimSuffix(err.Error(), "."), acc.twoFactorHint(""))
 		}
 	}
 	if c.Parent != nil {
