@@ -226,7 +226,9 @@ func StartServer(ctx context.Context, db *store.DB, dataDir string) (*Server, er
 		return nil, err
 	}
 	done := make(chan error, 1)
-	go func() { done <- server.Serve(ctx, logger, ln, server.New(logger, db, ips, a.Handlers()), cfg.ShutdownTimeout) }()
+	go func() {
+		done <- server.Serve(ctx, logger, ln, server.New(logger, db, ips, a.Handlers()), cfg.ShutdownTimeout)
+	}()
 	s := &Server{URL: "http://" + ln.Addr().String(), stop: sync.OnceFunc(func() {
 		cancel()
 		<-done
