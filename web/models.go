@@ -220,7 +220,7 @@ type TwoFactorView struct {
 	RecoveryCodes []string
 	// Renewed: RecoveryCodes replace earlier codes, which no longer work.
 	Renewed bool
-	Form          Form
+	Form    Form
 	// RequiredBy names the user's accounts that require two-factor sign-in while it is off.
 	RequiredBy []string
 }
