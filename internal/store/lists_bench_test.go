@@ -108,11 +108,12 @@ func newListFixture(b *testing.B, db *store.DB, nZones, nRecords int) listFixtur
 }
 
 // BenchmarkListPageGrowth measures page 1 (50 rows, with the total count) of the zone list and
-// the DNS record list for a small and a large account in the same run, alternating the two on
-// every iteration, and reports each one's median and the ratio large/small of the medians (the
-// issue's goal is ≤ 1.5). Sizes: 10 vs LATCHKEY_BENCH_ZONES (default 100,000) zones in the
-// account, 100 vs LATCHKEY_BENCH_RECORDS (default 1,000,000) records in the zone, plus 20 ACME
-// TXT records in each. Cases: a token over all zones, a token limited to one zone, all records,
+// the DNS record list for a small, a middle and a large account in the same run, alternating
+// them on every iteration, and reports each one's median, the ratio large/small of the medians
+// (the goal is ≤ 1.5) and large/middle. Sizes: 10, 1,000 and LATCHKEY_BENCH_ZONES
+// (default 100,000) zones in the account; 100, 10,000 and LATCHKEY_BENCH_RECORDS (default
+// 1,000,000) records in the zone, plus 20 ACME TXT records in each. The small account's zone page
+// holds 10 rows where the others hold 50, so ratio-to-mid is the one that compares equal pages. Cases: a token over all zones, a token limited to one zone, all records,
 // and a token constrained to TXT _acme-challenge.* records.
 //
 //	go test -run '^$' -bench BenchmarkListPageGrowth -benchtime 2000x ./internal/store/
@@ -125,10 +126,16 @@ func BenchmarkListPageGrowth(b *testing.B) {
 			if dialect == "sqlite" {
 				db = storetest.SQLite(b)
 			} else {
-				db = storetest.Postgres(b)
+				u := storetest.PostgresURL(b) + os.Getenv("LATCHKEY_BENCH_PG_PARAMS")
+				var err error
+				if db, err = store.Open(context.Background(), u); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { db.Close() })
 			}
 			start := time.Now()
 			small := newListFixture(b, db, 10, 100)
+			mid := newListFixture(b, db, 1000, 10000)
 			large := newListFixture(b, db, bigZones, bigRecords)
 			b.Logf("%s: seeded %d zones and %d records in %s", dialect, bigZones, bigRecords, time.Since(start).Round(time.Millisecond))
 			cases := []struct {
@@ -164,9 +171,9 @@ func BenchmarkListPageGrowth(b *testing.B) {
 					if testing.Verbose() {
 						logPlans(b, db, func(tx *gorm.DB) error { _, _, err := c.run(tx, large); return err })
 					}
-					var ts [2][]time.Duration
+					var ts [3][]time.Duration
 					for i := 0; i < b.N; i++ {
-						for j, f := range []listFixture{small, large} {
+						for j, f := range []listFixture{small, mid, large} {
 							t0 := time.Now()
 							n, total, err := c.run(tx, f)
 							ts[j] = append(ts[j], time.Since(t0))
@@ -182,10 +189,12 @@ func BenchmarkListPageGrowth(b *testing.B) {
 						slices.Sort(d)
 						return float64(d[len(d)/2].Microseconds())
 					}
-					s, l := p50(ts[0]), p50(ts[1])
+					s, m, l := p50(ts[0]), p50(ts[1]), p50(ts[2])
 					b.ReportMetric(s, "small-p50-µs")
+					b.ReportMetric(m, "mid-p50-µs")
 					b.ReportMetric(l, "large-p50-µs")
 					b.ReportMetric(l/max(s, 1), "ratio")
+					b.ReportMetric(l/max(m, 1), "ratio-to-mid")
 				})
 			}
 		})

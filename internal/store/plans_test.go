@@ -43,7 +43,7 @@ func (c *sqlCapture) Trace(_ context.Context, _ time.Time, fc func() (string, in
 
 // fullScan matches a SQLite plan step that reads a whole table, directly or through all of an
 // index's entries.
-var fullScan = regexp.MustCompile(`^SCAN [a-z_]+( AS [a-z_]+)?( USING (COVERING )?INDEX [a-z_0-9]+)?$`)
+var fullScan = regexp.MustCompile(`^SCAN ([a-z_]+)( AS [a-z_]+)?( USING (COVERING )?INDEX [a-z_0-9]+)?$`)
 
 // TestListQueryPlans runs every list query of the API (and its count) under EXPLAIN on both
 // databases and fails when one reads a whole table instead of using an index: SQLite must not
@@ -212,8 +212,7 @@ func TestListQueryPlans(t *testing.T) {
 				return err
 			}, true},
 			{"edge analytics rows", func(tx *gorm.DB) error {
-				_, err := store.EdgeTrafficRows(tx, z.ID, now.Add(-24*time.Hour).Unix(), now.Unix())
-				return err
+				return store.EachEdgeTraffic(tx, z.ID, now.Add(-24*time.Hour).Unix(), now.Unix(), func(store.EdgeTraffic) error { return nil })
 			}, false},
 		}
 		for _, l := range lists {
@@ -243,7 +242,7 @@ func TestListQueryPlans(t *testing.T) {
 						if db.Dialect() == store.SQLite && !l.sortOK && strings.TrimSpace(step) == "USE TEMP B-TREE FOR ORDER BY" {
 							t.Errorf("%s: the page sorts every matching row instead of reading them in index order\nquery: %s\nplan:\n%s", l.name, q, strings.Join(plan, "\n"))
 						}
-						if (db.Dialect() == store.SQLite && fullScan.MatchString(strings.TrimSpace(step))) ||
+						if (db.Dialect() == store.SQLite && scansTable(strings.TrimSpace(step))) ||
 							(db.Dialect() == store.Postgres && strings.Contains(step, "Seq Scan")) {
 							t.Errorf("%s: a step reads a whole table: %q\nquery: %s\nplan:\n%s", l.name, step, q, strings.Join(plan, "\n"))
 						}
@@ -257,6 +256,18 @@ func TestListQueryPlans(t *testing.T) {
 		}
 	})
 }
+
+// scansTable reports whether a SQLite plan step reads all of a table or of an index. SQLite
+// also says SCAN for reading a subquery's rows; the store's subqueries that hold a bounded
+// number of rows are named in boundedSubqueries, and their SCAN is allowed.
+func scansTable(step string) bool {
+	m := fullScan.FindStringSubmatch(step)
+	return m != nil && !boundedSubqueries[m[1]]
+}
+
+// boundedSubqueries names the subqueries whose rows are bounded by a page: ListZones's first
+// Offset+Limit zones of each account.
+var boundedSubqueries = map[string]bool{"account_page": true}
 
 func explain(tx *gorm.DB, d store.Dialect, q string) ([]string, error) {
 	prefix := "EXPLAIN "
