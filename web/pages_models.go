@@ -244,6 +244,9 @@ type InvitationAcceptView struct {
 	Form                 Form
 	// Invitation describes the invitation of the code in the link, when it is valid.
 	Invitation *InvitationDetails
+	// Void is why the code in the link cannot be accepted (unknown, used, withdrawn or expired),
+	// when it cannot: a visitor is then not asked to sign in for nothing.
+	Void string
 }
 
 // InvitationDetails is what an invitation offers: the account, who invited, the role and zones.

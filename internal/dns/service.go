@@ -315,22 +315,12 @@ type prepared struct {
 // prepare validates p as the new state of the record old (nil for a new record) of zone z and
 // runs check. It reads nothing from the database.
 func prepare(z *store.Zone, old *Record, p Params, check Check, now time.Time) (*prepared, error) {
-	v, err := validate(z.Name, p)
+	row, tags, err := NewRow(z, p, now)
 	if err != nil {
 		return nil, err
 	}
-	row := &store.DNSRecord{ID: store.NewID(), AccountID: z.AccountID, ZoneID: z.ID, Type: v.Type, Name: v.Name,
-		Content: v.Content, TTL: v.TTL, Proxied: v.Proxied, Priority: v.Priority, Comment: v.Comment,
-		Identity: v.identity(), CreatedAt: now, UpdatedAt: now}
 	if old != nil {
 		row.ID, row.CreatedAt = old.ID, old.CreatedOn
-	}
-	if row.Data, err = encodeData(v.Data); err != nil {
-		return nil, err
-	}
-	tags := make([]store.DNSRecordTag, len(v.Tags))
-	for i, t := range v.Tags {
-		tags[i] = store.DNSRecordTag{Name: t.Name, Value: t.Value}
 	}
 	rec, err := fromStore(z.Name, row, tags)
 	if err != nil {

@@ -148,7 +148,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	// Engineers number migrations in separate ranges, so a database may have a later number
 	// applied before an earlier one lands: apply such missing migrations instead of refusing.
-	p, err := goose.NewProvider(d, db.sql, fs.FS(migrations.FS), goose.WithAllowOutofOrder(true))
+	// Migrations whose SQL differs between the dialects (triggers) are Go migrations, see
+	// goMigrations.
+	p, err := goose.NewProvider(d, db.sql, fs.FS(migrations.FS), goose.WithAllowOutofOrder(true),
+		goose.WithGoMigrations(goMigrations(db.dialect)...))
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
