@@ -330,3 +330,53 @@ func TestCountersMigrationBackfills(t *testing.T) {
 		checkCounters(t, tx, "after a delete")
 	})
 }
+
+// TestAccountAuditCountIsExact writes audit entries of two accounts and of a user, prunes the
+// oldest of one account by retention, and checks that the account listing's total (read from
+// the chain head and checkpoint, not counted) equals COUNT(*) of the account's entries.
+func TestAccountAuditCountIsExact(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		tx := db.Gorm(ctx)
+		u, a := seedAccount(t, db)
+		_, b := seedAccount(t, db)
+		old := time.Now().UTC().Add(-48 * time.Hour)
+		write := func(account *string, owner *string, at time.Time) {
+			e := &store.AuditEntry{ID: store.NewID(), AccountID: account, OwnerUserID: owner, ActorType: "user", ActorID: u.ID,
+				Action: "zone.create", ResourceType: "zone", ResourceID: store.NewID(), Result: true, CreatedAt: at}
+			if err := store.InsertAuditEntry(tx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 12 {
+			at := old
+			if i >= 5 {
+				at = time.Now().UTC()
+			}
+			write(&a.ID, nil, at)
+			if i%3 == 0 {
+				write(&b.ID, nil, at)
+				write(nil, &u.ID, at)
+			}
+		}
+		check := func(step string) {
+			t.Helper()
+			for _, acct := range []string{a.ID, b.ID} {
+				var want int64
+				if err := tx.Model(&store.AuditEntry{}).Where("account_id = ?", acct).Count(&want).Error; err != nil {
+					t.Fatal(err)
+				}
+				_, got, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: acct, Limit: 3})
+				if err != nil || got != want {
+					t.Fatalf("%s: account %s: total %d, %v; COUNT(*) %d", step, acct, got, err, want)
+				}
+			}
+		}
+		check("before pruning")
+		n, err := store.PruneAuditChain(tx, store.AccountAuditChain(a.ID), time.Now().UTC().Add(-time.Hour), []byte("k"), time.Now().UTC())
+		if err != nil || n != 5 {
+			t.Fatalf("pruned %d, %v; want 5", n, err)
+		}
+		check("after pruning")
+	})
+}

@@ -344,8 +344,10 @@ func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) 
 		dir = " DESC"
 	}
 	// Ties break on name, type, content and id, in the same direction; repeating the first
-	// column or mixing directions would keep an index from delivering the order.
-	order := col + dir
+	// column or mixing directions would keep an index from delivering the order. The order leads
+	// with the zone (a constant here) so that only the zone's indexes can deliver it, whatever
+	// the planner guesses of the zone's size (PostgreSQL's generic plans guess the average).
+	order := "zone_id" + dir + ", " + col + dir
 	for _, c := range []string{"name", "type", "content", "id"} {
 		if c != col {
 			order += ", " + c + dir

@@ -279,11 +279,21 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	if orderCol != "zones.name" {
 		order += ", zones.name"
 	}
+	// Within one account the order leads with the account (a constant there), so that only the
+	// (account_id, name) index can deliver it: a plan that walks the global name index and
+	// filters on the account (which PostgreSQL's generic plans pick when one account holds most
+	// zones) would read every zone of the others before the few of a small account.
+	oneAccount := order
+	if orderCol == "zones.name" {
+		oneAccount = "zones.account_id" + dir + ", " + order
+	}
 	if len(f.AccountIDs) == 1 || f.Limit == 0 {
 		// Names are unique only within an account. Within one, leaving the id out lets the
 		// (account_id, name) index deliver the order, so no page sorts the whole account.
 		if len(f.AccountIDs) > 1 {
 			order += ", zones.id"
+		} else {
+			order = oneAccount
 		}
 		q = q.Order(order).Offset(f.Offset)
 		if f.Limit > 0 {
@@ -303,7 +313,7 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	)
 	for _, a := range f.AccountIDs {
 		parts = append(parts, "SELECT * FROM (?) AS account_page")
-		subs = append(subs, build([]string{a}).Order(order).Limit(f.Offset+f.Limit))
+		subs = append(subs, build([]string{a}).Order(oneAccount).Limit(f.Offset+f.Limit))
 	}
 	sql := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") AS zones ORDER BY " + order + ", zones.id LIMIT ? OFFSET ?"
 	if err := tx.Raw(sql, append(subs, f.Limit, f.Offset)...).Scan(&zs).Error; err != nil {
