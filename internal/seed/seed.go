@@ -11,6 +11,8 @@
 // tokens.Service.Create itself. What it skips is what cannot apply to rows it generates: the
 // per-row duplicate and overlap checks (names are unique by construction and carry a random run
 // label) and the per-row audit entries; one audit entry, "admin.seed", names the whole action.
+// On PostgreSQL it ends with VACUUM (ANALYZE) of the tables it filled, as autovacuum would soon
+// do, so that measurements right after a seed see the plans of a settled database.
 //
 // The K bulk tokens respect the token quota: at most tokens.MaxAccountTokens per account, so
 // beyond that the seed creates further accounts ("<name> tokens 2", …) for the same user.
@@ -161,6 +163,10 @@ func Run(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 		return nil, err
 	}
 	if err := s.bulkTokens(ctx, acc.ID, name); err != nil {
+		return nil, err
+	}
+	s.logf("vacuum and analyze (PostgreSQL)")
+	if err := db.AfterBulkLoad(ctx, "zones", "dns_records", "dns_changes", "api_tokens", "accounts", "memberships"); err != nil {
 		return nil, err
 	}
 	res.Elapsed = time.Since(start)

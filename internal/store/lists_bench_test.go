@@ -217,3 +217,59 @@ func logPlans(b *testing.B, db *store.DB, run func(tx *gorm.DB) error) {
 		b.Logf("%s\n  %s", q, strings.Join(plan, "\n  "))
 	}
 }
+
+// BenchmarkCounterWriteCost measures what the counter triggers add to a DNS record write: one
+// transaction that locks the zone (LockZoneForWrite), inserts a record with CreateDNSRecord and
+// commits, on a database with the counters and on one without them (the migration's down
+// statements), alternating the two on every iteration. It reports both medians and their ratio.
+//
+//	go test -run '^$' -bench BenchmarkCounterWriteCost -benchtime 2000x ./internal/store/
+func BenchmarkCounterWriteCost(b *testing.B) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) {
+			ctx := context.Background()
+			open := func() *store.DB {
+				if dialect == "sqlite" {
+					return storetest.SQLite(b)
+				}
+				return storetest.Postgres(b)
+			}
+			with, without := open(), open()
+			if err := store.RunCountersMigration(ctx, without, false); err != nil {
+				b.Fatal(err)
+			}
+			var zones [2]*store.Zone
+			for i, db := range []*store.DB{with, without} {
+				zones[i] = newListFixture(b, db, 1, 0).zone
+			}
+			var ts [2][]time.Duration
+			for i := 0; i < b.N; i++ {
+				for j, db := range []*store.DB{with, without} {
+					z := zones[j]
+					id := store.NewID()
+					r := &store.DNSRecord{ID: id, AccountID: z.AccountID, ZoneID: z.ID, Type: "A", Name: "w" + id[:12] + "." + z.Name,
+						Content: "192.0.2.1", TTL: 1, Identity: id, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+					t0 := time.Now()
+					err := db.Tx(ctx, func(tx *gorm.DB) error {
+						if _, err := store.LockZoneForWrite(tx, z.AccountID, z.ID); err != nil {
+							return err
+						}
+						return store.CreateDNSRecord(tx, r, nil)
+					})
+					ts[j] = append(ts[j], time.Since(t0))
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			p50 := func(d []time.Duration) float64 {
+				slices.Sort(d)
+				return float64(d[len(d)/2].Microseconds())
+			}
+			w, wo := p50(ts[0]), p50(ts[1])
+			b.ReportMetric(w, "counted-p50-µs")
+			b.ReportMetric(wo, "uncounted-p50-µs")
+			b.ReportMetric(w/max(wo, 1), "ratio")
+		})
+	}
+}

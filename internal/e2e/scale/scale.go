@@ -258,7 +258,7 @@ func runOne(ctx context.Context, o Options, dbName string, size Size) (*Result, 
 		return nil, err
 	}
 	seeded, err := seed.Run(ctx, db, seed.Options{UserID: u.ID, Zones: size.Zones, RecordsPerZone: size.Records,
-		ZonesWithRecords: 1, Tokens: size.Tokens, Actor: audit.CLI()})
+		ZonesWithRecords: 1, Tokens: size.Tokens, Actor: audit.CLI(), Progress: o.Log})
 	if err != nil {
 		return nil, err
 	}
