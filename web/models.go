@@ -3,6 +3,7 @@
 package web
 
 import (
+	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -133,6 +134,9 @@ type Zone struct {
 	CreatedAt time.Time
 	// CanDNS and CanPurge link to the zone's DNS records and cache purge pages.
 	CanDNS, CanPurge bool
+	// ReadOnly marks a zone beyond its account's plan limit (billing.Limits.OverLimitZones):
+	// it can be read and deleted, not changed.
+	ReadOnly bool
 }
 
 // StatusLabel is the status as shown in the badge.
@@ -213,9 +217,11 @@ type TwoFactorView struct {
 	CodesLeft int64
 	// Setup is the QR code and secret while two-factor is being turned on.
 	Setup *TwoFactorSetup
-	// RecoveryCodes are shown once, right after two-factor was turned on.
+	// RecoveryCodes are shown once, right after two-factor was turned on or the codes renewed.
 	RecoveryCodes []string
-	Form          Form
+	// Renewed: RecoveryCodes replace earlier codes, which no longer work.
+	Renewed bool
+	Form    Form
 	// RequiredBy names the user's accounts that require two-factor sign-in while it is off.
 	RequiredBy []string
 }
@@ -291,4 +297,13 @@ type AccountRow struct {
 type AccountsView struct {
 	Accounts []AccountRow
 	Form     Form
+}
+
+// dnsNameHTML is name, HTML-escaped label by label, with a <wbr> after each dot.
+func dnsNameHTML(name string) string {
+	labels := strings.Split(name, ".")
+	for i, l := range labels {
+		labels[i] = html.EscapeString(l)
+	}
+	return strings.Join(labels, ".<wbr>")
 }

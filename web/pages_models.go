@@ -244,6 +244,9 @@ type InvitationAcceptView struct {
 	Form                 Form
 	// Invitation describes the invitation of the code in the link, when it is valid.
 	Invitation *InvitationDetails
+	// Void is why the code in the link cannot be accepted (unknown, used, withdrawn or expired),
+	// when it cannot: a visitor is then not asked to sign in for nothing.
+	Void string
 }
 
 // InvitationDetails is what an invitation offers: the account, who invited, the role and zones.
@@ -343,6 +346,27 @@ type TokenUsageView struct {
 	// UnusedNamespaces are namespaces the token names that no request used.
 	Namespaces       []TokenUsageGroup
 	UnusedNamespaces []string
+	// ShedKnown is set when this server counts the API requests it sheds under load; Shed is how
+	// many API requests of the period (of every token) it shed and did not count, and
+	// CountingSince, when not zero, when it started counting (within the period).
+	ShedKnown     bool
+	Shed          int64
+	CountingSince time.Time
+}
+
+// CountedLabel says whether every API request of the period was counted ("" when unknown).
+func (v TokenUsageView) CountedLabel() string {
+	switch {
+	case !v.ShedKnown:
+		return ""
+	case v.Shed == 0 && v.CountingSince.IsZero():
+		return "All requests were counted."
+	case v.Shed == 0:
+		return "All requests were counted since this server started (" + v.CountingSince.UTC().Format("Jan 2, 2006 15:04 UTC") + ")."
+	case v.Shed == 1:
+		return "1 API request in this period was not counted (shed under load), so these figures may be low. The count covers every token's requests to this server."
+	}
+	return fmt.Sprintf("%d API requests in this period were not counted (shed under load), so these figures may be low. The count covers every token's requests to this server.", v.Shed)
 }
 
 // LastUsedLabel formats when the token was last used.

@@ -140,6 +140,8 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 			return cliError("reset-password", err)
 		}
 		return writeJSON(stdout, map[string]string{"user_id": u.ID, "email": u.Email})
+	case "seed":
+		return adminSeed(ctx, fs, args, open, stdout, stderr)
 	case "verify-audit":
 		return verifyAudit(ctx, fs, args, getenv, dataDir, open, stdout)
 	case "billing-replay":

@@ -5,6 +5,7 @@
 //	latchkey admin create-user --email E --password-stdin [--name N]
 //	latchkey admin create-zone --account-id A --name example.com
 //	latchkey admin create-token --email E --name N (--policies-file F | --template T [--zone NAME...])
+//	latchkey admin seed --email E --zones N --records-per-zone M --tokens K [--secrets-file F]
 //	latchkey dns check --name NAME [--zone Z] [--type T]   print what the DNS server answers
 //
 // Every subcommand reads LATCHKEY_DATABASE_URL like the server.
@@ -41,6 +42,8 @@ const usage = `usage:
   latchkey admin create-zone --account-id A --name example.com
   latchkey admin create-token --email E --name N (--policies-file F | --template T [--zone NAME...])
   latchkey admin verify-audit [--account-id A]
+  latchkey admin seed --email E --zones N --records-per-zone M [--zones-with-records Z] --tokens K [--secrets-file F]
+                                  fill the database for scale measurements (see README "Performance")
   latchkey admin billing-replay EVENT.json   apply a saved Stripe event (no signature check)
   latchkey admin reset-password --email E --password-stdin   (signs the user out everywhere)
   latchkey dns check --name NAME [--zone Z] [--type T]   print what the DNS server would answer

@@ -81,9 +81,10 @@ func parseTime(field, s string, now time.Time) (time.Time, error) {
 type Data struct {
 	Totals     Bucket   `json:"totals"`
 	Timeseries []Bucket `json:"timeseries"`
-	// ShedRequests, a Latchkey extension present with source=api, is how many API requests the
-	// answering server process could not count since it started (Recorder.Dropped, all zones):
-	// 0 means every request it served is in these figures.
+	// ShedRequests, a Latchkey extension present with source=api, is how many API requests made
+	// in the range (all zones and tokens) the answering server process could not count
+	// (Recorder.ShedBetween; it knows its own requests since it started): 0 means every request
+	// it served in the range is in these figures.
 	ShedRequests *int64 `json:"latchkey_shed_requests,omitempty"`
 }
 

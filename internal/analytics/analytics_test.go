@@ -221,6 +221,16 @@ func TestRecorderShedsBeyondItsBound(t *testing.T) {
 	if r.Dropped() != 3 {
 		t.Fatalf("shed %d, want 3", r.Dropped())
 	}
+	// By period: the minute of the requests counts, earlier and later periods see none.
+	if n := r.ShedBetween(now.Add(-time.Hour), now.Add(time.Second)); n != 3 {
+		t.Fatalf("shed in the last hour %d, want 3", n)
+	}
+	if n := r.ShedBetween(now.Add(-2*time.Hour), now.Add(-time.Hour)); n != 0 {
+		t.Fatalf("shed an hour earlier %d, want 0", n)
+	}
+	if n := r.ShedBetween(now.Add(2*time.Minute), now.Add(time.Hour)); n != 0 {
+		t.Fatalf("shed later %d, want 0", n)
+	}
 	if err := r.Flush(bg); err != nil {
 		t.Fatal(err)
 	}

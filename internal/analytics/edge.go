@@ -76,10 +76,6 @@ type edgeBucket struct {
 func (s *Service) EdgeDashboard(ctx context.Context, zoneID string, since, until time.Time) (*Data, error) {
 	since, until = since.UTC(), until.UTC()
 	step := EdgeBucketSize(since, until)
-	rows, err := store.EdgeTrafficRows(s.db.Gorm(ctx), zoneID, since.Truncate(time.Minute).Unix(), until.Unix())
-	if err != nil {
-		return nil, err
-	}
 	d := &Data{Totals: newBucket(since, until), Timeseries: []Bucket{}}
 	total := hyperloglog.New14()
 	buckets := []edgeBucket{}
@@ -92,7 +88,8 @@ func (s *Service) EdgeDashboard(ctx context.Context, zoneID string, since, until
 		buckets = append(buckets, edgeBucket{b: &d.Timeseries[i], uniques: hyperloglog.New14()})
 	}
 	secs := int64(step / time.Second)
-	for _, r := range rows {
+	// The rows stream in: memory holds the buckets and one row, however long the range.
+	err := store.EachEdgeTraffic(s.db.Gorm(ctx), zoneID, since.Truncate(time.Minute).Unix(), until.Unix(), func(r store.EdgeTraffic) error {
 		var sk *hyperloglog.Sketch
 		if r.Uniques != "" {
 			if raw, err := base64.StdEncoding.DecodeString(r.Uniques); err == nil {
@@ -113,6 +110,10 @@ func (s *Service) EdgeDashboard(ctx context.Context, zoneID string, since, until
 				_ = buckets[i].uniques.Merge(sk)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, b := range buckets {
 		b.b.Uniques.All = int64(b.uniques.Estimate())

@@ -76,6 +76,10 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	pending map[key]*agg
+	// shed counts shed requests by the minute they were made in (Unix seconds at the start of
+	// the minute), for ShedBetween; minutes older than shedKept are forgotten.
+	shed    map[int64]int64
+	started time.Time
 	writeMu sync.Mutex // one write at a time; also orders Flush after earlier writes
 
 	dropped  atomic.Int64
@@ -100,7 +104,8 @@ func NewRecorder(db *store.DB, logger *slog.Logger, o Options) *Recorder {
 		o.Interval = time.Second
 	}
 	r := &Recorder{db: db, logger: logger, maxGroup: o.Groups, batch: o.Batch, interval: o.Interval,
-		pending: map[key]*agg{}, stop: make(chan struct{}), done: make(chan struct{})}
+		pending: map[key]*agg{}, shed: map[int64]int64{}, started: time.Now().UTC(),
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go r.loop()
 	return r
 }
@@ -115,6 +120,7 @@ func (r *Recorder) Record(req Request) {
 	a := r.pending[k]
 	if a == nil {
 		if len(r.pending) >= r.maxGroup {
+			r.shed[k.minute]++
 			r.mu.Unlock()
 			r.dropped.Add(1)
 			return
@@ -131,6 +137,30 @@ func (r *Recorder) Record(req Request) {
 // Dropped returns how many requests were shed: over the Groups bound, or in a batch the database
 // refused.
 func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
+
+// shedKept is how long ShedBetween remembers shed requests: longer than any period the dashboard
+// or the analytics API shows.
+const shedKept = 32 * 24 * time.Hour
+
+// ShedBetween returns how many requests made from since to until (by the minute they were made
+// in; a minute that overlaps the range counts) this recorder shed, over the Groups bound or in a
+// batch the database refused. It knows only this server process's requests since Started, and
+// none older than 32 days.
+func (r *Recorder) ShedBetween(since, until time.Time) int64 {
+	from, to := since.Unix()-59, until.Unix()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for m, c := range r.shed {
+		if m >= from && m <= to {
+			n += c
+		}
+	}
+	return n
+}
+
+// Started returns when the recorder started (UTC): ShedBetween knows nothing before it.
+func (r *Recorder) Started() time.Time { return r.started }
 
 // Flush writes every request recorded before the call and returns the first write error.
 func (r *Recorder) Flush(ctx context.Context) error {
@@ -166,6 +196,12 @@ func (r *Recorder) writePending(ctx context.Context) error {
 	r.mu.Lock()
 	pending := r.pending
 	r.pending = make(map[key]*agg, len(pending))
+	cutoff := time.Now().Add(-shedKept).Unix()
+	for m := range r.shed {
+		if m < cutoff {
+			delete(r.shed, m)
+		}
+	}
 	r.mu.Unlock()
 	if d := r.dropped.Load(); d > r.reported.Load() {
 		r.logger.Warn("api request analytics shed requests", "shed", d-r.reported.Load(), "shed_total", d)
@@ -183,6 +219,11 @@ func (r *Recorder) writePending(ctx context.Context) error {
 				n += row.Requests
 			}
 			r.dropped.Add(n)
+			r.mu.Lock()
+			for _, row := range rows {
+				r.shed[row.TS-row.TS%60] += row.Requests
+			}
+			r.mu.Unlock()
 			if first == nil {
 				first = err
 			}

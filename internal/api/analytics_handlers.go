@@ -31,7 +31,7 @@ func (s *Server) handleZoneAnalytics(w http.ResponseWriter, r *http.Request) err
 	case analytics.SourceAPI:
 		d, err = s.Analytics.ZoneDashboard(r.Context(), zoneID, since, until)
 		if err == nil && s.Requests != nil {
-			shed := s.Requests.Dropped()
+			shed := s.Requests.ShedBetween(since, until)
 			d.ShedRequests = &shed
 		}
 	default:

@@ -207,7 +207,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	}
 	dash, err := dashboard.New(dashboard.Deps{Config: cfg, Logger: logger, DB: db, IPs: ips, Mail: mailer,
 		Accounts: a.accounts, Zones: a.zones, Tokens: a.tokens, Members: mem, Authorizer: membershipAuthorizer{db: db},
-		Purge: purges, Firewall: fw, Limiter: a.limiter, Billing: bill, KV: kvs})
+		Purge: purges, Firewall: fw, Limiter: a.limiter, Billing: bill, KV: kvs, Requests: a.requests})
 	if err != nil {
 		a.Close() // stop the token cache, the recorder and the background jobs started above
 		return nil, err

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -41,6 +43,17 @@ func TestBillingOverLimitZonesReadOnlyInDashboard(t *testing.T) {
 		}
 		replay(t, bill, "evt_del_"+acct.ID, "customer.subscription.deleted", now+1, subscriptionJSON(acct.ID, "canceled", "price_pro"))
 
+		list := owner.get("/zones")
+		if n := list.Doc.Find(".zone-row").Length(); n != 5 {
+			t.Fatalf("zones list shows %d rows", n)
+		}
+		list.Doc.Find(".zone-row").Each(func(_ int, row *goquery.Selection) {
+			name := strings.TrimSpace(row.Find(".zone-name").Text())
+			over := name == zs[3].Name || name == zs[4].Name
+			if got := row.Find(".zone-readonly").Length() == 1; got != over {
+				t.Errorf("zones list: %s marked read-only %v, want %v", name, got, over)
+			}
+		})
 		create := func(z *store.Zone) *response {
 			return owner.post("/zones/"+z.ID+"/dns", form("type", "A", "name", "n"+store.NewID()[:8], "content", "192.0.2.2", "ttl", "1"))
 		}

@@ -52,6 +52,10 @@ type Deps struct {
 	Firewall  *firewall.Service
 	Members   *members.Service
 	Analytics *analytics.Service
+	// Requests is the API's request recorder when it runs in this process: the token usage page
+	// then says whether requests of its period were shed under load and not counted. nil says
+	// nothing about it.
+	Requests *analytics.Recorder
 	// Mail queues outgoing mail; nil means mail is not configured (the dashboard then shows the
 	// links it would have mailed, and says which mails are not sent).
 	Mail Mailer

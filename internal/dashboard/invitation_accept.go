@@ -26,7 +26,11 @@ func (s *server) renderInvitationAccept(w http.ResponseWriter, r *http.Request, 
 		if inv, err := s.Members.Peek(r.Context(), code); err == nil {
 			v.Invitation = &web.InvitationDetails{Email: inv.Email, Account: inv.Account, Inviter: inv.Inviter, Role: inv.Role,
 				Zones: inv.Zones, Expires: inv.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")}
-		} else if !errs.Is(err, errs.Invalid) {
+		} else if errs.Is(err, errs.Invalid) {
+			if f.Errors["code"] == "" { // after a refused accept, the field says it already
+				v.Void = errs.MessageOf(err)
+			}
+		} else {
 			return err
 		}
 	}

@@ -74,8 +74,9 @@ func TestInvitationResendRevokeAndSignUp(t *testing.T) {
 
 		// The old link is void, the new one names what is offered.
 		visitor := e.client()
-		if old := visitor.get(u1.RequestURI()); old.Doc.Find(".invitation-details").Length() != 0 {
-			t.Error("the replaced link still shows the invitation")
+		if old := visitor.get(u1.RequestURI()); old.Doc.Find(".invitation-details").Length() != 0 ||
+			!strings.Contains(old.text(".invitation-void"), "not valid") || old.Doc.Find(`main a[href^="/signup"]`).Length() != 0 {
+			t.Errorf("the replaced link still looks valid to a visitor:\n%s", old.Body)
 		}
 		acc := visitor.get(u2.RequestURI())
 		if acc.text(".invitation-account") != "Acme" || acc.text(".invitation-inviter") != "owner@example.com" ||
@@ -123,8 +124,11 @@ func TestInvitationResendRevokeAndSignUp(t *testing.T) {
 			t.Fatalf("revoke: %d", res.Status)
 		}
 		lu, _ := url.Parse(later)
-		if res := e.client().get(lu.RequestURI()); res.Doc.Find(".invitation-details").Length() != 0 {
-			t.Error("a revoked invitation still shows")
+		if res := e.client().get(lu.RequestURI()); res.Doc.Find(".invitation-details").Length() != 0 || res.Doc.Find(".invitation-void").Length() != 1 {
+			t.Error("a revoked invitation still shows, or is not said to be void")
+		}
+		if res := newbie.get(lu.RequestURI()); res.Doc.Find(".invitation-void").Length() != 1 {
+			t.Error("a revoked invitation is not said to be void to a signed-in user")
 		}
 	})
 }

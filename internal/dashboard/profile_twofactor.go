@@ -147,3 +147,47 @@ func (s *server) mailNotice(r *http.Request, email, path string) mail.Notice {
 	return mail.Notice{Email: email, When: s.Now().UTC().Format("2 Jan 2006 15:04 UTC"), IP: cmp(s.clientIP(r), "an unknown address"),
 		Browser: cmp(userAgent(r), "an unknown browser"), Link: strings.TrimSuffix(s.Config.BaseURL, "/") + path}
 }
+
+// handleTwoFactorRecoveryCodes replaces the recovery codes after a current code or a recovery
+// code, throttled like sign-in, and shows the new ones once.
+func (s *server) handleTwoFactorRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
+	f, err := parseForm(w, r, "renew_code")
+	if err != nil {
+		return err
+	}
+	p := principalFrom(r)
+	v, err := s.twoFactorView(r)
+	if err != nil {
+		return err
+	}
+	show := func(status int, msg string) error {
+		v.Form = f
+		v.Form.Values["renew_code"] = ""
+		v.Form.Errors["renew_code"] = msg
+		return s.renderTwoFactor(w, r, status, v)
+	}
+	attempt, wait, err := s.reserveSignIn(r, p.User.Email)
+	if err != nil {
+		return err
+	}
+	if attempt == nil {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		return show(http.StatusTooManyRequests, "Too many attempts, try again in "+minutes(wait)+".")
+	}
+	codes, err := s.TwoFactor.RenewRecoveryCodes(r.Context(), s.actor(r, p.User), p.User.ID, f.Value("renew_code"))
+	if err != nil {
+		if errs.Is(err, errs.Conflict) {
+			attempt.refund(r.Context())
+			redirect(w, r, "/profile/two-factor")
+			return nil
+		}
+		if errs.Is(err, errs.Invalid) {
+			return show(http.StatusUnprocessableEntity, errs.MessageOf(err))
+		}
+		attempt.refund(r.Context())
+		return err
+	}
+	attempt.succeeded(r.Context())
+	v.RecoveryCodes, v.Renewed = codes, true
+	return s.renderTwoFactor(w, r, http.StatusOK, v)
+}

@@ -41,6 +41,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /profile/two-factor/setup", s.handle(requireUser(s.handleTwoFactorSetup)))
 	mux.Handle("POST /profile/two-factor/enable", s.handle(requireUser(s.handleTwoFactorEnable)))
 	mux.Handle("POST /profile/two-factor/disable", s.handle(requireUser(s.handleTwoFactorDisable)))
+	mux.Handle("POST /profile/two-factor/recovery-codes", s.handle(requireUser(s.handleTwoFactorRecoveryCodes)))
 
 	mux.Handle("POST /account/switch", s.handle(requireUser(s.handleAccountSwitch)))
 	// The user's accounts: create another, leave one (not as its last Super Administrator).

@@ -73,12 +73,19 @@ func (s *server) handleTokenUsage(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	until := s.Now().UTC()
-	u, err := s.Analytics.TokenUsage(r.Context(), t.ID, analytics.GrantedPerms(ps), until.Add(-usageDays*24*time.Hour), until)
+	since := until.Add(-usageDays * 24 * time.Hour)
+	u, err := s.Analytics.TokenUsage(r.Context(), t.ID, analytics.GrantedPerms(ps), since, until)
 	if err != nil {
 		return err
 	}
 	v := web.TokenUsageView{Name: t.Name, ListURL: sc.base, EditURL: sc.base + "/" + t.ID + "/edit", Days: usageDays,
 		Requests: u.Requests, Allowed: u.Allowed, Denied: u.Denied, LastUsed: u.LastUsedOn}
+	if s.Requests != nil {
+		v.ShedKnown, v.Shed = true, s.Requests.ShedBetween(since, until)
+		if st := s.Requests.Started(); st.After(since) {
+			v.CountingSince = st
+		}
+	}
 	for _, g := range u.ByPermissionGroup {
 		name := g.PermissionGroup.Name
 		if name == "" {

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
 func TestTokenUsagePage(t *testing.T) {
@@ -66,5 +68,32 @@ func TestTokenUsagePage(t *testing.T) {
 		if res := c.c.get(c.path); res.Status != http.StatusNotFound {
 			t.Errorf("%s: %d", c.path, res.Status)
 		}
+	}
+}
+
+// TestTokenUsageSaysWhatWasNotCounted: the usage page says that every request was counted, or how
+// many API requests of its period the request recorder shed under load.
+func TestTokenUsageSaysWhatWasNotCounted(t *testing.T) {
+	db := storetest.SQLite(t)
+	rec := analytics.NewRecorder(db, nil, analytics.Options{Groups: 1, Interval: time.Hour})
+	t.Cleanup(rec.Close)
+	e := newEnvWith(t, db, func(d *Deps) { d.Requests = rec })
+	ann := e.client()
+	ann.signUp("ann@example.com", "Acme")
+	ex := e.addZone(e.accountOf("ann@example.com").ID, "example.com")
+	v := url.Values{"name": {"certbot"}}
+	zoneRow(v, 0, "DNS", "edit", "zone", "", ex.ID)
+	id, _ := createToken(t, ann, "/profile/tokens", v)
+	usage := "/profile/tokens/" + id + "/usage"
+
+	if got := ann.get(usage).text("#usage-counted"); !strings.HasPrefix(got, "All requests were counted") {
+		t.Errorf("nothing shed: %q", got)
+	}
+	// One group may wait; the two requests that would open more are shed.
+	for i := range 3 {
+		rec.Record(analytics.Request{At: e.now, Route: "/zones/{zone_id}/dns_records", Status: 200 + i, TokenID: id})
+	}
+	if got := ann.get(usage).text("#usage-counted"); !strings.HasPrefix(got, "2 API requests in this period were not counted (shed under load)") {
+		t.Errorf("two shed: %q", got)
 	}
 }

@@ -118,6 +118,30 @@ func TestTwoFactorSignIn(t *testing.T) {
 			t.Fatalf("code step without a password: %d %q", res.Status, res.location())
 		}
 
+		// Renewing the recovery codes needs a valid code, shows ten new ones once, and voids the old.
+		if res := ann.post("/profile/two-factor/recovery-codes", form("renew_code", "999999")); res.Status != http.StatusUnprocessableEntity ||
+			res.text("#field-renew_code-error") == "" {
+			t.Fatalf("renew with a wrong code: %d", res.Status)
+		}
+		renewed := ann.post("/profile/two-factor/recovery-codes", form("renew_code", codes[1]))
+		var fresh []string
+		renewed.Doc.Find(".recovery-code").Each(func(_ int, s *goquery.Selection) { fresh = append(fresh, strings.TrimSpace(s.Text())) })
+		if renewed.Status != http.StatusOK || len(fresh) != 10 || !strings.Contains(renewed.Body, "old ones no longer work") {
+			t.Fatalf("renew: %d, %d codes", renewed.Status, len(fresh))
+		}
+		if len(e.auditEntries("user.twofactor.recovery_codes")) != 1 {
+			t.Error("renewing the recovery codes was not audited")
+		}
+		if strings.Contains(ann.get("/profile/two-factor").Body, fresh[0]) {
+			t.Error("the new recovery codes are shown again")
+		}
+		c := e.client()
+		c.signIn("ann@example.com", testPassword)
+		if res := c.post("/signin/two-factor", form("code", codes[3])); res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("an old recovery code after renewal: %d", res.Status)
+		}
+		codes = fresh
+
 		// Turning it off needs a valid code.
 		if res := ann.post("/profile/two-factor/disable", form("code", "999999")); res.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("disable with a wrong code: %d", res.Status)

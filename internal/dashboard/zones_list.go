@@ -9,6 +9,7 @@ import (
 	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/web"
 )
 
@@ -34,36 +35,27 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 	if err != nil {
 		return err
 	}
-	var zs []store.Zone
-	var total int64
 	per := s.zonesPage
-	if all {
-		zs, total, err = s.Zones.List(ctx, store.ZoneFilter{AccountIDs: []string{acct}, Offset: (page - 1) * per, Limit: per})
-		if err != nil {
-			return err
-		}
-	} else {
-		// A membership limited to some zones: show only those it may read.
-		every, _, err := s.Zones.List(ctx, store.ZoneFilter{AccountIDs: []string{acct}})
-		if err != nil {
-			return err
-		}
-		var readable []store.Zone
-		for _, z := range every {
-			ok, err := s.Authorizer.UserCan(ctx, p.User.ID, authz.ZoneRead, authz.Zone(acct, z.ID))
-			if err != nil {
-				return err
-			}
-			if ok {
-				readable = append(readable, z)
-			}
-		}
-		if len(readable) == 0 {
+	// The user's access, compiled once: it bounds the list in SQL (a membership limited to some
+	// zones sees only those, paged by the database) and answers the per-row links.
+	acc, err := tokens.UserAccess(s.DB.Gorm(ctx), p.User.ID)
+	if err != nil {
+		return err
+	}
+	f0 := store.ZoneFilter{AccountIDs: []string{acct}, Offset: (page - 1) * per, Limit: per}
+	if !all {
+		set := acc.Compiled.ZoneSet(authz.ZoneRead)
+		if set.Empty() {
 			return errs.E(errs.Forbidden, "Your role in %s does not let you see its zones.", p.Account.Name)
 		}
-		total = int64(len(readable))
-		from := min((page-1)*per, len(readable))
-		zs = readable[from:min(from+per, len(readable))]
+		f0.Grants = []store.ZoneGrant{store.ZoneGrant(set)}
+	}
+	zs, total, err := s.Zones.List(ctx, f0)
+	if err != nil {
+		return err
+	}
+	if !all && total == 0 {
+		return errs.E(errs.Forbidden, "Your role in %s does not let you see its zones.", p.Account.Name)
 	}
 	canWrite, err := s.Authorizer.UserCan(ctx, p.User.ID, authz.ZoneWrite, allZones(acct))
 	if err != nil {
@@ -80,15 +72,18 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 	if int64(page*per) < total {
 		v.Pagination.NextURL = fmt.Sprintf("/zones?page=%d", page+1)
 	}
+	var over map[string]bool
+	if lim := s.Billing.Limits(); lim.Enabled() && len(zs) > 0 {
+		if over, err = lim.OverLimitZones(s.DB.Gorm(ctx), acct); err != nil {
+			return err
+		}
+	}
 	for _, z := range zs {
 		zv := zoneView(z)
+		zv.ReadOnly = over[z.ID]
 		res := authz.Zone(acct, z.ID)
-		if zv.CanDNS, err = s.Authorizer.UserCan(ctx, p.User.ID, authz.DNSRead, res); err != nil {
-			return err
-		}
-		if zv.CanPurge, err = s.Authorizer.UserCan(ctx, p.User.ID, authz.CachePurge, res); err != nil {
-			return err
-		}
+		zv.CanDNS = acc.Compiled.Decide(authz.DNSRead, res).Allowed
+		zv.CanPurge = acc.Compiled.Decide(authz.CachePurge, res).Allowed
 		v.Zones = append(v.Zones, zv)
 	}
 	return s.render(w, r, status, web.Zones(s.page(w, r, "Zones", "zones"), v))

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
@@ -248,4 +251,42 @@ func TestZonePermissions(t *testing.T) {
 	if e.count(&store.Zone{}) != 2 {
 		t.Error("zones changed")
 	}
+}
+
+// TestZonesListOfZoneLimitedMember: a member limited to some zones gets exactly those, paged and
+// counted by the database (not the account's other zones, and not another tenant's), with the
+// per-row links their role allows; a member whose zones are all gone is told so.
+func TestZonesListOfZoneLimitedMember(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ts := newTenantsOn(t, db)
+		var mine []string
+		for i := range 3 {
+			mine = append(mine, ts.e.addZone(ts.acct.ID, fmt.Sprintf("mine%d.example", i)).ID)
+		}
+		ts.e.addZone(ts.acct.ID, "hidden.example")
+		dns := ts.memberClient("dns@example.com", roleDNS, mine)
+		res := dns.get("/zones")
+		if res.Status != http.StatusOK {
+			t.Fatalf("zones: %d", res.Status)
+		}
+		var names []string
+		res.Doc.Find(".zone-name").Each(func(_ int, s *goquery.Selection) { names = append(names, strings.TrimSpace(s.Text())) })
+		if strings.Join(names, ",") != "mine0.example,mine1.example,mine2.example" {
+			t.Errorf("rows %v", names)
+		}
+		if strings.Contains(res.Body, "hidden.example") || strings.Contains(res.Body, "evil.example") {
+			t.Error("a zone outside the member's scope is listed")
+		}
+		if res.Doc.Find(`a[href="/zones/`+mine[0]+`/dns"]`).Length() == 0 {
+			t.Error("no DNS link for a zone the DNS role may read")
+		}
+		for _, id := range mine {
+			if err := ts.e.zones.Delete(context.Background(), audit.CLI(), ts.acct.ID, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if res := dns.get("/zones"); res.Status != http.StatusForbidden {
+			t.Errorf("member whose zones are gone: %d", res.Status)
+		}
+	})
 }

@@ -36,9 +36,10 @@ const (
 	CodeIdenticalRecord = 81058 // an identical record exists (A, AAAA, CNAME)
 )
 
-// Check is called inside a mutation's transaction with the record as it was (nil on create) and
-// as it will be (nil on delete), after validation and before anything is written. A non-nil
-// error aborts the change and is returned as is.
+// Check is called with the record as it was (nil on create) and as it will be (nil on delete),
+// after validation and before anything is written: inside the mutation's transaction, except on
+// create, where it sees only the new record and runs before the transaction. A non-nil error
+// aborts the change and is returned as is.
 type Check func(old, new *Record) error
 
 // Page is one page of a record listing.
@@ -147,18 +148,32 @@ func toRecords(tx *gorm.DB, zoneName string, rows []store.DNSRecord) ([]*Record,
 	return out, nil
 }
 
-// Create adds a record to the zone zoneID of accountID. check may be nil.
+// Create adds a record to the zone zoneID of accountID. check may be nil; it sees only the new
+// record, so it runs before the transaction.
+//
+// The read-only work happens before the write transaction, concurrently with other writers:
+// reading the zone (whose name never changes), validating p and running check. Only what must be
+// atomic runs inside: the zone lock (which also re-checks that the zone still exists), the zone's
+// rules (identity and CNAME), the insert with its tags and change-feed row, and the audit entry.
 func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, zoneID string, p Params, check Check) (*Record, error) {
 	if !store.ValidID(zoneID) {
 		return nil, zoneNotFound()
 	}
+	z, err := store.ZoneByID(s.db.Gorm(ctx), accountID, zoneID)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := prepare(z, nil, p, check, time.Now().UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return nil, err
+	}
 	var rec *Record
-	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
-		z, err := store.LockZoneForWrite(tx, accountID, zoneID)
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		lz, err := store.LockZoneForWrite(tx, accountID, zoneID)
 		if err != nil {
 			return err
 		}
-		rec, err = s.createIn(tx, actor, z, p, check, time.Now().UTC().Truncate(time.Microsecond))
+		rec, err = pr.create(tx, actor, lz)
 		return err
 	})
 	if err != nil {
@@ -169,7 +184,17 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, zone
 
 // createIn adds a record to the locked zone z inside tx and writes its audit entry.
 func (s *Service) createIn(tx *gorm.DB, actor audit.Actor, z *store.Zone, p Params, check Check, now time.Time) (*Record, error) {
-	rec, err := s.write(tx, z, nil, p, check, now)
+	pr, err := prepare(z, nil, p, check, now)
+	if err != nil {
+		return nil, err
+	}
+	return pr.create(tx, actor, z)
+}
+
+// create stores the prepared new record in the locked zone z inside tx and writes its audit
+// entry.
+func (pr *prepared) create(tx *gorm.DB, actor audit.Actor, z *store.Zone) (*Record, error) {
+	rec, err := pr.store(tx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -272,22 +297,30 @@ func merge(old *Record, p Params) Params {
 // write validates p as the new state of the record old (nil to create one), applies the zone's
 // rules and check, and stores it.
 func (s *Service) write(tx *gorm.DB, z *store.Zone, old *Record, p Params, check Check, now time.Time) (*Record, error) {
-	v, err := validate(z.Name, p)
+	pr, err := prepare(z, old, p, check, now)
 	if err != nil {
 		return nil, err
 	}
-	row := &store.DNSRecord{ID: store.NewID(), AccountID: z.AccountID, ZoneID: z.ID, Type: v.Type, Name: v.Name,
-		Content: v.Content, TTL: v.TTL, Proxied: v.Proxied, Priority: v.Priority, Comment: v.Comment,
-		Identity: v.identity(), CreatedAt: now, UpdatedAt: now}
-	if old != nil {
-		row.ID, row.CreatedAt = old.ID, old.CreatedOn
-	}
-	if row.Data, err = encodeData(v.Data); err != nil {
+	return pr.store(tx, old)
+}
+
+// prepared is a record validated and checked, ready to be stored: the row, its tags and the
+// record as the API shows it.
+type prepared struct {
+	row  *store.DNSRecord
+	tags []store.DNSRecordTag
+	rec  *Record
+}
+
+// prepare validates p as the new state of the record old (nil for a new record) of zone z and
+// runs check. It reads nothing from the database.
+func prepare(z *store.Zone, old *Record, p Params, check Check, now time.Time) (*prepared, error) {
+	row, tags, err := NewRow(z, p, now)
+	if err != nil {
 		return nil, err
 	}
-	tags := make([]store.DNSRecordTag, len(v.Tags))
-	for i, t := range v.Tags {
-		tags[i] = store.DNSRecordTag{Name: t.Name, Value: t.Value}
+	if old != nil {
+		row.ID, row.CreatedAt = old.ID, old.CreatedOn
 	}
 	rec, err := fromStore(z.Name, row, tags)
 	if err != nil {
@@ -298,36 +331,40 @@ func (s *Service) write(tx *gorm.DB, z *store.Zone, old *Record, p Params, check
 			return nil, err
 		}
 	}
-	if err := checkZoneRules(tx, row); err != nil {
+	return &prepared{row: row, tags: tags, rec: rec}, nil
+}
+
+// store applies the zone's rules to the prepared record and inserts it (old nil) or saves it
+// over old, inside tx, whose zone row is locked.
+func (pr *prepared) store(tx *gorm.DB, old *Record) (*Record, error) {
+	if err := checkZoneRules(tx, pr.row); err != nil {
 		return nil, err
 	}
+	// The store fills in the tags' record id; a prepared record is stored once.
+	var err error
 	if old == nil {
-		err = store.CreateDNSRecord(tx, row, tags)
+		err = store.CreateDNSRecord(tx, pr.row, pr.tags)
 	} else {
-		err = store.UpdateDNSRecord(tx, row, tags)
+		err = store.UpdateDNSRecord(tx, pr.row, pr.tags)
 	}
 	if store.IsDuplicate(err) {
-		return nil, duplicate(row.Type)
+		return nil, duplicate(pr.row.Type)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return rec, nil
+	return pr.rec, nil
 }
 
 // checkZoneRules refuses a record that would be identical to another one of the zone, or that
 // would break the CNAME rule. The zone row is locked, so the answer holds until commit.
 func checkZoneRules(tx *gorm.DB, row *store.DNSRecord) error {
-	taken, err := store.DNSRecordIdentityTaken(tx, row.ZoneID, row.Identity, row.ID)
+	taken, same, err := store.DNSRecordConflicts(tx, row.ZoneID, row.Identity, row.Name, row.ID)
 	if err != nil {
 		return err
 	}
 	if taken {
 		return duplicate(row.Type)
-	}
-	same, err := store.DNSRecordsNamed(tx, row.ZoneID, row.Name)
-	if err != nil {
-		return err
 	}
 	for _, o := range same {
 		if o.ID == row.ID {

@@ -43,6 +43,31 @@ type AuditFilter struct {
 	Offset, Limit int
 }
 
+// wholeAccount reports whether f selects every entry of one account (before paging).
+func (f AuditFilter) wholeAccount() bool {
+	return f.AccountID != "" && f.OwnerUserID == "" && f.ID == "" && f.ActorIP == "" && f.ActorEmail == "" &&
+		f.ZoneName == "" && f.Action == "" && f.ActionType == "" && !f.HideUserLogs && f.Since.IsZero() &&
+		f.Before.IsZero() && !f.LimitZones && len(f.HideTokens) == 0 && len(f.Conds) == 0 && f.After == nil
+}
+
+// AccountAuditCount returns the number of audit entries of accountID without reading them: the
+// account's entries form one hash chain numbered from 1 without gaps (see audit_chain.go), of
+// which retention prunes a prefix up to its checkpoint, so the count is the head's seq less the
+// checkpoint's. Both rows are read by primary key.
+func AccountAuditCount(tx *gorm.DB, accountID string) (int64, error) {
+	chain := AccountAuditChain(accountID)
+	var n []int64
+	err := tx.Raw(`SELECT COALESCE((SELECT seq FROM audit_chains WHERE chain = ?), 0) - COALESCE((SELECT seq FROM audit_checkpoints WHERE chain = ?), 0)`,
+		chain, chain).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count audit entries: %w", err)
+	}
+	if len(n) == 0 || n[0] < 0 {
+		return 0, nil
+	}
+	return n[0], nil
+}
+
 // AuditField names a field of an audit entry that AuditCond can test: a column or a value
 // derived from columns in the shape of Cloudflare's audit logs v2.
 type AuditField string
@@ -176,7 +201,16 @@ func ListAuditEntries(tx *gorm.DB, f AuditFilter) ([]AuditEntry, int64, error) {
 		}
 	}
 	var total int64
-	if !f.NoCount {
+	switch {
+	case f.NoCount:
+	case f.wholeAccount():
+		// Every entry of the account: its chain's length, without reading the entries.
+		n, err := AccountAuditCount(tx, f.AccountID)
+		if err != nil {
+			return nil, 0, err
+		}
+		total = n
+	default:
 		if err := q.Count(&total).Error; err != nil {
 			return nil, 0, fmt.Errorf("count audit entries: %w", err)
 		}

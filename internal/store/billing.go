@@ -113,13 +113,10 @@ func RecordStripeEvent(tx *gorm.DB, e *StripeEvent) (bool, error) {
 	return res.RowsAffected == 1, nil
 }
 
-// CountAccountZones counts the zones of accountID.
+// CountAccountZones counts the zones of accountID, from the account's zone counter (exact, kept
+// by triggers in the transaction of every zone insert and delete; see counters.go).
 func CountAccountZones(tx *gorm.DB, accountID string) (int64, error) {
-	var n int64
-	if err := tx.Model(&Zone{}).Where("account_id = ?", accountID).Count(&n).Error; err != nil {
-		return 0, fmt.Errorf("count zones: %w", err)
-	}
-	return n, nil
+	return AccountZoneCount(tx, []string{accountID})
 }
 
 // CountAccountMembers counts the members of accountID, accepted and invited.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -269,6 +270,9 @@ func combine(conds []DNSCond, matchAny bool) (string, []any, error) {
 // matching records. The order is stable: after f.Order come name, type, content and id.
 func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) {
 	q := tx.Model(&DNSRecord{}).Where("account_id = ? AND zone_id = ?", f.AccountID, f.ZoneID)
+	// counted is whether the listing is every record of the zone, whose number the zone's
+	// counter holds (see counters.go).
+	counted := len(f.Conds) == 0 && len(f.TagConds) == 0 && f.Search == ""
 	for _, sc := range f.Scopes {
 		s, a, ok := recordScopeSQL(sc)
 		if !ok {
@@ -276,6 +280,7 @@ func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) 
 		}
 		if s != "" {
 			q = q.Where("("+s+")", a...)
+			counted = false
 		}
 	}
 	conds := f.Conds
@@ -316,17 +321,33 @@ func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) 
 	if !ok {
 		return nil, 0, fmt.Errorf("unsupported DNS record order %q", f.Order)
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("count dns records: %w", err)
+	var (
+		total int64
+		err   error
+	)
+	if counted {
+		total, err = ZoneRecordCount(tx, f.AccountID, f.ZoneID)
+	} else if err = q.Count(&total).Error; err != nil {
+		// The conditions bound the count to the matching index entries where an index serves
+		// them (a token's type and name constraints do: the (zone_id, type, name) index).
+		err = fmt.Errorf("count dns records: %w", err)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	rs := []DNSRecord{}
+	if total == 0 || (f.Limit > 0 && int64(f.Offset) >= total) {
+		return rs, total, nil
 	}
 	dir := ""
 	if f.Desc {
 		dir = " DESC"
 	}
 	// Ties break on name, type, content and id, in the same direction; repeating the first
-	// column or mixing directions would keep an index from delivering the order.
-	order := col + dir
+	// column or mixing directions would keep an index from delivering the order. The order leads
+	// with the zone (a constant here) so that only the zone's indexes can deliver it, whatever
+	// the planner guesses of the zone's size (PostgreSQL's generic plans guess the average).
+	order := "zone_id" + dir + ", " + col + dir
 	for _, c := range []string{"name", "type", "content", "id"} {
 		if c != col {
 			order += ", " + c + dir
@@ -336,7 +357,6 @@ func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) 
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
-	rs := []DNSRecord{}
 	if err := q.Find(&rs).Error; err != nil {
 		return nil, 0, fmt.Errorf("list dns records: %w", err)
 	}
@@ -406,6 +426,32 @@ func DNSRecordIdentityTaken(tx *gorm.DB, zoneID, identity, exceptID string) (boo
 		return false, fmt.Errorf("check dns record identity: %w", err)
 	}
 	return n > 0, nil
+}
+
+// DNSRecordConflicts answers the zone rules' two questions in one statement: whether a record of
+// the zone other than exceptID has identity, and which records of the zone are named name
+// (ordered by id). Each half is served by its index ((zone_id, identity) and (zone_id, name)).
+func DNSRecordConflicts(tx *gorm.DB, zoneID, identity, name, exceptID string) (identityTaken bool, named []DNSRecord, err error) {
+	var rows []struct {
+		DNSRecord
+		ByIdentity bool
+	}
+	err = tx.Raw(`SELECT * FROM (SELECT dns_records.*, 1 = 1 AS by_identity FROM dns_records WHERE zone_id = ? AND identity = ? AND id <> ? LIMIT 1) i
+UNION ALL SELECT * FROM (SELECT dns_records.*, 1 = 0 AS by_identity FROM dns_records WHERE zone_id = ? AND name = ?) n`,
+		zoneID, identity, exceptID, zoneID, name).Scan(&rows).Error
+	if err != nil {
+		return false, nil, fmt.Errorf("check dns record conflicts: %w", err)
+	}
+	named = []DNSRecord{}
+	for _, r := range rows {
+		if r.ByIdentity {
+			identityTaken = true
+		} else {
+			named = append(named, r.DNSRecord)
+		}
+	}
+	slices.SortFunc(named, func(a, b DNSRecord) int { return strings.Compare(a.ID, b.ID) })
+	return identityTaken, named, nil
 }
 
 // CreateDNSRecord inserts r and its tags and notes the change in the DNS change feed (as do

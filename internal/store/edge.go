@@ -110,15 +110,29 @@ func InsertEdgeTraffic(tx *gorm.DB, rows []EdgeTraffic) error {
 	return nil
 }
 
-// EdgeTrafficRows returns the zone's traffic rows with since <= minute < until (Unix seconds),
-// ordered by minute.
-func EdgeTrafficRows(tx *gorm.DB, zoneID string, since, until int64) ([]EdgeTraffic, error) {
-	rows := []EdgeTraffic{}
-	err := tx.Where("zone_id = ? AND minute >= ? AND minute < ?", zoneID, since, until).Order("minute, id").Find(&rows).Error
+// EachEdgeTraffic calls fn with each of the zone's traffic rows with since <= minute < until
+// (Unix seconds), in minute order, reading them one at a time so that a long range holds one row
+// in memory, not all of them (the rows carry sketches and maps that only Go can merge). An error
+// from fn stops the walk and is returned.
+func EachEdgeTraffic(tx *gorm.DB, zoneID string, since, until int64, fn func(EdgeTraffic) error) error {
+	rows, err := tx.Model(&EdgeTraffic{}).Where("zone_id = ? AND minute >= ? AND minute < ?", zoneID, since, until).Order("minute, id").Rows()
 	if err != nil {
-		return nil, fmt.Errorf("read edge traffic: %w", err)
+		return fmt.Errorf("read edge traffic: %w", err)
 	}
-	return rows, nil
+	defer rows.Close()
+	for rows.Next() {
+		var r EdgeTraffic
+		if err := tx.ScanRows(rows, &r); err != nil {
+			return fmt.Errorf("read edge traffic: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read edge traffic: %w", err)
+	}
+	return nil
 }
 
 // PruneEdgeTraffic deletes traffic rows of zones on plan (all zones when plan is "") older than

@@ -41,8 +41,9 @@ func (c *sqlCapture) Trace(_ context.Context, _ time.Time, fc func() (string, in
 	c.mu.Unlock()
 }
 
-// fullScan matches a SQLite plan step that reads a whole table without an index.
-var fullScan = regexp.MustCompile(`^SCAN [a-z_]+( AS [a-z_]+)?$`)
+// fullScan matches a SQLite plan step that reads a whole table, directly or through all of an
+// index's entries.
+var fullScan = regexp.MustCompile(`^SCAN ([a-z_]+)( AS [a-z_]+)?( USING (COVERING )?INDEX [a-z_0-9]+)?$`)
 
 // TestListQueryPlans runs every list query of the API (and its count) under EXPLAIN on both
 // databases and fails when one reads a whole table instead of using an index: SQLite must not
@@ -57,6 +58,16 @@ func TestListQueryPlans(t *testing.T) {
 		z := &store.Zone{ID: store.NewID(), AccountID: a.ID, Name: "plans.example", Status: "active", Type: "full", Plan: "free", CreatedAt: now, UpdatedAt: now}
 		if err := store.CreateZone(db.Gorm(ctx), z); err != nil {
 			t.Fatal(err)
+		}
+		// One record of each kind the lists below select, so that no list stops at a zero count
+		// before its page query (whose plan is the one that matters).
+		for _, r := range []store.DNSRecord{
+			{ID: store.NewID(), AccountID: a.ID, ZoneID: z.ID, Type: "A", Name: "www.plans.example", Content: "192.0.2.1", TTL: 1, Identity: "a", CreatedAt: now, UpdatedAt: now},
+			{ID: store.NewID(), AccountID: a.ID, ZoneID: z.ID, Type: "TXT", Name: "_acme-challenge.www.plans.example", Content: "t", TTL: 1, Identity: "t", CreatedAt: now, UpdatedAt: now},
+		} {
+			if err := store.CreateDNSRecord(db.Gorm(ctx), &r, nil); err != nil {
+				t.Fatal(err)
+			}
 		}
 		acme := authz.RecordFilter{Allow: []authz.RecordMatch{{Types: []string{"TXT"}, Names: []authz.RecordName{{Kind: authz.NamePrefix, Value: "_acme-challenge"}, {Kind: authz.NameIs, Value: "_acme-challenge.plans.example"}}}}}
 		lists := []struct {
@@ -124,6 +135,85 @@ func TestListQueryPlans(t *testing.T) {
 				_, _, err := store.ListPurgeRequests(tx, a.ID, z.ID, 0, 50)
 				return err
 			}, false},
+			// Issue 10, counts branch: every other list of the API and the dashboard.
+			{"zones of several accounts (a user's token)", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID, store.NewID()}, Grants: []store.ZoneGrant{{AllAccounts: true}}, Limit: 50})
+				return err
+			}, true},
+			{"zones, a member limited to some zones", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Grants: []store.ZoneGrant{{Zones: []string{z.ID, store.NewID()}}}, Limit: 50})
+				return err
+			}, true},
+			{"zones by status", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Status: "pending", Limit: 50})
+				return err
+			}, false},
+			{"dns records of a zone's page 2 by content", func(tx *gorm.DB) error {
+				_, _, err := store.ListDNSRecords(tx, store.DNSRecordFilter{AccountID: a.ID, ZoneID: z.ID, Order: "content", Conds: []store.DNSCond{{Field: "type", Op: store.DNSOpIn, Values: []string{"A"}}}, Offset: 50, Limit: 50})
+				return err
+			}, true},
+			{"audit log v2 (cursor, filters)", func(tx *gorm.DB) error {
+				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, NoCount: true, Limit: 101,
+					After: &store.AuditCursor{At: now, ID: store.NewID()},
+					Conds: []store.AuditCond{{Field: store.AuditResourceType, Values: []string{"zone"}}, {Field: store.AuditActorEmail, Values: []string{"x@example.com"}, Not: true}}})
+				return err
+			}, false},
+			{"audit log v2 of a member limited to some zones", func(tx *gorm.DB) error {
+				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, NoCount: true, Limit: 101, LimitZones: true, Zones: []string{z.ID},
+					HideTokens: []string{store.NewID()}, Since: now.Add(-time.Hour), Before: now})
+				return err
+			}, false},
+			{"audit log, one action type", func(tx *gorm.DB) error {
+				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, ActionType: "create", HideUserLogs: true, Limit: 25})
+				return err
+			}, false},
+			{"account access rules", func(tx *gorm.DB) error {
+				_, _, err := store.ListFirewallAccessRules(tx, store.FirewallRuleFilter{AccountID: a.ID, Limit: 20})
+				return err
+			}, false},
+			{"access rules the edge applies to a zone", func(tx *gorm.DB) error {
+				_, err := store.EffectiveFirewallAccessRules(tx, a.ID, z.ID)
+				return err
+			}, true},
+			{"kv keys after a cursor", func(tx *gorm.DB) error {
+				_, err := store.ListKVKeys(tx, store.KVKeyFilter{NamespaceID: store.NewID(), After: []byte("k"), Limit: 1000, Now: now})
+				return err
+			}, false},
+			{"sessions of a user", func(tx *gorm.DB) error {
+				_, err := store.LiveSessions(tx, u.ID, now)
+				return err
+			}, true},
+			{"accounts of a user", func(tx *gorm.DB) error {
+				_, err := store.AccountsOfUser(tx, u.ID)
+				return err
+			}, true},
+			{"memberships of a user", func(tx *gorm.DB) error {
+				_, err := store.AcceptedMemberships(tx, u.ID)
+				return err
+			}, true},
+			{"zone analytics: requests by bucket and status", func(tx *gorm.DB) error {
+				_, err := store.ZoneTraffic(tx, z.ID, now.Add(-24*time.Hour).Unix(), now.Unix(), 3600)
+				return err
+			}, true},
+			{"zone analytics: unique visitors", func(tx *gorm.DB) error {
+				_, _, err := store.ZoneUniques(tx, z.ID, now.Add(-24*time.Hour).Unix(), now.Unix(), 3600)
+				return err
+			}, true},
+			{"token usage by permission group", func(tx *gorm.DB) error {
+				_, err := store.TokenUse(tx, store.NewID(), now.Add(-24*time.Hour).Unix(), now.Unix())
+				return err
+			}, true},
+			{"token usage by KV namespace", func(tx *gorm.DB) error {
+				_, err := store.TokenNamespaceUse(tx, store.NewID(), now.Add(-24*time.Hour).Unix(), now.Unix())
+				return err
+			}, true},
+			{"DNS analytics report by name", func(tx *gorm.DB) error {
+				_, _, err := store.DNSQueryReport(tx, z.ID, now.Add(-24*time.Hour).Unix(), now.Unix(), []string{"qname", "qtype"}, 100)
+				return err
+			}, true},
+			{"edge analytics rows", func(tx *gorm.DB) error {
+				return store.EachEdgeTraffic(tx, z.ID, now.Add(-24*time.Hour).Unix(), now.Unix(), func(store.EdgeTraffic) error { return nil })
+			}, false},
 		}
 		for _, l := range lists {
 			err := db.Tx(ctx, func(tx *gorm.DB) error {
@@ -152,7 +242,7 @@ func TestListQueryPlans(t *testing.T) {
 						if db.Dialect() == store.SQLite && !l.sortOK && strings.TrimSpace(step) == "USE TEMP B-TREE FOR ORDER BY" {
 							t.Errorf("%s: the page sorts every matching row instead of reading them in index order\nquery: %s\nplan:\n%s", l.name, q, strings.Join(plan, "\n"))
 						}
-						if (db.Dialect() == store.SQLite && fullScan.MatchString(strings.TrimSpace(step))) ||
+						if (db.Dialect() == store.SQLite && scansTable(strings.TrimSpace(step))) ||
 							(db.Dialect() == store.Postgres && strings.Contains(step, "Seq Scan")) {
 							t.Errorf("%s: a step reads a whole table: %q\nquery: %s\nplan:\n%s", l.name, step, q, strings.Join(plan, "\n"))
 						}
@@ -166,6 +256,18 @@ func TestListQueryPlans(t *testing.T) {
 		}
 	})
 }
+
+// scansTable reports whether a SQLite plan step reads all of a table or of an index. SQLite
+// also says SCAN for reading a subquery's rows; the store's subqueries that hold a bounded
+// number of rows are named in boundedSubqueries, and their SCAN is allowed.
+func scansTable(step string) bool {
+	m := fullScan.FindStringSubmatch(step)
+	return m != nil && !boundedSubqueries[m[1]]
+}
+
+// boundedSubqueries names the subqueries whose rows are bounded by a page: ListZones's first
+// Offset+Limit zones of each account.
+var boundedSubqueries = map[string]bool{"account_page": true}
 
 func explain(tx *gorm.DB, d store.Dialect, q string) ([]string, error) {
 	prefix := "EXPLAIN "

@@ -78,7 +78,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 			}
 		}
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		for _, p := range []string{"journal_mode(WAL)", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()), "foreign_keys(1)", "synchronous(NORMAL)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
@@ -87,7 +87,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		// immediatePool); "_txlock" stays in the DSN in case the driver starts honouring it.
 		var pool *sql.DB
 		if pool, err = sql.Open(sqlite.DriverName, path+"?"+q.Encode()); err == nil {
-			g, err = gorm.Open(&sqlite.Dialector{Conn: immediatePool{pool}}, cfg)
+			g, err = gorm.Open(&sqlite.Dialector{Conn: immediatePool{DB: pool, gate: newWriteGate()}}, cfg)
 		}
 		rawURL = path
 	}
@@ -148,7 +148,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	// Engineers number migrations in separate ranges, so a database may have a later number
 	// applied before an earlier one lands: apply such missing migrations instead of refusing.
-	p, err := goose.NewProvider(d, db.sql, fs.FS(migrations.FS), goose.WithAllowOutofOrder(true))
+	// Migrations whose SQL differs between the dialects (triggers) are Go migrations, see
+	// goMigrations.
+	p, err := goose.NewProvider(d, db.sql, fs.FS(migrations.FS), goose.WithAllowOutofOrder(true),
+		goose.WithGoMigrations(goMigrations(db.dialect)...))
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}

@@ -26,6 +26,23 @@ func (g ZoneGrant) empty() bool {
 	return g.DenyAll || (!g.AllAccounts && len(g.Accounts) == 0 && len(g.Zones) == 0)
 }
 
+// coversAll reports whether g passes every zone of the candidate accounts, so that where adds no
+// condition.
+func (g ZoneGrant) coversAll(candidates []string) bool {
+	if len(g.ExcludeZones) > 0 {
+		return false
+	}
+	if g.AllAccounts {
+		return true
+	}
+	for _, a := range candidates {
+		if _, ok := slices.BinarySearch(g.Accounts, a); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // where adds g's test to q, for zones of the candidate accounts only (sorted, without
 // duplicates): account conditions that hold for every candidate are left out, so that the
 // query planner can read the zones of one account in index order.
@@ -174,18 +191,6 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	if len(f.AccountIDs) == 0 {
 		return []Zone{}, 0, nil
 	}
-	q := tx.Model(&Zone{})
-	if len(f.AccountIDs) == 1 {
-		q = q.Where("zones.account_id = ?", f.AccountIDs[0])
-	} else {
-		q = q.Where("zones.account_id IN ?", f.AccountIDs)
-	}
-	if f.IDs != nil {
-		q = q.Where("zones.id IN ?", f.IDs)
-	}
-	for _, g := range f.Grants {
-		q = g.where(q, f.AccountIDs)
-	}
 	var (
 		conds []string
 		args  []any
@@ -219,16 +224,48 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 		conds = append(conds, "zones.status = ?")
 		args = append(args, f.Status)
 	}
-	if len(conds) > 0 {
-		op := " AND "
-		if f.MatchAny {
-			op = " OR "
+	// build selects the matching zones of the given candidate accounts.
+	build := func(accounts []string) *gorm.DB {
+		q := tx.Model(&Zone{})
+		if len(accounts) == 1 {
+			q = q.Where("zones.account_id = ?", accounts[0])
+		} else {
+			q = q.Where("zones.account_id IN ?", accounts)
 		}
-		q = q.Where("("+strings.Join(conds, op)+")", args...)
+		if f.IDs != nil {
+			q = q.Where("zones.id IN ?", f.IDs)
+		}
+		for _, g := range f.Grants {
+			q = g.where(q, accounts)
+		}
+		if len(conds) > 0 {
+			op := " AND "
+			if f.MatchAny {
+				op = " OR "
+			}
+			q = q.Where("("+strings.Join(conds, op)+")", args...)
+		}
+		return q
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("count zones: %w", err)
+	q := build(f.AccountIDs)
+	// When nothing narrows the candidate accounts' zones, the total is the sum of their counters
+	// (see counters.go) and no zone is read to count; otherwise the count reads the matching
+	// index entries only.
+	counted := f.IDs == nil && len(conds) == 0
+	for _, g := range f.Grants {
+		counted = counted && g.coversAll(f.AccountIDs)
+	}
+	var (
+		total int64
+		err   error
+	)
+	if counted {
+		total, err = AccountZoneCount(tx, f.AccountIDs)
+	} else if err = q.Count(&total).Error; err != nil {
+		err = fmt.Errorf("count zones: %w", err)
+	}
+	if err != nil {
+		return nil, 0, err
 	}
 	zs := []Zone{}
 	if total == 0 || (f.Limit > 0 && int64(f.Offset) >= total) {
@@ -242,16 +279,44 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	if orderCol != "zones.name" {
 		order += ", zones.name"
 	}
-	if len(f.AccountIDs) > 1 {
+	// Within one account the order leads with the account (a constant there), so that only the
+	// (account_id, name) index can deliver it: a plan that walks the global name index and
+	// filters on the account (which PostgreSQL's generic plans pick when one account holds most
+	// zones) would read every zone of the others before the few of a small account.
+	oneAccount := order
+	if orderCol == "zones.name" {
+		oneAccount = "zones.account_id" + dir + ", " + order
+	}
+	if len(f.AccountIDs) == 1 || f.Limit == 0 {
 		// Names are unique only within an account. Within one, leaving the id out lets the
 		// (account_id, name) index deliver the order, so no page sorts the whole account.
-		order += ", zones.id"
+		if len(f.AccountIDs) > 1 {
+			order += ", zones.id"
+		} else {
+			order = oneAccount
+		}
+		q = q.Order(order).Offset(f.Offset)
+		if f.Limit > 0 {
+			q = q.Limit(f.Limit)
+		}
+		if err := q.Find(&zs).Error; err != nil {
+			return nil, 0, fmt.Errorf("list zones: %w", err)
+		}
+		return zs, total, nil
 	}
-	q = q.Order(order).Offset(f.Offset)
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
+	// Several accounts: the page is among the first Offset+Limit zones of each account, which
+	// its (account_id, name) index delivers in order, so the page sorts at most that many rows
+	// per account instead of every matching zone of all of them.
+	var (
+		parts []string
+		subs  []any
+	)
+	for _, a := range f.AccountIDs {
+		parts = append(parts, "SELECT * FROM (?) AS account_page")
+		subs = append(subs, build([]string{a}).Order(oneAccount).Limit(f.Offset+f.Limit))
 	}
-	if err := q.Find(&zs).Error; err != nil {
+	sql := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") AS zones ORDER BY " + order + ", zones.id LIMIT ? OFFSET ?"
+	if err := tx.Raw(sql, append(subs, f.Limit, f.Offset)...).Scan(&zs).Error; err != nil {
 		return nil, 0, fmt.Errorf("list zones: %w", err)
 	}
 	return zs, total, nil

@@ -19,6 +19,9 @@ type Access struct {
 	Policies []authz.Policy
 	Compiled *authz.Compiled
 	accounts map[string]struct{}
+	// twoFactorBlocked are the accounts the user belongs to but is kept out of because they
+	// require two-factor sign-in and the user has it off (store.TwoFactorBlockedAccounts).
+	twoFactorBlocked []string
 }
 
 // Member reports whether the owner belongs to the account (a user through a membership, an
@@ -208,7 +211,29 @@ func UserAccess(tx *gorm.DB, userID string) (*Access, error) {
 		ps = append(ps, authz.MembershipPolicies(userID, m.AccountID, role, zoneIDs)...)
 		accounts = append(accounts, m.AccountID)
 	}
-	return newAccess(ps, accounts...), nil
+	a := newAccess(ps, accounts...)
+	a.twoFactorBlocked = blocked
+	return a, nil
+}
+
+// twoFactorHint explains, after a refusal, that part of the user's access is withheld until they
+// turn on two-factor sign-in; "" when nothing is withheld. accountID, when set, is the account
+// the refused change is about: the hint then names only that one.
+func (a *Access) twoFactorHint(accountID string) string {
+	n := len(a.twoFactorBlocked)
+	if accountID != "" {
+		if !slices.Contains(a.twoFactorBlocked, accountID) {
+			return ""
+		}
+		return " This account requires two-factor sign-in, which you have not turned on: turn it on (Profile, Two-factor sign-in) to use your role there."
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " One of your accounts requires two-factor sign-in, which you have not turned on, so your role there does not count until you turn it on (Profile, Two-factor sign-in)."
+	}
+	return fmt.Sprintf(" %d of your accounts require two-factor sign-in, which you have not turned on, so your roles there do not count until you turn it on (Profile, Two-factor sign-in).", n)
 }
 
 // ownerAccess loads the Access bounding tokens of o.

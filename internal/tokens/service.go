@@ -183,7 +183,7 @@ func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old
 			return err
 		}
 		if owner.Kind == OwnerAccount && !acc.managesAccountTokens(owner.AccountID) {
-			return errs.E(errs.Forbidden, "You may not create tokens for this account: that needs Account API Tokens Write.")
+			return errs.E(errs.Forbidden, "%s", "You may not create tokens for this account: that needs Account API Tokens Write."+acc.twoFactorHint(owner.AccountID))
 		}
 		bounded := p.policies
 		if owner.Kind == OwnerUser {
@@ -194,7 +194,7 @@ func (s *Service) capCheck(tx *gorm.DB, c Creator, owner Owner, p *prepared, old
 			}
 		}
 		if err := subset(tx, bounded, acc.Policies); err != nil {
-			return deny("The token would exceed your own access: %v", err)
+			return deny("The token would exceed your own access: %v.%s", strings.TrimSuffix(err.Error(), "."), acc.twoFactorHint(""))
 		}
 	}
 	if c.Parent != nil {
@@ -290,31 +290,13 @@ func (o Owner) auditEvent(action, tokenID string) audit.Event {
 
 // Create makes a token for owner and returns it with its secret, which is never available again.
 func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) (*Token, string, error) {
-	p, err := prepare(in)
+	now := s.now().Truncate(time.Second)
+	row, secret, p, err := newRow(s.newSecret, owner, cmp.Or(c.Actor.TokenID, c.Actor.ID), in, now)
 	if err != nil {
 		return nil, "", err
-	}
-	now := s.now().Truncate(time.Second)
-	if p.expiresOn != nil && !p.expiresOn.After(now) {
-		return nil, "", errs.InvalidField("expires_on", "expires_on must be in the future.")
-	}
-	secret := s.newSecret(owner.Kind)
-	parsed, err := Parse(secret)
-	if err != nil {
-		return nil, "", fmt.Errorf("new secret does not parse: %w", err)
-	}
-	row := &store.APIToken{ID: store.NewID(), OwnerKind: string(owner.Kind), CreatedBy: cmp.Or(c.Actor.TokenID, c.Actor.ID),
-		Status: p.status, SecretHash: parsed.Hash.String(), SecretHint: Hint(secret), IssuedOn: now, ModifiedOn: now}
-	if owner.Kind == OwnerAccount {
-		row.AccountID = &owner.AccountID
-	} else {
-		row.UserID = &owner.UserID
 	}
 	if c.Parent != nil {
 		row.ParentID = &c.Parent.Cred.ID
-	}
-	if err := p.apply(row); err != nil {
-		return nil, "", err
 	}
 	var t *Token
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
@@ -355,7 +337,9 @@ func (s *Service) Create(ctx context.Context, c Creator, owner Owner, in Input) 
 	if err != nil {
 		return nil, "", err
 	}
-	s.cache.dropMiss(parsed.Hash)
+	if parsed, err := Parse(secret); err == nil { // newRow has parsed it already
+		s.cache.dropMiss(parsed.Hash)
+	}
 	return t, secret, nil
 }
 

@@ -238,6 +238,44 @@ func (s *Service) Disable(ctx context.Context, actor audit.Actor, userID, code s
 	return nil
 }
 
+// RenewRecoveryCodes checks code (a current TOTP code or an unused recovery code, which is spent)
+// and replaces all of userID's recovery codes with ten new ones, returned to be shown once; the
+// old ones stop working at once. It is Conflict when two-factor is off, ErrBadCode for a wrong
+// code. The change is audited as user.twofactor.recovery_codes.
+func (s *Service) RenewRecoveryCodes(ctx context.Context, actor audit.Actor, userID, code string) ([]string, error) {
+	codes, hashes, err := newRecoveryCodes()
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.LockUser(tx, userID); err != nil {
+			return err
+		}
+		u, err := store.UserByID(tx, userID)
+		if err != nil {
+			return err
+		}
+		if !u.TwoFactorEnabled() {
+			return errs.E(errs.Conflict, "Two-factor sign-in is off: there are no recovery codes to renew.")
+		}
+		method, err := s.verify(tx, u, code, now)
+		if err != nil {
+			return err
+		}
+		if err := store.ReplaceRecoveryCodes(tx, userID, hashes, now); err != nil {
+			return err
+		}
+		return audit.Record(tx, actor, audit.Event{OwnerUserID: userID, Action: "user.twofactor.recovery_codes",
+			ResourceType: "user", ResourceID: userID, ResourceName: u.Email,
+			Old: map[string]any{"method": method}, New: map[string]any{"recovery_codes": RecoveryCodes}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
 // Verify checks the second factor of userID at sign-in: a TOTP code (six digits) or an unused
 // recovery code, which is spent. It returns the method used, or ErrBadCode.
 func (s *Service) Verify(ctx context.Context, userID, code string) (string, error) {

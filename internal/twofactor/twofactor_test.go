@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -177,7 +178,20 @@ func TestTwoFactorEnforcementForTokens(t *testing.T) {
 		if acc, _ := tokens.UserAccess(db.Gorm(ctx), owner.ID); !acc.Member(acct.ID) {
 			t.Fatal("the owner with two-factor lost access")
 		}
+		// Creating a token there is refused, and the refusal says why: two-factor, not the role.
+		ts := tokens.NewService(db, nil)
+		in := tokens.Input{Name: "dns", Policies: []authz.PolicyJSON{tokenstest.AllZonesOf([]authz.Perm{authz.DNSRead}, acct.ID)}}
+		memberActor := audit.Actor{Type: audit.ActorUser, ID: member.ID, UserID: member.ID, Email: member.Email}
+		for _, owner := range []tokens.Owner{tokens.UserOwner(member.ID), tokens.AccountOwner(acct.ID)} {
+			_, _, err := ts.Create(ctx, tokens.Creator{Actor: memberActor, UserID: member.ID}, owner, in)
+			if !errs.Is(err, errs.Forbidden) || !strings.Contains(err.Error(), "two-factor") {
+				t.Errorf("token for %v while two-factor is required: %v", owner, err)
+			}
+		}
 		enable(t, s, db, member, now)
+		if _, _, err := ts.Create(ctx, tokens.Creator{Actor: memberActor, UserID: member.ID}, tokens.UserOwner(member.ID), in); err != nil {
+			t.Errorf("token after turning two-factor on: %v", err)
+		}
 		if !member2FA() {
 			t.Fatal("access not back after turning two-factor on")
 		}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/seed"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// seedOutput is what "latchkey admin seed" prints: the seed result, with the three named tokens'
+// secrets unless they went to --secrets-file.
+type seedOutput struct {
+	*seed.Result
+	SecretsFile string  `json:"secrets_file,omitempty"`
+	Seconds     float64 `json:"seconds"`
+}
+
+// adminSeed runs "latchkey admin seed": it fills the database with a new account of the user
+// with --email holding --zones zones, --records-per-zone DNS records in each (or in the first
+// --zones-with-records), --tokens bulk tokens and three named tokens (see internal/seed).
+func adminSeed(ctx context.Context, fs *flag.FlagSet, args []string, open func() (*store.DB, error), stdout, stderr io.Writer) error {
+	email := fs.String("email", "", "the existing user who will own the seeded account and tokens (required)")
+	accountName := fs.String("account-name", "", `the new account's name (default "Seed <random label>")`)
+	nZones := fs.Int("zones", 10, "zones in the new account")
+	perZone := fs.Int("records-per-zone", 100, "DNS records in each zone that gets records")
+	withRecords := fs.Int("zones-with-records", 0, "how many zones (the first ones) get records; 0 means all")
+	nTokens := fs.Int("tokens", 0, "bulk account-owned API tokens (at most 500 per account; more accounts are made as needed)")
+	batch := fs.Int("batch", seed.DefaultBatch, "rows per transaction")
+	secretsFile := fs.String("secrets-file", "", "write the named tokens' secrets to this file (mode 0600) instead of standard output")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("seed: --email is required (create the user first with create-user)")
+	}
+	db, err := open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	userID, err := seed.UserIDByEmail(ctx, db, *email)
+	if err != nil {
+		return cliError("seed", err)
+	}
+	res, err := seed.Run(ctx, db, seed.Options{UserID: userID, AccountName: *accountName, Zones: *nZones,
+		RecordsPerZone: *perZone, ZonesWithRecords: *withRecords, Tokens: *nTokens, Batch: *batch,
+		Actor: audit.CLI(), Progress: stderr})
+	if err != nil {
+		return cliError("seed", err)
+	}
+	out := seedOutput{Result: res, Seconds: res.Elapsed.Seconds()}
+	if *secretsFile != "" {
+		if err := writeSecrets(*secretsFile, res); err != nil {
+			return fmt.Errorf("seed: the data is written but the secrets are not: %w", err)
+		}
+		out.SecretsFile = *secretsFile
+		// Copy the result so that printing it cannot reveal the secrets.
+		r := *res
+		for _, t := range []*seed.Token{&r.AllZones, &r.OneZone, &r.ACME} {
+			t.Secret = ""
+		}
+		out.Result = &r
+	}
+	return writeJSON(stdout, out)
+}
+
+// writeSecrets writes the named tokens (id, name, value) as JSON to path, readable only by the
+// owner.
+func writeSecrets(path string, res *seed.Result) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode on open
+		f.Close()
+		return err
+	}
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	err = enc.Encode(map[string]seed.Token{"all_zones": res.AllZones, "one_zone": res.OneZone, "acme": res.ACME})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

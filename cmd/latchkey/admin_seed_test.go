@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/tokens"
+)
+
+// TestAdminSeed seeds through the command line: the output names what was written and, with
+// --secrets-file, holds no secret, which goes to a file only its owner can read.
+func TestAdminSeed(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"LATCHKEY_DATABASE_URL": filepath.Join(dir, "l.db")}
+	if _, err := runJSON(t, env, "correct horse battery\n", "admin", "create-user", "--email", "ops@example.com", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	secrets := filepath.Join(dir, "secrets.json")
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"admin", "seed", "--email", "ops@example.com", "--zones", "3",
+		"--records-per-zone", "60", "--zones-with-records", "1", "--tokens", "5", "--secrets-file", secrets},
+		func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	var res struct {
+		Zones, Records, Tokens int
+		AllZones               struct{ ID, Value string } `json:"all_zones_token"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if res.Zones != 3 || res.Records != 60 || res.Tokens != 5 || res.AllZones.ID == "" || res.AllZones.Value != "" {
+		t.Fatalf("output %s", out.String())
+	}
+	if strings.Contains(out.String()+errb.String(), tokens.UserPrefix) {
+		t.Fatalf("a secret was printed: %s %s", out.String(), errb.String())
+	}
+	fi, err := os.Stat(secrets)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secrets file: %v, %v", fi, err)
+	}
+	var file map[string]struct{ ID, Value string }
+	b, _ := os.ReadFile(secrets)
+	if err := json.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"all_zones", "one_zone", "acme"} {
+		if _, err := tokens.Parse(file[k].Value); err != nil {
+			t.Errorf("%s: secret %q does not parse", k, file[k].Value)
+		}
+	}
+	if _, err := runJSON(t, env, "", "admin", "seed", "--email", "nobody@example.com"); err == nil {
+		t.Fatal("seeding for an unknown user succeeded")
+	}
+}

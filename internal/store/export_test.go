@@ -1,0 +1,21 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// RunCountersMigration runs the counters migration's down (up false) or up statements on db, so
+// that a test can build rows without counters and check the up migration's backfill.
+func RunCountersMigration(ctx context.Context, db *DB, up bool) error {
+	stmts := countersDown[db.dialect]
+	if up {
+		stmts = countersUp[db.dialect]
+	}
+	for _, s := range stmts {
+		if err := db.gorm.WithContext(ctx).Exec(s).Error; err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return nil
+}
