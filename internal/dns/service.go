@@ -359,16 +359,12 @@ func (pr *prepared) store(tx *gorm.DB, old *Record) (*Record, error) {
 // checkZoneRules refuses a record that would be identical to another one of the zone, or that
 // would break the CNAME rule. The zone row is locked, so the answer holds until commit.
 func checkZoneRules(tx *gorm.DB, row *store.DNSRecord) error {
-	taken, err := store.DNSRecordIdentityTaken(tx, row.ZoneID, row.Identity, row.ID)
+	taken, same, err := store.DNSRecordConflicts(tx, row.ZoneID, row.Identity, row.Name, row.ID)
 	if err != nil {
 		return err
 	}
 	if taken {
 		return duplicate(row.Type)
-	}
-	same, err := store.DNSRecordsNamed(tx, row.ZoneID, row.Name)
-	if err != nil {
-		return err
 	}
 	for _, o := range same {
 		if o.ID == row.ID {

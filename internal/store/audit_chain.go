@@ -141,17 +141,26 @@ func InsertAuditEntry(tx *gorm.DB, e *AuditEntry) error {
 }
 
 // lockAuditChain returns the head of chain, creating it when new, locked until tx ends. On SQLite
-// every write transaction already holds the database's write lock (BEGIN IMMEDIATE).
+// every write transaction already holds the database's write lock (BEGIN IMMEDIATE). The head is
+// read first and created only when missing, so that an append to an existing chain costs one
+// statement here instead of two.
 func lockAuditChain(tx *gorm.DB, chain string) (auditChainHead, error) {
-	h := auditChainHead{Chain: chain}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&auditChainHead{Chain: chain}).Error; err != nil {
-		return h, fmt.Errorf("create audit chain head: %w", err)
+	take := func() (auditChainHead, error) {
+		var h auditChainHead
+		q := tx.Where("chain = ?", chain)
+		if tx.Dialector.Name() == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		return h, q.Take(&h).Error
 	}
-	q := tx.Where("chain = ?", chain)
-	if tx.Dialector.Name() == "postgres" {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	h, err := take()
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&auditChainHead{Chain: chain}).Error; err != nil {
+			return h, fmt.Errorf("create audit chain head: %w", err)
+		}
+		h, err = take()
 	}
-	if err := q.Take(&h).Error; err != nil {
+	if err != nil {
 		return h, fmt.Errorf("lock audit chain %s: %w", chain, err)
 	}
 	return h, nil

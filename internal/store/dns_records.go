@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -425,6 +426,32 @@ func DNSRecordIdentityTaken(tx *gorm.DB, zoneID, identity, exceptID string) (boo
 		return false, fmt.Errorf("check dns record identity: %w", err)
 	}
 	return n > 0, nil
+}
+
+// DNSRecordConflicts answers the zone rules' two questions in one statement: whether a record of
+// the zone other than exceptID has identity, and which records of the zone are named name
+// (ordered by id). Each half is served by its index ((zone_id, identity) and (zone_id, name)).
+func DNSRecordConflicts(tx *gorm.DB, zoneID, identity, name, exceptID string) (identityTaken bool, named []DNSRecord, err error) {
+	var rows []struct {
+		DNSRecord
+		ByIdentity bool
+	}
+	err = tx.Raw(`SELECT * FROM (SELECT dns_records.*, 1 = 1 AS by_identity FROM dns_records WHERE zone_id = ? AND identity = ? AND id <> ? LIMIT 1) i
+UNION ALL SELECT * FROM (SELECT dns_records.*, 1 = 0 AS by_identity FROM dns_records WHERE zone_id = ? AND name = ?) n`,
+		zoneID, identity, exceptID, zoneID, name).Scan(&rows).Error
+	if err != nil {
+		return false, nil, fmt.Errorf("check dns record conflicts: %w", err)
+	}
+	named = []DNSRecord{}
+	for _, r := range rows {
+		if r.ByIdentity {
+			identityTaken = true
+		} else {
+			named = append(named, r.DNSRecord)
+		}
+	}
+	slices.SortFunc(named, func(a, b DNSRecord) int { return strings.Compare(a.ID, b.ID) })
+	return identityTaken, named, nil
 }
 
 // CreateDNSRecord inserts r and its tags and notes the change in the DNS change feed (as do
