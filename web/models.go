@@ -3,6 +3,7 @@
 package web
 
 import (
+	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -296,4 +297,13 @@ type AccountRow struct {
 type AccountsView struct {
 	Accounts []AccountRow
 	Form     Form
+}
+
+// dnsNameHTML is name, HTML-escaped label by label, with a <wbr> after each dot.
+func dnsNameHTML(name string) string {
+	labels := strings.Split(name, ".")
+	for i, l := range labels {
+		labels[i] = html.EscapeString(l)
+	}
+	return strings.Join(labels, ".<wbr>")
 }

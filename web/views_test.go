@@ -166,3 +166,16 @@ func TestPagination(t *testing.T) {
 		t.Error("empty list starts at 1")
 	}
 }
+
+func TestDNSNameHTML(t *testing.T) {
+	for name, want := range map[string]string{
+		"example.com":          "example.<wbr>com",
+		"_acme-challenge.a.b":  "_acme-challenge.<wbr>a.<wbr>b",
+		"<script>.example.com": "&lt;script&gt;.<wbr>example.<wbr>com",
+		"localhost":            "localhost",
+	} {
+		if got := dnsNameHTML(name); got != want {
+			t.Errorf("dnsNameHTML(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -108,6 +108,10 @@ func TestDNSRecordsAddListDelete(t *testing.T) {
 	if res.text(".dns-name") != "www.example.com" || !strings.Contains(res.text(".dns-content"), "192.0.2.1") {
 		t.Errorf("row: %q %q", res.text(".dns-name"), res.text(".dns-content"))
 	}
+	if n := res.Doc.Find(".dns-name wbr").Length(); n != 2 {
+		// Narrow screens wrap a name after its dots, not inside a label.
+		t.Errorf("the name has %d line-break opportunities, want one after each dot", n)
+	}
 	if !strings.Contains(res.text(".flash"), "Added the A record www.example.com") {
 		t.Errorf("flash %q", res.text(".flash"))
 	}
