@@ -5,12 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/latchkey/latchkey/internal/analytics"
 	"github.com/latchkey/latchkey/internal/browsertest"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
 // choose sets a select's value as a person would and fires its change event, which makes htmx
@@ -59,7 +62,10 @@ func jsString(s string) string {
 // Chromium, reads the secret from the page and uses it on the API of the same server; then rolls
 // and deletes it through the dashboard and checks the API follows at once.
 func TestBrowserTokenLifecycle(t *testing.T) {
-	e := newSQLiteEnv(t)
+	db := storetest.SQLite(t)
+	rec := analytics.NewRecorder(db, nil, analytics.Options{Interval: time.Hour})
+	t.Cleanup(rec.Close)
+	e := newEnvWith(t, db, func(d *Deps) { d.Requests = rec })
 	b := browsertest.New(t)
 	ctx := b.Ctx
 	base := e.srv.URL
@@ -207,6 +213,26 @@ func TestBrowserTokenLifecycle(t *testing.T) {
 		t.Errorf("the list shows the secret (%v)", err)
 	}
 	b.Screenshot(t, filepath.Join(dir, "token-list.png"))
+
+	// The usage page says whether every request was counted.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`.token-row .token-name`)),
+		chromedp.WaitVisible(chromedp.CSS("#usage-counted")),
+	)
+	if err != nil {
+		t.Fatalf("usage page: %v", err)
+	}
+	if got := text(t, ctx, "#usage-counted"); !strings.HasPrefix(got, "All requests were counted") {
+		t.Errorf("usage page: %q", got)
+	}
+	b.Screenshot(t, filepath.Join(dir, "token-usage.png"))
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/profile/tokens"),
+		chromedp.WaitVisible(chromedp.CSS(".token-row")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Roll: the old secret fails at once, the new one works.
 	err = chromedp.Do(ctx,

@@ -14,8 +14,11 @@
 // On PostgreSQL it ends with VACUUM (ANALYZE) of the tables it filled, as autovacuum would soon
 // do, so that measurements right after a seed see the plans of a settled database.
 //
-// The K bulk tokens respect the token quota: at most tokens.MaxAccountTokens per account, so
-// beyond that the seed creates further accounts ("<name> tokens 2", …) for the same user.
+// The K bulk tokens respect the token quota: at most tokens.MaxAccountTokens per account. The
+// first go to the seed account; beyond that the seed signs up a separate holder user (no usable
+// password) whose further accounts ("<name> tokens 2", …) hold them, so that the seeding user's
+// memberships — which every listing of theirs starts from — stay the two accounts they would
+// have (their own and the seed account) whatever K is.
 package seed
 
 import (
@@ -92,7 +95,7 @@ type Result struct {
 	// _acme-challenge (what the ACME token lists).
 	ACMERecordsPerZone int `json:"acme_records_per_zone"`
 	// TokenAccountIDs are the further accounts made to hold bulk tokens beyond the per-account
-	// quota.
+	// quota, all of one holder user made for them.
 	TokenAccountIDs []string `json:"token_account_ids,omitempty"`
 	// AllZones reads every zone of AccountID and edits their DNS; OneZone the same for ZoneID
 	// only; ACME may only see and edit TXT records under _acme-challenge in ZoneID.
@@ -384,7 +387,7 @@ func (s *seeder) namedTokens(ctx context.Context, accountID string, z *store.Zon
 }
 
 // bulkTokens writes o.Tokens account-owned tokens, at most tokens.MaxAccountTokens per account
-// (the seed account first, then further accounts of the same user), each allowed to read the
+// (the seed account first, then further accounts of a holder user), each allowed to read the
 // zones of its account. Their secrets are not kept.
 func (s *seeder) bulkTokens(ctx context.Context, accountID, name string) error {
 	if s.o.Tokens == 0 {
@@ -393,10 +396,19 @@ func (s *seeder) bulkTokens(ctx context.Context, accountID, name string) error {
 	s.logf("seeding %d tokens", s.o.Tokens)
 	read := authz.ZoneRead.Group()
 	acct, inAcct, nAcct := accountID, 0, 1
+	holder := ""
 	for s.res.Tokens < s.o.Tokens {
 		if inAcct == tokens.MaxAccountTokens {
+			if holder == "" {
+				u, _, err := accounts.NewService(s.db).SignUp(ctx, accounts.SignUpInput{Email: "seed-" + s.run + "-tokens@example.com",
+					PasswordHash: "!" + s.run, NoAccount: true}, s.o.Actor)
+				if err != nil {
+					return fmt.Errorf("seed the token holder: %w", err)
+				}
+				holder = u.ID
+			}
 			nAcct++
-			a, err := accounts.NewService(s.db).CreateAccount(ctx, s.o.Actor, s.o.UserID, fmt.Sprintf("%s tokens %d", name, nAcct))
+			a, err := accounts.NewService(s.db).CreateAccount(ctx, s.o.Actor, holder, fmt.Sprintf("%s tokens %d", name, nAcct))
 			if err != nil {
 				return fmt.Errorf("seed a token account: %w", err)
 			}

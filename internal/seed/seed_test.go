@@ -93,6 +93,12 @@ func TestRun(t *testing.T) {
 		if len(res.TokenAccountIDs) != 1 {
 			t.Fatalf("token accounts: %v (620 tokens need two accounts of at most 500)", res.TokenAccountIDs)
 		}
+		// The seeding user's listings start from their memberships: the token accounts are not
+		// theirs, so they stay in their own account and the seed account.
+		accs, err := store.AccountsOfUser(db.Gorm(ctx), user)
+		if err != nil || len(accs) != 2 {
+			t.Fatalf("the user's accounts: %d, %v", len(accs), err)
+		}
 		for _, acc := range append([]string{res.AccountID}, res.TokenAccountIDs...) {
 			n, err := store.CountAPITokens(db.Gorm(ctx), store.TokenOwner{Kind: string(tokens.OwnerAccount), AccountID: acc})
 			if err != nil || n > tokens.MaxAccountTokens {
