@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/latchkey/latchkey/internal/errs"
 )
@@ -165,11 +167,46 @@ func writeResult(w http.ResponseWriter, result any, info *ResultInfo) {
 	writeJSON(w, http.StatusOK, envelope{Success: true, Errors: []errorItem{}, Messages: []message{}, Result: result, ResultInfo: info})
 }
 
+// Header values every JSON answer carries. They are shared (net/http only reads them; Add would
+// copy, since their capacity is their length).
+var (
+	jsonContentType = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
+// jsonBuffer is a reusable buffer with an encoder writing into it.
+type jsonBuffer struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonBuffers = sync.Pool{New: func() any {
+	b := new(jsonBuffer)
+	b.enc = json.NewEncoder(&b.buf)
+	b.enc.SetEscapeHTML(false)
+	return b
+}}
+
+// maxPooledJSON is the largest buffer kept for reuse; a larger one (a long list) is left to the
+// garbage collector.
+const maxPooledJSON = 64 << 10
+
+// writeJSON writes status and v as JSON (with a trailing newline, as json.Encoder writes it).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	b := jsonBuffers.Get().(*jsonBuffer)
+	_ = b.enc.Encode(v)
+	writeJSONBytes(w, status, b.buf.Bytes())
+	b.buf.Reset()
+	if b.buf.Cap() <= maxPooledJSON {
+		jsonBuffers.Put(b)
+	}
+}
+
+// writeJSONBytes writes status and body, already encoded JSON, with writeJSON's headers.
+func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	_, _ = w.Write(body)
 }

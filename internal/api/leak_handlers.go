@@ -62,7 +62,7 @@ func (s *Server) handleLeakReport(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	// For the operator's request log only; the reporter learns none of it.
-	server.AddLogAttr(r.Context(), slog.Group("leak_report", "received", out.Received, "malformed", out.Malformed,
+	server.AddLogAttr(w, slog.Group("leak_report", "received", out.Received, "malformed", out.Malformed,
 		"unknown", out.Unknown, "disabled", out.Disabled, "already_disabled", out.Already))
 	writeResult(w, map[string]int{"received": out.Received}, nil)
 	return nil

@@ -74,12 +74,12 @@ func (s *Server) wrap(rt Route) http.Handler {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		server.AddLogAttr(r.Context(), slog.String("token_id", p.TokenID()))
+		server.AddLogAttr(w, slog.String("token_id", p.TokenID()))
 		if err := s.limitPrincipal(w, r, p); err != nil {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		sw := &server.StatusRecorder{ResponseWriter: w}
+		sw := server.Recorder(w) // the request logger's, when there is one
 		var t *Target
 		allowed := false
 		defer func() { s.recordRequest(rt, r, ip, p, t, sw, allowed) }()

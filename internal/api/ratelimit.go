@@ -57,9 +57,8 @@ func (s *Server) limitPrincipal(w http.ResponseWriter, r *http.Request, p *token
 	}
 	lim.Name = "api-user"
 	o := p.Owner()
-	key := "user:" + o.UserID
+	key := p.Cred.OwnerLimitKey() // "user:<id>", or "account:<id>" for an account-owned token
 	if o.Kind == tokens.OwnerAccount {
-		key = "account:" + o.AccountID
 		// An account's plan sets its tokens' limit (billing on); LATCHKEY_RATE_LIMIT otherwise.
 		if rl, ok := s.Billing.RateLimit(r.Context(), o.AccountID); ok {
 			lim.Events, lim.Window = rl.Requests, rl.Window

@@ -103,6 +103,9 @@ func checkRequestText(r *http.Request) error {
 	if err := input.Text("path", r.URL.Path); err != nil {
 		return errs.E(errs.Invalid, "The request path is not UTF-8 text without NUL characters.")
 	}
+	if r.URL.RawQuery == "" {
+		return nil // no parameters: nothing to parse into a map
+	}
 	return input.Values(r.URL.Query())
 }
 

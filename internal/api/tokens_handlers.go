@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -230,10 +232,20 @@ func (s *Server) handleTokenVerify(w http.ResponseWriter, r *http.Request) error
 	if aid := r.PathValue("account_id"); aid != "" && (c.Owner.Kind != tokens.OwnerAccount || c.Owner.AccountID != aid) {
 		return newAPIError(http.StatusUnauthorized, 1000, "Invalid API Token")
 	}
-	out := verifyResult(c)
-	writeJSON(w, http.StatusOK, envelope{Success: true, Errors: []errorItem{},
-		Messages: []message{{Code: 10000, Message: "This API Token is valid and active"}}, Result: out})
+	// The answer depends on the credential alone (a token that may be used now is active), so it
+	// is encoded once per cached credential.
+	writeJSONBytes(w, http.StatusOK, c.Body(func() []byte { return verifyBody(c) }))
 	return nil
+}
+
+// verifyBody encodes the verify endpoints' answer for a usable credential.
+func verifyBody(c *tokens.Credential) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(envelope{Success: true, Errors: []errorItem{},
+		Messages: []message{{Code: 10000, Message: "This API Token is valid and active"}}, Result: verifyResult(c)})
+	return b.Bytes()
 }
 
 // permissionGroupJSON is one entry of the permission_groups endpoints.

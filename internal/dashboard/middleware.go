@@ -61,7 +61,7 @@ func (s *server) loadSession(next http.Handler) http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		httpserver.AddLogAttr(r.Context(), slog.String("user_id", p.User.ID))
+		httpserver.AddLogAttr(w, slog.String("user_id", p.User.ID))
 		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
 	})
 }

@@ -4,7 +4,11 @@
 // it uses as they are; the PostgreSQL store is ours (one atomic upsert per event).
 //
 // Take reserves an event atomically before the work it guards (a password hash, a request), so
-// parallel requests cannot all pass a check made before any of them is counted.
+// parallel requests cannot all pass a check made before any of them is counted. Far from its
+// limit, a key's events are reserved in the store in blocks (a lease, see leaseSize) and handed
+// out from this process's memory, so that a busy key costs one store round trip per block, not
+// per event; near the limit every event is counted in the store on its own. Reserved events are
+// counted before they are used, so all processes together never allow more than the limit.
 //
 // Keys are hashed before they reach the store, so emails and addresses are not stored in clear.
 package ratelimit
@@ -16,7 +20,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
+
+	"github.com/maypok86/otter/v2"
 
 	"github.com/redis/go-redis/v9"
 	limiter "github.com/ulule/limiter/v3"
@@ -80,6 +87,58 @@ type Limiter struct {
 	db       *store.DB
 	redis    *redis.Client
 	now      func() time.Time
+	// leases holds, per limit and key, the events reserved in the store and not yet used.
+	leases  *otter.Cache[leaseKey, *lease]
+	refills sync.WaitGroup // reservations made in the background (see refill)
+}
+
+// leaseKey names a lease: the limit's name and the key in clear (the store sees only a hash).
+type leaseKey struct{ name, key string }
+
+// lease is a block of events reserved in the store for one key under one limit, handed out by
+// Take from memory until it is used up or its window ends.
+type lease struct {
+	mu        sync.Mutex
+	left      int64     // reserved and not yet used
+	end       time.Time // end of the window the block was counted in (the store's reset)
+	events    int64     // the Limit the block was reserved under
+	window    time.Duration
+	remaining int64     // what the store had left after the last reservation
+	size      int64     // the last block's size: a new one is reserved ahead when left falls below half
+	at        time.Time // when the last block was reserved
+	used      int64     // events handed out since then
+	refilling bool      // a reservation is under way (in the background or by a Take)
+	done      *sync.Cond
+}
+
+func newLease() *lease {
+	ls := &lease{}
+	ls.done = sync.NewCond(&ls.mu)
+	return ls
+}
+
+// Lease bounds.
+const (
+	// MinLease and MaxLease bound how many events one reservation takes (LeaseDivisor bounds it
+	// further). Between them a block holds about LeaseSeconds of the key's recent rate.
+	MinLease = 64
+	MaxLease = 1 << 16
+	// LeaseSeconds is how long a block should last at the key's recent rate: long enough that
+	// the next one, reserved in the background when half is used, arrives before it runs out.
+	LeaseSeconds = 2
+	// LeaseDivisor sets a reservation to at most 1/LeaseDivisor of what the store has left, so
+	// that events reserved by one process and not used (yet) hold back the others by little;
+	// under LeaseDivisor events left, every event is counted in the store on its own.
+	LeaseDivisor = 64
+	// MaxLeases bounds how many keys' leases a process keeps (least recently used go first; a
+	// dropped lease's unused events are not given back, which only makes the limit stricter).
+	MaxLeases = 100_000
+)
+
+// leaseSize is how many events to reserve for a key whose store had remaining events left at
+// the last reservation, when want would last LeaseSeconds at the key's recent rate.
+func leaseSize(remaining, want int64) int64 {
+	return max(1, min(remaining/LeaseDivisor, MaxLease, max(want, MinLease)))
 }
 
 // New opens the shared store chosen by opts: Redis, PostgreSQL or memory.
@@ -90,7 +149,8 @@ func New(ctx context.Context, opts Options) (*Limiter, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	l := &Limiter{now: time.Now, logger: opts.Logger}
+	l := &Limiter{now: time.Now, logger: opts.Logger,
+		leases: otter.Must(&otter.Options[leaseKey, *lease]{MaximumSize: MaxLeases})}
 	switch {
 	case opts.RedisURL != "":
 		ro, err := redis.ParseURL(opts.RedisURL)
@@ -132,6 +192,7 @@ func (l *Limiter) Backend() Backend { return l.backend }
 
 // Close releases the store's connections.
 func (l *Limiter) Close() {
+	l.refills.Wait()
 	if l.redis != nil {
 		l.redis.Close()
 	}
@@ -152,18 +213,124 @@ func (l *Limiter) result(c limiter.Context) Result {
 }
 
 // Take counts one event for key under lim and reports whether it is within the limit. The event
-// is counted atomically, whatever the answer. When the shared store fails, the event is counted in
-// this process's memory instead (and the failure logged), so limits never simply switch off.
+// is counted atomically, whatever the answer: from a block of events this process reserved in
+// the store earlier in the window (see leaseSize; the next block is reserved in the background
+// before this one runs out, so requests do not wait for the store), else by reserving one now.
+// When the shared store fails, the event is counted in this process's memory instead (and the
+// failure logged), so limits never simply switch off.
 func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, error) {
+	lk := leaseKey{lim.Name, key}
+	ls, ok := l.leases.GetIfPresent(lk)
+	if !ok {
+		ls, _ = l.leases.SetIfAbsent(lk, newLease())
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	var same bool
+	for {
+		now := l.now()
+		same = ls.events == lim.Events && ls.window == lim.Window && now.Before(ls.end)
+		if same && ls.left > 0 {
+			ls.left--
+			ls.used++
+			l.refillAhead(lk, ls, lim, now)
+			return Result{Allowed: true, Limit: lim.Events, Remaining: ls.remaining + ls.left, Reset: ls.end}, nil
+		}
+		if !ls.refilling {
+			break
+		}
+		ls.done.Wait() // one reservation per key at a time: wait for the one under way
+	}
+	n := int64(1)
+	if same {
+		n = leaseSize(ls.remaining, 2*ls.size) // the last block ran out before the next came
+	}
+	ls.left = 0
+	// Reserve without holding the lock (others wait on ls.done), so that a slow store holds up
+	// only the requests of this key, and only for one round trip.
+	ls.refilling = true
+	ls.mu.Unlock()
 	k := storeKey(lim, key)
-	c, err := l.store.Get(ctx, k, lim.rate())
+	c, err := l.store.Increment(ctx, k, n, lim.rate())
+	if err == nil && c.Reached && n > 1 {
+		// Part of the block may lie beyond the limit: give it back and count this event alone,
+		// so that the answer is exact near the limit.
+		if _, err = l.store.Increment(ctx, k, -n, lim.rate()); err == nil {
+			n = 1
+			c, err = l.store.Increment(ctx, k, 1, lim.rate())
+		}
+	}
+	ls.mu.Lock()
+	ls.refilling = false
+	ls.done.Broadcast()
 	if err != nil {
 		l.logger.Warn("rate limit store failed; counting in this process meanwhile", "limit", lim.Name, "backend", l.backend, "err", err)
 		if c, err = l.fallback.Get(ctx, k, lim.rate()); err != nil {
 			return Result{}, fmt.Errorf("rate limit %s: %w", lim.Name, err)
 		}
+		ls.end = time.Time{} // nothing reserved in the store
+		return l.result(c), nil
 	}
-	return l.result(c), nil
+	ls.events, ls.window, ls.end, ls.remaining, ls.size, ls.at = lim.Events, lim.Window, time.Unix(c.Reset, 0), c.Remaining, n, l.now()
+	ls.used = 1
+	if !c.Reached {
+		ls.left = n - 1
+	}
+	r := l.result(c)
+	r.Remaining += ls.left
+	return r, nil
+}
+
+// refillAhead starts reserving the next block of ls in the background when less than half of the
+// last one is left and the store is far enough from the limit for a block. ls.mu is held.
+func (l *Limiter) refillAhead(lk leaseKey, ls *lease, lim Limit, now time.Time) {
+	if ls.refilling || ls.left*2 >= ls.size {
+		return
+	}
+	var want int64
+	if el := now.Sub(ls.at).Seconds(); el > 0 {
+		want = int64(float64(ls.used) / el * LeaseSeconds)
+	}
+	n := leaseSize(ls.remaining, want)
+	if n <= 1 {
+		return // near the limit every event is counted on its own
+	}
+	ls.refilling = true
+	l.refills.Add(1)
+	go l.refill(lk, ls, lim, n)
+}
+
+// refill reserves n more events for ls in the store. A block that would reach the limit is given
+// back at once (Take then counts event by event); a block counted in a new window replaces what
+// was left of the old one, whose events the new window does not hold.
+func (l *Limiter) refill(lk leaseKey, ls *lease, lim Limit, n int64) {
+	defer l.refills.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	k := storeKey(lim, lk.key)
+	c, err := l.store.Increment(ctx, k, n, lim.rate())
+	if err == nil && c.Reached {
+		_, err = l.store.Increment(ctx, k, -n, lim.rate())
+		n = 0
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.refilling = false
+	ls.done.Broadcast()
+	if err != nil {
+		l.logger.Warn("rate limit store failed while reserving events ahead", "limit", lim.Name, "backend", l.backend, "err", err)
+		return
+	}
+	if n == 0 {
+		ls.remaining = 0
+		return
+	}
+	end := time.Unix(c.Reset, 0)
+	if ls.events != lim.Events || ls.window != lim.Window || !end.Equal(ls.end) {
+		ls.events, ls.window, ls.end, ls.left = lim.Events, lim.Window, end, 0
+	}
+	ls.left += n
+	ls.remaining, ls.size, ls.at, ls.used = c.Remaining, n, l.now(), 0
 }
 
 // Refund gives back one event taken for key, e.g. when a sign-in attempt succeeded.
@@ -189,6 +356,7 @@ func (l *Limiter) Peek(ctx context.Context, lim Limit, key string) (Result, erro
 
 // Reset forgets key's count under lim.
 func (l *Limiter) Reset(ctx context.Context, lim Limit, key string) error {
+	l.leases.Invalidate(leaseKey{lim.Name, key})
 	if _, err := l.store.Reset(ctx, storeKey(lim, key), lim.rate()); err != nil {
 		return fmt.Errorf("rate limit %s: %w", lim.Name, err)
 	}

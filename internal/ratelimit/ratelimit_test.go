@@ -193,3 +193,69 @@ func TestFallbackWhenTheStoreFails(t *testing.T) {
 		t.Fatalf("second, over the limit: %+v %v", r, err)
 	}
 }
+
+// TestLeasesNeverExceedTheLimit: far from the limit events are reserved in blocks, but two
+// "processes" taking in parallel until both are refused allow exactly the limit, and every
+// allowed event was counted in the store before it was used.
+func TestLeasesNeverExceedTheLimit(t *testing.T) {
+	backends(t, func(t *testing.T, a, b *ratelimit.Limiter) {
+		lim := ratelimit.Limit{Name: "test-" + store.NewID()[:8], Events: 5000, Window: time.Minute}
+		for i := range 1000 {
+			if r, err := a.Take(ctx, lim, "k"); err != nil || !r.Allowed {
+				t.Fatalf("event %d refused far from the limit: %+v %v", i, r, err)
+			}
+		}
+		p, err := b.Peek(ctx, lim, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used := lim.Events - p.Remaining; used < 1000 || used > 1000+2*ratelimit.MaxLease {
+			t.Fatalf("the store counts %d events after 1000 were allowed; want 1000..%d (a block in use and one reserved ahead)", used, 1000+2*ratelimit.MaxLease)
+		}
+		allowed := atomic.Int64{}
+		allowed.Store(1000)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			l := a
+			if i%2 == 1 {
+				l = b
+			}
+			wg.Go(func() {
+				for {
+					r, err := l.Take(ctx, lim, "k")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if !r.Allowed {
+						return
+					}
+					allowed.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		// A refused worker stops while the other process may still hold reserved events (or be
+		// reserving them in the background): use them up, as its later requests would.
+		for more := true; more; {
+			more = false
+			for _, l := range []*ratelimit.Limiter{a, b} {
+				l.WaitRefills()
+				for {
+					r, err := l.Take(ctx, lim, "k")
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !r.Allowed {
+						break
+					}
+					allowed.Add(1)
+					more = true
+				}
+			}
+		}
+		if n := allowed.Load(); n != lim.Events {
+			t.Fatalf("%d events allowed, want exactly %d", n, lim.Events)
+		}
+	})
+}

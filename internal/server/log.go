@@ -1,24 +1,53 @@
 package server
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/clientip"
 )
 
-type logFieldsKey struct{}
+// logWriter is one request's response writer as the request logger hands it on: it records the
+// status and size and collects the attributes inner handlers add to the log line. Writers are
+// pooled: a handler must not use its ResponseWriter after returning (net/http's rule too).
+type logWriter struct {
+	StatusRecorder
+	attrs []slog.Attr
+	buf   [8]slog.Attr // the request's own attributes and the first few added
+}
 
-// logFields collects attributes that inner handlers add to the request's log line.
-type logFields struct{ attrs []slog.Attr }
+var logWriters = sync.Pool{New: func() any { return new(logWriter) }}
 
-// AddLogAttr adds an attribute (e.g. the token id, never a secret) to the request's log line.
-func AddLogAttr(ctx context.Context, a slog.Attr) {
-	if f, ok := ctx.Value(logFieldsKey{}).(*logFields); ok {
-		f.attrs = append(f.attrs, a)
+// AddLogAttr adds an attribute (e.g. the token id, never a secret) to the log line of the request
+// that w answers: w is the writer the request logger handed on, or wraps it (Unwrap). Outside the
+// request logger it does nothing.
+func AddLogAttr(w http.ResponseWriter, a slog.Attr) {
+	for w != nil {
+		switch x := w.(type) {
+		case *logWriter:
+			x.attrs = append(x.attrs, a)
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return
+		}
 	}
+}
+
+// Recorder returns the StatusRecorder that w already is (the request logger's), so that inner
+// handlers read the same status and size without wrapping the writer again, or else a new one
+// around w.
+func Recorder(w http.ResponseWriter) *StatusRecorder {
+	switch x := w.(type) {
+	case *logWriter:
+		return &x.StatusRecorder
+	case *StatusRecorder:
+		return x
+	}
+	return &StatusRecorder{ResponseWriter: w}
 }
 
 // StatusRecorder wraps a ResponseWriter and remembers the status and the body size of the
@@ -66,21 +95,34 @@ func (w *StatusRecorder) Bytes() int64 { return w.bytes }
 func logRequests(logger *slog.Logger, ips *clientip.Resolver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		fields := &logFields{}
-		rec := &StatusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logFieldsKey{}, fields)))
-		attrs := append([]slog.Attr{
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", rec.Status()),
-			slog.Int64("bytes", rec.Bytes()),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("ip", ips.IP(r).String()),
-		}, fields.attrs...)
+		lw := logWriters.Get().(*logWriter)
+		lw.StatusRecorder = StatusRecorder{ResponseWriter: w}
+		lw.attrs = lw.buf[:6]
+		next.ServeHTTP(lw, r)
+		rec := &lw.StatusRecorder
 		level := slog.LevelInfo
 		if rec.Status() >= 500 {
 			level = slog.LevelError
 		}
-		logger.LogAttrs(r.Context(), level, "request", attrs...)
+		if !logger.Enabled(r.Context(), level) {
+			lw.release()
+			return
+		}
+		lw.attrs[0] = slog.String("method", r.Method)
+		lw.attrs[1] = slog.String("path", r.URL.Path)
+		lw.attrs[2] = slog.Int("status", rec.Status())
+		lw.attrs[3] = slog.Int64("bytes", rec.Bytes())
+		lw.attrs[4] = slog.Duration("duration", time.Since(start))
+		lw.attrs[5] = slog.String("ip", ips.IP(r).String())
+		logger.LogAttrs(r.Context(), level, "request", lw.attrs...)
+		lw.release()
 	})
+}
+
+// release empties lw (so that it holds on to nothing of the request) and returns it to the pool.
+func (lw *logWriter) release() {
+	clear(lw.buf[:])
+	lw.attrs = nil
+	lw.StatusRecorder = StatusRecorder{}
+	logWriters.Put(lw)
 }

@@ -63,6 +63,14 @@ func New(logger *slog.Logger, db *store.DB, ips *clientip.Resolver, h Handlers) 
 // which needs the owner's opt-in).
 const HSTS = "max-age=31536000; includeSubDomains"
 
+// The values transportHeaders sets, shared by every response: net/http only reads them, and Add
+// copies them (their capacity is their length) rather than appending in place.
+var (
+	nosniff    = []string{"nosniff"}
+	hsts       = []string{HSTS}
+	sameOrigin = []string{"same-origin"}
+)
+
 // transportHeaders sets the headers every response gets: nosniff, HSTS when the request came over
 // TLS (directly, or through a trusted proxy saying X-Forwarded-Proto: https; a client cannot
 // claim it), and, outside the API, a same-origin Cross-Origin-Resource-Policy so other sites
@@ -70,12 +78,12 @@ const HSTS = "max-age=31536000; includeSubDomains"
 func transportHeaders(ips *clientip.Resolver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = nosniff
 		if OverTLS(ips, r) {
-			h.Set("Strict-Transport-Security", HSTS)
+			h["Strict-Transport-Security"] = hsts
 		}
 		if !strings.HasPrefix(r.URL.Path, "/client/v4/") {
-			h.Set("Cross-Origin-Resource-Policy", "same-origin")
+			h["Cross-Origin-Resource-Policy"] = sameOrigin
 		}
 		next.ServeHTTP(w, r)
 	})

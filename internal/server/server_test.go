@@ -18,7 +18,7 @@ func TestRequestLogLine(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
 	db := storetest.SQLite(t)
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		AddLogAttr(r.Context(), slog.String("token_id", "abc123"))
+		AddLogAttr(w, slog.String("token_id", "abc123"))
 		w.WriteHeader(http.StatusTeapot)
 		w.Write([]byte("short and stout"))
 	})

@@ -29,6 +29,10 @@ type Credential struct {
 	Compiled  *authz.Compiled
 	IP        *authz.IPRules
 	hash      Hash
+	// ownerKey and limitKey are Owner.cacheKey() and OwnerLimitKey(), computed once.
+	ownerKey, limitKey string
+	// body caches the API's encoded answer about the credential (see Body).
+	body atomic.Pointer[[]byte]
 
 	lastUsed atomic.Int64 // unix seconds
 	queued   atomic.Bool  // waiting in the last-used batch
@@ -63,6 +67,43 @@ func (c *Credential) Check(now time.Time, ip netip.Addr) error {
 		return errs.E(errs.Unauthenticated, "%s", (&LocationError{IP: ip}).Error()).WithAPICode(9109)
 	}
 	return nil
+}
+
+// OwnerLimitKey returns the key of the API rate limit shared by every token of the credential's
+// owner: "user:" and the user's id, or "account:" and the account's id for an account-owned
+// token.
+func (c *Credential) OwnerLimitKey() string {
+	if c.limitKey != "" {
+		return c.limitKey
+	}
+	return c.Owner.limitKey()
+}
+
+func (o Owner) limitKey() string {
+	if o.Kind == OwnerAccount {
+		return "account:" + o.AccountID
+	}
+	return "user:" + o.UserID
+}
+
+// ownerCacheKey returns Owner.cacheKey(), computed once for credentials read from the database.
+func (c *Credential) ownerCacheKey() string {
+	if c.ownerKey != "" {
+		return c.ownerKey
+	}
+	return c.Owner.cacheKey()
+}
+
+// Body returns bytes that depend on the credential alone (the API's verify answer), built by
+// build on first use and kept with the credential: a change to the token evicts the credential,
+// so the bytes never outlive what they describe. The caller must not modify the result.
+func (c *Credential) Body(build func() []byte) []byte {
+	if b := c.body.Load(); b != nil {
+		return *b
+	}
+	b := build()
+	c.body.Store(&b)
+	return b
 }
 
 // Principal is who a request acts as: a credential and the current access of its owner.
@@ -166,6 +207,7 @@ func credentialFromRow(r *store.APIToken, h Hash) (*Credential, error) {
 	if r.ExpiresOn != nil {
 		c.ExpiresOn = r.ExpiresOn.UTC()
 	}
+	c.ownerKey, c.limitKey = c.Owner.cacheKey(), c.Owner.limitKey()
 	return c, nil
 }
 
@@ -233,7 +275,7 @@ func (c *cache) get(h Hash) (*Credential, *Access) {
 	if !ok {
 		return nil, nil
 	}
-	acc, _ := c.owners.GetIfPresent(cred.Owner.cacheKey())
+	acc, _ := c.owners.GetIfPresent(cred.ownerCacheKey())
 	return cred, acc
 }
 
@@ -356,7 +398,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 		if acc, err = ownerAccess(s.db.Gorm(ctx), cred.Owner); err != nil {
 			return nil, err
 		}
-		s.cache.putAccess(gen, cred.Owner.cacheKey(), acc)
+		s.cache.putAccess(gen, cred.ownerCacheKey(), acc)
 	}
 	s.markUsed(cred)
 	return &Principal{Cred: cred, Access: acc}, nil

@@ -71,13 +71,24 @@ func NewSecret(kind OwnerKind) string {
 
 // checksum is the CRC-32 (IEEE) of s in fixed-width base62.
 func checksum(s string) string {
-	c := crc32.ChecksumIEEE([]byte(s))
+	c := checksumBytes(s)
+	return string(c[:])
+}
+
+// checksumBytes is checksum without allocating.
+func checksumBytes(s string) [checkLen]byte {
+	// crc32.ChecksumIEEE(s) without converting s to a []byte (which would allocate).
+	c := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		c = crc32.IEEETable[byte(c)^s[i]] ^ (c >> 8)
+	}
+	c = ^c
 	var out [checkLen]byte
 	for i := checkLen - 1; i >= 0; i-- {
 		out[i] = base62[c%62]
 		c /= 62
 	}
-	return string(out[:])
+	return out
 }
 
 // Parse checks a secret's prefix, length, alphabet and checksum without touching the database,
@@ -102,10 +113,12 @@ func Parse(secret string) (Parsed, error) {
 		}
 	}
 	cut := len(secret) - checkLen
-	if checksum(secret[:cut]) != secret[cut:] {
+	if sum := checksumBytes(secret[:cut]); string(sum[:]) != secret[cut:] {
 		return Parsed{}, errMalformed
 	}
-	return Parsed{Kind: kind, Hash: sha256.Sum256([]byte(secret))}, nil
+	// Hash a copy on the stack: converting the secret to a []byte would allocate.
+	var buf [len(AccountPrefix) + bodyLen + checkLen]byte
+	return Parsed{Kind: kind, Hash: sha256.Sum256(buf[:copy(buf[:], secret)])}, nil
 }
 
 // Hint returns the display prefix kept for the UI: the owner prefix and a few random characters,

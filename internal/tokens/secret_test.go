@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"hash/crc32"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,20 @@ func TestSecretEntropy(t *testing.T) {
 	s := NewSecret(OwnerUser)
 	if got := len(s); got != len(UserPrefix)+bodyLen+checkLen {
 		t.Fatalf("len = %d", got)
+	}
+}
+
+// TestChecksumIsCRC32: the allocation-free checksum is the IEEE CRC-32 every issued secret carries.
+func TestChecksumIsCRC32(t *testing.T) {
+	for _, s := range []string{"", "a", "lkt_0123456789abcdefghijABCDEFGHIJxyz", "lkat_" + strings.Repeat("Z", 33)} {
+		c := crc32.ChecksumIEEE([]byte(s))
+		var want [checkLen]byte
+		for i := checkLen - 1; i >= 0; i-- {
+			want[i] = base62[c%62]
+			c /= 62
+		}
+		if got := checksum(s); got != string(want[:]) {
+			t.Errorf("checksum(%q) = %s, want %s", s, got, want[:])
+		}
 	}
 }
