@@ -247,27 +247,32 @@ func (s *seeder) zones(ctx context.Context, accountID string) ([]store.Zone, err
 // hostWords give record names a realistic look.
 var hostWords = []string{"www", "api", "cdn", "shop", "mail", "vpn", "git", "db", "auth", "img"}
 
-// acmeEvery is how often a record is an _acme-challenge TXT record: record i is one when
-// i % acmeEvery == 1.
-const acmeEvery = 50
+// ACME challenge records: record i is an _acme-challenge TXT record when i < acmeSpan and
+// i % acmeEvery == 1, so a zone of 100 records or more holds 20 of them, as many as an ACME client
+// leaves behind at most, however large the zone.
+const (
+	acmeEvery = 5
+	acmeSpan  = 100
+)
 
 // acmeCount returns how many of n records are _acme-challenge TXT records.
 func acmeCount(n int) int {
-	if n < 2 {
+	m := min(n, acmeSpan)
+	if m < 2 {
 		return 0
 	}
-	return (n-2)/acmeEvery + 1
+	return (m-2)/acmeEvery + 1
 }
 
 // RecordParams returns record i of a seeded zone as a client would send it: a mix of A, AAAA,
-// CNAME, TXT (SPF, DMARC and, every acmeEvery-th, an _acme-challenge token), MX and proxied A
-// records, every name unique to i so that no two records collide or break the CNAME rule.
+// CNAME, TXT (SPF, DMARC and, for 20 of the first 100, an _acme-challenge token), MX and proxied
+// A records, every name unique to i so that no two records collide or break the CNAME rule.
 func RecordParams(i int) dns.Params {
 	host := fmt.Sprintf("%s-%d", hostWords[i%len(hostWords)], i)
 	p := func(typ, name, content string) dns.Params {
 		return dns.Params{Type: &typ, Name: &name, Content: &content}
 	}
-	if i%acmeEvery == 1 {
+	if i < acmeSpan && i%acmeEvery == 1 {
 		var b [32]byte
 		_, _ = rand.Read(b[:])
 		return p(dns.TypeTXT, "_acme-challenge."+host, base64.RawURLEncoding.EncodeToString(b[:]))
