@@ -188,6 +188,7 @@ func (s *server) handleTwoFactorRecoveryCodes(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	attempt.succeeded(r.Context())
+	s.notify(r.Context(), mail.KindRecoveryCodes, p.User.Email, s.mailNotice(r, p.User.Email, "/profile/two-factor"))
 	v.RecoveryCodes, v.Renewed = codes, true
 	return s.renderTwoFactor(w, r, http.StatusOK, v)
 }

@@ -132,6 +132,9 @@ func TestTwoFactorSignIn(t *testing.T) {
 		if len(e.auditEntries("user.twofactor.recovery_codes")) != 1 {
 			t.Error("renewing the recovery codes was not audited")
 		}
+		if m := srv.WaitFor(t, "ann@example.com", 3); !strings.Contains(m.Subject, "recovery codes") || strings.Contains(m.Text, fresh[0]) {
+			t.Errorf("renewal mail %q (or it holds a code)", m.Subject)
+		}
 		if strings.Contains(ann.get("/profile/two-factor").Body, fresh[0]) {
 			t.Error("the new recovery codes are shown again")
 		}
@@ -149,7 +152,7 @@ func TestTwoFactorSignIn(t *testing.T) {
 		if res := ann.post("/profile/two-factor/disable", form("code", codes[2])); res.Status != http.StatusSeeOther {
 			t.Fatalf("disable: %d %s", res.Status, res.Body)
 		}
-		if m := srv.WaitFor(t, "ann@example.com", 3); !strings.Contains(m.Subject, "turned off") {
+		if m := srv.WaitFor(t, "ann@example.com", 4); !strings.Contains(m.Subject, "turned off") {
 			t.Fatalf("mail %q", m.Subject)
 		}
 		if res := e.client().signIn("ann@example.com", testPassword); res.location() != "/zones" {

@@ -134,6 +134,8 @@ const (
 	KindPasswordReset = "password_reset"
 	KindTwoFactorOn   = "twofactor_on"
 	KindTwoFactorOff  = "twofactor_off"
+	// KindRecoveryCodes tells a user that their two-factor recovery codes were replaced.
+	KindRecoveryCodes = "recovery_codes"
 	// KindConfirmEmail confirms an address: a sign-up's, or a new one for an existing user.
 	KindConfirmEmail = "confirm_email"
 	// KindSignUpExists answers a sign-up with an address that already has an account.

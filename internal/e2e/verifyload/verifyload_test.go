@@ -175,8 +175,9 @@ func rateLimit() string {
 	return "1000000000/1h"
 }
 
-// startProcess runs cmd (its output discarded: the request log is part of what is measured, not
-// something to read) and waits until base+"/healthz" or, for the bare server, any answer comes.
+// startProcess runs cmd with its standard error on a pipe this process reads, as a service manager
+// would (the request log is part of what is measured; the first 64 KiB are kept to explain a
+// failed start), and waits until base+"/healthz" or, for the bare server, any answer comes.
 func startProcess(tb testing.TB, cmd *exec.Cmd, base string) {
 	tb.Helper()
 	var stderr bytes.Buffer
