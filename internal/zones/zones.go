@@ -166,13 +166,22 @@ func (s *Service) SetPaused(ctx context.Context, actor audit.Actor, accountID, i
 	return z, nil
 }
 
-// Delete removes a zone of accountID.
+// Delete removes a zone of accountID, holding the account's row lock (store.LockAccount) before
+// the zone's, the order every account-wide zone writer uses. An unknown account or zone is
+// NotFound.
 func (s *Service) Delete(ctx context.Context, actor audit.Actor, accountID, id string) error {
 	if !store.ValidID(id) {
 		return errs.E(errs.NotFound, "zone not found")
 	}
 	defer s.evict(id) // after the commit
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		// The account row first, as Create and billing plan changes take it: the zone counter's
+		// delete trigger updates the account row after the zone row is gone, and a writer that
+		// holds the account while it waits for this zone (re-adding its name, or a plan change
+		// updating its zones) would otherwise close a lock cycle (PostgreSQL deadlock).
+		if err := store.LockAccount(tx, accountID); err != nil {
+			return err
+		}
 		z, err := store.ZoneByID(tx, accountID, id)
 		if err != nil {
 			return err
