@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/seed"
@@ -53,6 +54,9 @@ func adminSeed(ctx context.Context, fs *flag.FlagSet, args []string, open func()
 		RecordsPerZone: *perZone, ZonesWithRecords: *withRecords, Tokens: *nTokens, Batch: *batch,
 		Actor: audit.CLI(), Progress: stderr})
 	if err != nil {
+		if res != nil && res.AccountID != "" {
+			fmt.Fprintf(stderr, "seed: stopped part-way; what was written is in account %s (delete it to start over)\n", res.AccountID)
+		}
 		return cliError("seed", err)
 	}
 	out := seedOutput{Result: res, Seconds: res.Elapsed.Seconds()}
@@ -72,21 +76,27 @@ func adminSeed(ctx context.Context, fs *flag.FlagSet, args []string, open func()
 }
 
 // writeSecrets writes the named tokens (id, name, value) as JSON to path, readable only by the
-// owner.
-func writeSecrets(path string, res *seed.Result) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// owner. It writes a new file (created exclusively, mode 0600) beside path and renames it over
+// path, so an existing file or a symbolic link planted at path by another user never receives
+// the secrets.
+func writeSecrets(path string, res *seed.Result) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
-	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode on open
-		f.Close()
-		return err
-	}
+	defer func() {
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
 	enc := json.NewEncoder(f)
 	enc.SetIndent("", "  ")
 	err = enc.Encode(map[string]seed.Token{"all_zones": res.AllZones, "one_zone": res.OneZone, "acme": res.ACME})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

@@ -21,6 +21,14 @@ func TestAdminSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets := filepath.Join(dir, "secrets.json")
+	// Someone planted a link at the path, to a file they can read: it must not get the secrets.
+	planted := filepath.Join(dir, "planted")
+	if err := os.WriteFile(planted, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(planted, secrets); err != nil {
+		t.Fatal(err)
+	}
 	var out, errb bytes.Buffer
 	err := run(context.Background(), []string{"admin", "seed", "--email", "ops@example.com", "--zones", "3",
 		"--records-per-zone", "60", "--zones-with-records", "1", "--tokens", "5", "--secrets-file", secrets},
@@ -41,9 +49,12 @@ func TestAdminSeed(t *testing.T) {
 	if strings.Contains(out.String()+errb.String(), tokens.UserPrefix) {
 		t.Fatalf("a secret was printed: %s %s", out.String(), errb.String())
 	}
-	fi, err := os.Stat(secrets)
-	if err != nil || fi.Mode().Perm() != 0o600 {
+	fi, err := os.Lstat(secrets)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("secrets file: %v, %v", fi, err)
+	}
+	if b, _ := os.ReadFile(planted); len(b) != 0 {
+		t.Fatal("the secrets went through a planted symbolic link")
 	}
 	var file map[string]struct{ ID, Value string }
 	b, _ := os.ReadFile(secrets)

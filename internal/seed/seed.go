@@ -107,8 +107,9 @@ type Result struct {
 }
 
 // Run seeds db as o says. It returns an Invalid error for impossible options (no zones, an
-// unknown user) and otherwise the first failure; a failed run leaves the batches committed so far
-// (in its own new account, which can be deleted).
+// unknown user, a user without room for the 3 named tokens) and otherwise the first failure with
+// the result so far: a failed run leaves the batches committed so far in its own new account
+// (Result.AccountID, which can be deleted).
 func Run(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	start := time.Now()
 	if o.Zones < 1 {
@@ -128,6 +129,19 @@ func Run(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 			return nil, errs.InvalidField("email", "No such user.")
 		}
 		return nil, err
+	}
+	// The three named tokens are the user's own: check their quota before writing anything, so a
+	// run that cannot finish does not leave a half-filled account behind.
+	quota, _, err := tokens.NewService(db, nil).OwnerQuota(ctx, tokens.UserOwner(o.UserID))
+	if err != nil {
+		return nil, err
+	}
+	have, err := store.CountAPITokens(db.Gorm(ctx), store.TokenOwner{Kind: store.TokenOwnerUser, UserID: o.UserID})
+	if err != nil {
+		return nil, err
+	}
+	if have+3 > int64(quota) {
+		return nil, errs.E(errs.Invalid, "The user holds %d of at most %d API tokens; the seed makes 3 more. Delete some first.", have, quota)
 	}
 	run := runLabel()
 	name := o.AccountName
@@ -153,24 +167,25 @@ func Run(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	}
 	zs, err := s.zones(ctx, acc.ID)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	res.ZoneID, res.ZoneName = zs[0].ID, zs[0].Name
 	for i := range o.ZonesWithRecords {
 		if err := s.records(ctx, &zs[i]); err != nil {
-			return nil, err
+			return res, err
 		}
 	}
 	res.ACMERecordsPerZone = acmeCount(o.RecordsPerZone)
 	if err := s.namedTokens(ctx, acc.ID, &zs[0]); err != nil {
-		return nil, err
+		return res, err
 	}
 	if err := s.bulkTokens(ctx, acc.ID, name); err != nil {
-		return nil, err
+		return res, err
 	}
 	s.logf("vacuum and analyze (PostgreSQL)")
 	if err := db.AfterBulkLoad(ctx, "zones", "dns_records", "dns_changes", "api_tokens", "accounts", "memberships"); err != nil {
-		return nil, err
+		// The data is in; only the planner's statistics wait for autovacuum.
+		s.logf("warning: vacuum and analyze failed (autovacuum will catch up): %v", err)
 	}
 	res.Elapsed = time.Since(start)
 	s.logf("seed done in %s: %d zones, %d records, %d tokens", res.Elapsed.Round(time.Millisecond), res.Zones, res.Records, res.Tokens)

@@ -8,12 +8,14 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/seed"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/tokens"
+	"github.com/latchkey/latchkey/internal/tokens/tokenstest"
 )
 
 var ctx = context.Background()
@@ -137,5 +139,35 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		if _, err := seed.Run(ctx, db, o); !errs.Is(err, errs.Invalid) {
 			t.Errorf("%+v: %v, want Invalid", o, err)
 		}
+	}
+}
+
+// TestRunChecksTokenQuotaFirst: a user without room for the three named tokens is refused before
+// anything is written (no half-filled account is left behind).
+func TestRunChecksTokenQuotaFirst(t *testing.T) {
+	db := storetest.SQLite(t)
+	user := newUser(t, db)
+	quota, _, err := tokens.NewService(db, nil).OwnerQuota(ctx, tokens.UserOwner(user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := tokens.NewService(db, nil)
+	read := tokenstest.Allow([]authz.Perm{authz.UserRead}, tokenstest.UserKey(user))
+	for i := range quota - 2 {
+		if _, _, err := svc.Create(ctx, tokens.Creator{Actor: audit.CLI(), UserID: user}, tokens.UserOwner(user),
+			tokens.Input{Name: "t" + strconv.Itoa(i), Policies: []authz.PolicyJSON{read}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var before int64
+	db.Gorm(ctx).Model(&store.Account{}).Count(&before)
+	res, err := seed.Run(ctx, db, seed.Options{UserID: user, Zones: 2, RecordsPerZone: 10})
+	if !errs.Is(err, errs.Invalid) || res != nil {
+		t.Fatalf("seed with no room for its tokens: %v, %+v", err, res)
+	}
+	var after int64
+	db.Gorm(ctx).Model(&store.Account{}).Count(&after)
+	if after != before {
+		t.Errorf("a refused seed created %d accounts", after-before)
 	}
 }
