@@ -143,15 +143,27 @@ func AccountKVBytes(tx *gorm.DB, accountID string) (int64, error) {
 }
 
 // AccountZoneIDsAfter returns the ids of accountID's zones beyond the first keep, oldest first
-// (by creation, then id): the zones that are over a plan limit of keep zones.
+// (by creation, then id): the zones that are over a plan limit of keep zones. The account's zone
+// counter (accounts.zone_count) is read first, so an account within the limit costs one row
+// read and no zone is listed; beyond it only the ids past the first keep are read.
 func AccountZoneIDsAfter(tx *gorm.DB, accountID string, keep int64) ([]string, error) {
-	var ids []string
-	if err := tx.Model(&Zone{}).Where("account_id = ?", accountID).
-		Order("created_at, id").Pluck("id", &ids).Error; err != nil {
-		return nil, fmt.Errorf("list zones: %w", err)
+	n, err := CountAccountZones(tx, accountID)
+	if err != nil {
+		return nil, err
 	}
-	if int64(len(ids)) <= keep {
+	if n <= keep {
 		return nil, nil
 	}
-	return ids[keep:], nil
+	if keep < 0 {
+		keep = 0
+	}
+	ids := []string{}
+	if err := tx.Model(&Zone{}).Where("account_id = ?", accountID).
+		Order("created_at, id").Offset(int(keep)).Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("list zones: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return ids, nil
 }
