@@ -10,16 +10,22 @@ import (
 	"github.com/latchkey/latchkey/internal/app"
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/logbuf"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+// newLogger returns the server's logger, writing to w through a logbuf.Writer: lines (one per
+// request at info level) are written together at most logbuf.Interval later, and a warning or
+// error at once with everything before it. Close the returned writer last, to write what is left.
+func newLogger(cfg *config.Config, w io.Writer) (*slog.Logger, *logbuf.Writer) {
+	lb := logbuf.New(w, 0, 0)
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(lb, opts)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(lb, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(logbuf.NewHandler(h, lb, slog.LevelWarn)), lb
 }
 
 // openDB opens and migrates the configured database.
@@ -40,7 +46,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
+	logger, logw := newLogger(cfg, stderr)
+	defer logw.Close()
 	if err := cfg.EnsureSessionKey(); err != nil {
 		return err
 	}
