@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -90,7 +91,21 @@ type Limiter struct {
 	// leases holds, per limit and key, the events reserved in the store and not yet used.
 	leases  *otter.Cache[leaseKey, *lease]
 	refills sync.WaitGroup // reservations made in the background (see refill)
+	// downUntil (Unix nanoseconds) is set after the shared store failed: until then events are
+	// counted in memory at once, instead of every key's requests waiting, one after another,
+	// for a store that hangs.
+	downUntil atomic.Int64
 }
+
+// StoreBackoff is how long, after the shared store failed (an error or a timeout), events are
+// counted in this process's memory without trying the store again.
+const StoreBackoff = 5 * time.Second
+
+// storeDown reports whether the store failed less than StoreBackoff ago.
+func (l *Limiter) storeDown(now time.Time) bool { return now.UnixNano() < l.downUntil.Load() }
+
+// markDown starts a StoreBackoff after a store failure.
+func (l *Limiter) markDown() { l.downUntil.Store(l.now().Add(StoreBackoff).UnixNano()) }
 
 // leaseKey names a lease: the limit's name and the key in clear (the store sees only a hash).
 type leaseKey struct{ name, key string }
@@ -217,7 +232,9 @@ func (l *Limiter) result(c limiter.Context) Result {
 // the store earlier in the window (see leaseSize; the next block is reserved in the background
 // before this one runs out, so requests do not wait for the store), else by reserving one now.
 // When the shared store fails, the event is counted in this process's memory instead (and the
-// failure logged), so limits never simply switch off.
+// failure logged), so limits never simply switch off; for StoreBackoff after a failure every key
+// is counted in memory at once, so a store that hangs delays requests by one timeout, not by one
+// per request in the queue.
 func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, error) {
 	lk := leaseKey{lim.Name, key}
 	ls, ok := l.leases.GetIfPresent(lk)
@@ -235,6 +252,14 @@ func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, erro
 			ls.used++
 			l.refillAhead(lk, ls, lim, now)
 			return Result{Allowed: true, Limit: lim.Events, Remaining: ls.remaining + ls.left, Reset: ls.end}, nil
+		}
+		if l.storeDown(now) {
+			// The store failed a moment ago: count in memory rather than queue behind it.
+			c, err := l.fallback.Get(ctx, storeKey(lim, key), lim.rate())
+			if err != nil {
+				return Result{}, fmt.Errorf("rate limit %s: %w", lim.Name, err)
+			}
+			return l.result(c), nil
 		}
 		if !ls.refilling {
 			break
@@ -264,6 +289,7 @@ func (l *Limiter) Take(ctx context.Context, lim Limit, key string) (Result, erro
 	ls.refilling = false
 	ls.done.Broadcast()
 	if err != nil {
+		l.markDown()
 		l.logger.Warn("rate limit store failed; counting in this process meanwhile", "limit", lim.Name, "backend", l.backend, "err", err)
 		if c, err = l.fallback.Get(ctx, k, lim.rate()); err != nil {
 			return Result{}, fmt.Errorf("rate limit %s: %w", lim.Name, err)
@@ -318,6 +344,7 @@ func (l *Limiter) refill(lk leaseKey, ls *lease, lim Limit, n int64) {
 	ls.refilling = false
 	ls.done.Broadcast()
 	if err != nil {
+		l.markDown()
 		l.logger.Warn("rate limit store failed while reserving events ahead", "limit", lim.Name, "backend", l.backend, "err", err)
 		return
 	}
