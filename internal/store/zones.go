@@ -224,18 +224,19 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 		conds = append(conds, "zones.status = ?")
 		args = append(args, f.Status)
 	}
-	// build selects the matching zones of the given candidate accounts.
-	build := func(accounts []string) *gorm.DB {
+	// build selects the matching zones of the given candidate accounts, among ids (nil: any)
+	// and passing grants.
+	build := func(accounts, ids []string, grants []ZoneGrant) *gorm.DB {
 		q := tx.Model(&Zone{})
 		if len(accounts) == 1 {
 			q = q.Where("zones.account_id = ?", accounts[0])
 		} else {
 			q = q.Where("zones.account_id IN ?", accounts)
 		}
-		if f.IDs != nil {
-			q = q.Where("zones.id IN ?", f.IDs)
+		if ids != nil {
+			q = q.Where("zones.id IN ?", ids)
 		}
-		for _, g := range f.Grants {
+		for _, g := range grants {
 			q = g.where(q, accounts)
 		}
 		if len(conds) > 0 {
@@ -247,7 +248,7 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 		}
 		return q
 	}
-	q := build(f.AccountIDs)
+	q := build(f.AccountIDs, f.IDs, f.Grants)
 	// When nothing narrows the candidate accounts' zones, the total is the sum of their counters
 	// (see counters.go) and no zone is read to count; otherwise the count reads the matching
 	// index entries only.
@@ -307,19 +308,107 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	// Several accounts: the page is among the first Offset+Limit zones of each account, which
 	// its (account_id, name) index delivers in order, so the page sorts at most that many rows
 	// per account instead of every matching zone of all of them.
+	// Each account's sub-select names only that account's zone ids (see zoneIDsByAccount), so
+	// the statement binds about as many parameters as the grants and filter name, not that many
+	// per account; an account none of whose named zones the grants reach is left out.
+	byAccount, err := zoneIDsByAccount(tx, f.IDs, f.Grants)
+	if err != nil {
+		return nil, 0, err
+	}
 	var (
 		parts []string
 		subs  []any
 	)
 	for _, a := range f.AccountIDs {
+		ids, grants, ok := byAccount.restrict(a, f.IDs, f.Grants)
+		if !ok {
+			continue
+		}
 		parts = append(parts, "SELECT * FROM (?) AS account_page")
-		subs = append(subs, build([]string{a}).Order(oneAccount).Limit(f.Offset+f.Limit))
+		subs = append(subs, build([]string{a}, ids, grants).Order(oneAccount).Limit(f.Offset+f.Limit))
+	}
+	if len(parts) == 0 {
+		return zs, total, nil
 	}
 	sql := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") AS zones ORDER BY " + order + ", zones.id LIMIT ? OFFSET ?"
 	if err := tx.Raw(sql, append(subs, f.Limit, f.Offset)...).Scan(&zs).Error; err != nil {
 		return nil, 0, fmt.Errorf("list zones: %w", err)
 	}
 	return zs, total, nil
+}
+
+// zoneAccounts maps zone ids to the accounts that hold them.
+type zoneAccounts map[string]string
+
+// zoneIDLookupChunk bounds the ids one zoneIDsByAccount statement binds (SQLite allows 32,766
+// parameters, PostgreSQL 65,535).
+const zoneIDLookupChunk = 10000
+
+// zoneIDsByAccount looks up, by primary key, the account of every zone id that ids or a grant's
+// Zones or ExcludeZones name; ids that name no zone are absent from the map.
+func zoneIDsByAccount(tx *gorm.DB, ids []string, grants []ZoneGrant) (zoneAccounts, error) {
+	seen := map[string]bool{}
+	var named []string
+	add := func(l []string) {
+		for _, id := range l {
+			if !seen[id] {
+				seen[id] = true
+				named = append(named, id)
+			}
+		}
+	}
+	add(ids)
+	for _, g := range grants {
+		if !g.AllAccounts {
+			add(g.Zones)
+		}
+		add(g.ExcludeZones)
+	}
+	m := zoneAccounts{}
+	for start := 0; start < len(named); start += zoneIDLookupChunk {
+		chunk := named[start:min(start+zoneIDLookupChunk, len(named))]
+		var rows []struct{ ID, AccountID string }
+		if err := tx.Model(&Zone{}).Select("id, account_id").Where("id IN ?", chunk).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("look up zone accounts: %w", err)
+		}
+		for _, r := range rows {
+			m[r.ID] = r.AccountID
+		}
+	}
+	return m, nil
+}
+
+// of returns the ids of l that belong to account a, or nil.
+func (m zoneAccounts) of(a string, l []string) []string {
+	var out []string
+	for _, id := range l {
+		if m[id] == a {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// restrict narrows ids (nil: any) and grants to the zones of account a, which select the same
+// zones of a as the originals. ok is false when they can select none of a's zones.
+func (m zoneAccounts) restrict(a string, ids []string, grants []ZoneGrant) (aIDs []string, aGrants []ZoneGrant, ok bool) {
+	if ids != nil {
+		if aIDs = m.of(a, ids); len(aIDs) == 0 {
+			return nil, nil, false
+		}
+	}
+	aGrants = make([]ZoneGrant, len(grants))
+	for i, g := range grants {
+		g.ExcludeZones = m.of(a, g.ExcludeZones)
+		if !g.AllAccounts {
+			g.Zones = m.of(a, g.Zones)
+			if _, whole := slices.BinarySearch(g.Accounts, a); !whole && len(g.Zones) == 0 {
+				return nil, nil, false
+			}
+		}
+		aGrants[i] = g
+	}
+	return aIDs, aGrants, true
 }
 
 // CreateZone inserts z and notes it in the DNS change feed. A zone of the same name in the
