@@ -188,6 +188,28 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 		}
 		return false
 	})
+	// Candidates a grant cannot reach at all (none of its accounts, none of its listed zones) are
+	// no candidates either: a token granted one account of a user who belongs to many lists, and
+	// counts, over that account alone.
+	for _, g := range f.Grants {
+		if g.AllAccounts || len(f.AccountIDs) < 2 {
+			continue
+		}
+		reach := map[string]bool{}
+		for _, a := range g.Accounts {
+			reach[a] = true
+		}
+		if len(g.Zones) > 0 {
+			owners, err := zoneIDsByAccount(tx, nil, []ZoneGrant{{Zones: g.Zones}})
+			if err != nil {
+				return nil, 0, err
+			}
+			for _, a := range owners {
+				reach[a] = true
+			}
+		}
+		f.AccountIDs = slices.DeleteFunc(f.AccountIDs, func(a string) bool { return !reach[a] })
+	}
 	if len(f.AccountIDs) == 0 {
 		return []Zone{}, 0, nil
 	}
