@@ -103,8 +103,14 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		// mode while the busy timeout and IMMEDIATE transactions serialise writers without
 		// deadlocks.
 		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
 	} else {
 		sqlDB.SetMaxOpenConns(20)
+		// Keep every connection open between requests: database/sql keeps 2 idle by default, so
+		// with more concurrent requests each one beyond 2 closed its connection afterwards and
+		// the next opened a new one — a new PostgreSQL backend process per request, which put
+		// p99 of every database read at 440–650 ms under 32 concurrent clients.
+		sqlDB.SetMaxIdleConns(20)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, url: rawURL}
