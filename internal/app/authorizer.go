@@ -18,9 +18,18 @@ type membershipAuthorizer struct {
 
 // UserCan reports whether userID may use p on r now.
 func (a membershipAuthorizer) UserCan(ctx context.Context, userID string, p authz.Perm, r authz.Resource) (bool, error) {
-	acc, err := tokens.UserAccess(a.db.Gorm(ctx), userID)
+	c, err := a.UserPolicies(ctx, userID)
 	if err != nil {
 		return false, err
 	}
-	return acc.Compiled.Decide(p, r).Allowed, nil
+	return c.Decide(p, r).Allowed, nil
+}
+
+// UserPolicies returns userID's current access (tokens.UserAccess), compiled.
+func (a membershipAuthorizer) UserPolicies(ctx context.Context, userID string) (*authz.Compiled, error) {
+	acc, err := tokens.UserAccess(a.db.Gorm(ctx), userID)
+	if err != nil {
+		return nil, err
+	}
+	return acc.Compiled, nil
 }

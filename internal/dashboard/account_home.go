@@ -37,15 +37,11 @@ func (s *server) handleAccountHome(w http.ResponseWriter, r *http.Request) error
 	zf := store.ZoneFilter{AccountIDs: []string{acct}, Limit: homeItems}
 	if !all {
 		// A membership limited to some zones: count and show only those, in SQL.
-		acc, err := tokens.UserAccess(s.DB.Gorm(ctx), p.User.ID)
+		pol, err := s.Authorizer.UserPolicies(ctx, p.User.ID)
 		if err != nil {
 			return err
 		}
-		set := acc.Compiled.ZoneSet(authz.ZoneRead)
-		if set.Empty() {
-			zf.IDs = []string{}
-		}
-		zf.Grants = []store.ZoneGrant{store.ZoneGrant(set)}
+		zf.Grants = []store.ZoneGrant{store.ZoneGrant(pol.ZoneSet(authz.ZoneRead))} // an empty set lists nothing
 	}
 	zs, count, err := s.Zones.List(ctx, zf)
 	if err != nil {

@@ -44,12 +44,20 @@ type testAuthorizer struct {
 }
 
 func (a *testAuthorizer) UserCan(ctx context.Context, userID string, p authz.Perm, r authz.Resource) (bool, error) {
+	c, err := a.UserPolicies(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	return c.Decide(p, r).Allowed, nil
+}
+
+func (a *testAuthorizer) UserPolicies(ctx context.Context, userID string) (*authz.Compiled, error) {
 	if a.err != nil {
-		return false, a.err
+		return nil, a.err
 	}
 	ms, err := a.accounts.Memberships(ctx, userID)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var ps []authz.Policy
 	for _, m := range ms {
@@ -66,11 +74,11 @@ func (a *testAuthorizer) UserCan(ctx context.Context, userID string, p authz.Per
 		}
 		zoneIDs, err := m.ZoneScope()
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		ps = append(ps, authz.MembershipPolicies(userID, m.AccountID, role, zoneIDs)...)
 	}
-	return authz.Compile(ps).Decide(p, r).Allowed, nil
+	return authz.Compile(ps), nil
 }
 
 // env is a dashboard served over httptest on a real database, with a settable clock.

@@ -9,7 +9,6 @@ import (
 	"github.com/latchkey/latchkey/internal/billing"
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
-	"github.com/latchkey/latchkey/internal/tokens"
 	"github.com/latchkey/latchkey/web"
 )
 
@@ -31,36 +30,26 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 	}
 	ctx := r.Context()
 	acct := p.Account.ID
-	all, err := s.Authorizer.UserCan(ctx, p.User.ID, authz.ZoneRead, allZones(acct))
+	// The user's access, read and compiled once: it bounds the list in SQL (a membership limited
+	// to some zones sees only those, paged by the database) and answers every question below.
+	pol, err := s.Authorizer.UserPolicies(ctx, p.User.ID)
 	if err != nil {
 		return err
 	}
+	all := pol.Decide(authz.ZoneRead, allZones(acct)).Allowed
 	per := s.zonesPage
-	// The user's access, compiled once: it bounds the list in SQL (a membership limited to some
-	// zones sees only those, paged by the database) and answers the per-row links.
-	acc, err := tokens.UserAccess(s.DB.Gorm(ctx), p.User.ID)
-	if err != nil {
-		return err
-	}
 	f0 := store.ZoneFilter{AccountIDs: []string{acct}, Offset: (page - 1) * per, Limit: per}
 	if !all {
-		set := acc.Compiled.ZoneSet(authz.ZoneRead)
-		if set.Empty() {
-			return errs.E(errs.Forbidden, "Your role in %s does not let you see its zones.", p.Account.Name)
-		}
-		f0.Grants = []store.ZoneGrant{store.ZoneGrant(set)}
+		f0.Grants = []store.ZoneGrant{store.ZoneGrant(pol.ZoneSet(authz.ZoneRead))} // an empty set lists nothing
 	}
 	zs, total, err := s.Zones.List(ctx, f0)
 	if err != nil {
 		return err
 	}
-	if !all && total == 0 {
+	if !all && total == 0 { // no zone the membership may read
 		return errs.E(errs.Forbidden, "Your role in %s does not let you see its zones.", p.Account.Name)
 	}
-	canWrite, err := s.Authorizer.UserCan(ctx, p.User.ID, authz.ZoneWrite, allZones(acct))
-	if err != nil {
-		return err
-	}
+	canWrite := pol.Decide(authz.ZoneWrite, allZones(acct)).Allowed
 	v := web.ZonesView{AccountName: p.Account.Name, CanWrite: canWrite, Form: f,
 		Pagination: web.Pagination{Page: page, PerPage: per, Total: total}}
 	if v.Quota, err = s.quota(r, p, billing.LimitZones, "zones"); err != nil {
@@ -82,8 +71,8 @@ func (s *server) renderZones(w http.ResponseWriter, r *http.Request, status, pag
 		zv := zoneView(z)
 		zv.ReadOnly = over[z.ID]
 		res := authz.Zone(acct, z.ID)
-		zv.CanDNS = acc.Compiled.Decide(authz.DNSRead, res).Allowed
-		zv.CanPurge = acc.Compiled.Decide(authz.CachePurge, res).Allowed
+		zv.CanDNS = pol.Decide(authz.DNSRead, res).Allowed
+		zv.CanPurge = pol.Decide(authz.CachePurge, res).Allowed
 		v.Zones = append(v.Zones, zv)
 	}
 	return s.render(w, r, status, web.Zones(s.page(w, r, "Zones", "zones"), v))
