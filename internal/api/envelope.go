@@ -193,9 +193,21 @@ const maxPooledJSON = 64 << 10
 
 // writeJSON writes status and v as JSON (with a trailing newline, as json.Encoder writes it).
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	withJSON(v, func(body []byte) { writeJSONBytes(w, status, body) })
+}
+
+// encodeJSON returns v encoded as writeJSON writes it, in a new slice the caller may keep.
+func encodeJSON(v any) []byte {
+	var out []byte
+	withJSON(v, func(body []byte) { out = bytes.Clone(body) })
+	return out
+}
+
+// withJSON encodes v into a pooled buffer and hands the bytes to use, which must not keep them.
+func withJSON(v any, use func([]byte)) {
 	b := jsonBuffers.Get().(*jsonBuffer)
 	_ = b.enc.Encode(v)
-	writeJSONBytes(w, status, b.buf.Bytes())
+	use(b.buf.Bytes())
 	b.buf.Reset()
 	if b.buf.Cap() <= maxPooledJSON {
 		jsonBuffers.Put(b)

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -240,12 +238,8 @@ func (s *Server) handleTokenVerify(w http.ResponseWriter, r *http.Request) error
 
 // verifyBody encodes the verify endpoints' answer for a usable credential.
 func verifyBody(c *tokens.Credential) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(envelope{Success: true, Errors: []errorItem{},
+	return encodeJSON(envelope{Success: true, Errors: []errorItem{},
 		Messages: []message{{Code: 10000, Message: "This API Token is valid and active"}}, Result: verifyResult(c)})
-	return b.Bytes()
 }
 
 // permissionGroupJSON is one entry of the permission_groups endpoints.
