@@ -123,6 +123,10 @@ func TestTwoFactorSignIn(t *testing.T) {
 			res.text("#field-renew_code-error") == "" {
 			t.Fatalf("renew with a wrong code: %d", res.Status)
 		}
+		if res := e.client().post("/profile/two-factor/recovery-codes", form("renew_code", codes[1])); res.Status == http.StatusOK ||
+			len(e.auditEntries("user.twofactor.recovery_codes")) != 0 {
+			t.Fatalf("renew without a session: %d", res.Status)
+		}
 		renewed := ann.post("/profile/two-factor/recovery-codes", form("renew_code", codes[1]))
 		var fresh []string
 		renewed.Doc.Find(".recovery-code").Each(func(_ int, s *goquery.Selection) { fresh = append(fresh, strings.TrimSpace(s.Text())) })
