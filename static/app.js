@@ -91,6 +91,7 @@
     chips.classList.add("mt-1");
     input.value = "";
     zpOpen(pk, false);
+    zpResults(pk).innerHTML = "";
     zpAnnounce(pk, "Added " + name + ".");
     input.focus();
     if (pk.hasAttribute("data-autosubmit-pick") && input.form) {
@@ -130,14 +131,19 @@
       zpOpen(pk, true);
       if (ev.key === "ArrowDown") zpActivate(pk, i < 0 ? 0 : Math.min(i + 1, opts.length - 1));
       else zpActivate(pk, i <= 0 ? opts.length - 1 : i - 1);
-    } else if (ev.key === "Enter" && open && i >= 0) {
+    } else if (ev.key === "Enter") {
+      // Enter chooses; it never sends the form from the search box (whose first submit button
+      // may be a row's Remove).
       ev.preventDefault();
-      zpChoose(pk, opts[i]);
+      if (open && i >= 0) zpChoose(pk, opts[i]);
     } else if (ev.key === "Escape" && open) {
       ev.preventDefault();
       ev.stopPropagation();
       zpOpen(pk, false);
     }
+  }, true);
+  document.addEventListener("keypress", function (ev) {
+    if (ev.key === "Enter" && ev.target.matches && ev.target.matches("[data-zone-search]")) ev.preventDefault();
   }, true);
   document.addEventListener("click", function (ev) {
     var opt = ev.target.closest && ev.target.closest("[data-zone-results] [role=option]");
@@ -152,7 +158,7 @@
   });
   document.addEventListener("focusin", function (ev) {
     var pk = picker(ev.target);
-    if (pk && ev.target.matches("[data-zone-search]") && zpResults(pk).children.length) zpOpen(pk, true);
+    if (pk && ev.target.matches("[data-zone-search]") && ev.target.value && zpResults(pk).children.length) zpOpen(pk, true);
   });
   // Unticking a chip removes it (without JavaScript it is simply not sent).
   document.addEventListener("change", function (ev) {
