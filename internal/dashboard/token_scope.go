@@ -255,13 +255,8 @@ func (g *grants) someZone(perm authz.Perm) bool {
 	if ok, done := g.somewhere[perm]; done {
 		return ok
 	}
-	set := g.access.Compiled.ZoneSet(perm)
-	ok := false
-	if !set.Empty() && len(g.finder.accounts) > 0 {
-		zs, _, err := store.ListZones(g.finder.tx, store.ZoneFilter{AccountIDs: g.finder.accounts,
-			Grants: []store.ZoneGrant{store.ZoneGrant(set)}, NoCount: true, Limit: 1})
-		ok = err == nil && len(zs) > 0 // a failed lookup offers nothing rather than too much
-	}
+	ok, err := g.finder.some(g.finder.seenGrant(perm), perm)
+	ok = ok && err == nil // a failed lookup offers nothing rather than too much
 	g.somewhere[perm] = ok
 	return ok
 }

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	stdcmp "cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -124,38 +125,92 @@ func (f *zoneFinder) sees(z *store.Zone, perm authz.Perm) bool {
 	return f.access.SeesZone(z.AccountID, z.ID)
 }
 
-// any reports whether the user may see some zone of the searched accounts at all: every zone of
-// one of them, or some listed zones of theirs (one indexed lookup).
-func (f *zoneFinder) any() (bool, error) {
-	g := f.seenGrant(anyZonePerm)
+// listedOnly reports whether g passes no whole searched account, only zones it lists by id (a
+// member limited to some zones). Such a grant is searched through its ids, by primary key: a
+// query over the account's name index would walk every zone of the account to find the few
+// listed ones.
+func (f *zoneFinder) listedOnly(g store.ZoneGrant) bool {
+	if g.AllAccounts {
+		return false
+	}
+	for _, a := range f.accounts {
+		if _, ok := slices.BinarySearch(g.Accounts, a); ok {
+			return false
+		}
+	}
+	return true
+}
+
+// listed calls fn with the zones of the searched accounts that g lists, a chunk of
+// zoneLookupChunk at a time, until fn returns false.
+func (f *zoneFinder) listed(g store.ZoneGrant, fn func([]store.Zone) bool) error {
+	for start := 0; start < len(g.Zones); start += zoneLookupChunk {
+		zs, err := store.ZonesByID(f.tx, f.accounts, g.Zones[start:min(start+zoneLookupChunk, len(g.Zones))])
+		if err != nil {
+			return err
+		}
+		if !fn(zs) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// some reports whether g passes at least one zone of the searched accounts that the user sees
+// (holding perm there, when valid).
+func (f *zoneFinder) some(g store.ZoneGrant, perm authz.Perm) (bool, error) {
 	if authz.ZoneSet(g).Empty() || len(f.accounts) == 0 {
 		return false, nil
 	}
-	for _, a := range f.accounts {
-		if _, denied := slices.BinarySearch(g.DenyAccounts, a); denied {
-			continue
-		}
-		if _, ok := slices.BinarySearch(g.Accounts, a); ok || g.AllAccounts {
-			return true, nil
-		}
-	}
-	if len(g.Zones) == 0 {
-		return false, nil
+	found := false
+	if f.listedOnly(g) {
+		err := f.listed(g, func(zs []store.Zone) bool {
+			found = slices.ContainsFunc(zs, func(z store.Zone) bool { return f.sees(&z, perm) })
+			return !found
+		})
+		return found, err
 	}
 	zs, _, err := store.ListZones(f.tx, store.ZoneFilter{AccountIDs: f.accounts, Grants: []store.ZoneGrant{g}, NoCount: true, Limit: 1})
 	return len(zs) > 0, err
 }
 
+// any reports whether the user may see some zone of the searched accounts at all.
+func (f *zoneFinder) any() (bool, error) { return f.some(f.seenGrant(anyZonePerm), anyZonePerm) }
+
 // search returns the first zoneSearchPage zones the user may see (holding perm there, when
-// valid) whose names start with prefix, in name order, and whether more match.
+// valid) whose names start with prefix, in name order, and whether more match. Each account is
+// searched on its own, the way its grant is served best: a page read in name order from the
+// (account_id, name) index where the user sees every zone of the account, the listed zones by
+// primary key where they see only some.
 func (f *zoneFinder) search(prefix string, perm authz.Perm) ([]store.Zone, bool, error) {
-	if len(f.accounts) == 0 {
-		return nil, false, nil
+	g := f.seenGrant(perm)
+	var zs []store.Zone
+	keep := func(more []store.Zone) {
+		zs = append(zs, more...)
+		slices.SortFunc(zs, func(a, b store.Zone) int {
+			return stdcmp.Or(stdcmp.Compare(a.Name, b.Name), stdcmp.Compare(a.ID, b.ID))
+		})
+		zs = zs[:min(len(zs), zoneSearchPage+1)]
 	}
-	zs, _, err := store.ListZones(f.tx, store.ZoneFilter{AccountIDs: f.accounts, Grants: []store.ZoneGrant{f.seenGrant(perm)},
-		Prefix: prefix, NoCount: true, Limit: zoneSearchPage + 1})
-	if err != nil {
-		return nil, false, err
+	for _, a := range f.accounts {
+		one := &zoneFinder{tx: f.tx, access: f.access, accounts: []string{a}, names: f.names}
+		if !one.listedOnly(g) {
+			page, _, err := store.ListZones(f.tx, store.ZoneFilter{AccountIDs: one.accounts, Grants: []store.ZoneGrant{g},
+				Prefix: prefix, NoCount: true, Limit: zoneSearchPage + 1})
+			if err != nil {
+				return nil, false, err
+			}
+			keep(page)
+			continue
+		}
+		// The best page among the listed zones, a chunk at a time: memory holds a chunk and a page.
+		err := one.listed(g, func(chunk []store.Zone) bool {
+			keep(slices.DeleteFunc(chunk, func(z store.Zone) bool { return !strings.HasPrefix(z.Name, prefix) }))
+			return true
+		})
+		if err != nil {
+			return nil, false, err
+		}
 	}
 	more := len(zs) > zoneSearchPage
 	zs = slices.DeleteFunc(zs[:min(len(zs), zoneSearchPage)], func(z store.Zone) bool { return !f.sees(&z, perm) })
@@ -167,21 +222,15 @@ func (f *zoneFinder) search(prefix string, perm authz.Perm) ([]store.Zone, bool,
 func (f *zoneFinder) byIDs(ids []string) (map[string]*store.Zone, error) {
 	out := map[string]*store.Zone{}
 	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !store.ValidID(id) })
-	if len(f.accounts) == 0 {
-		return out, nil
-	}
-	for start := 0; start < len(ids); start += zoneLookupChunk {
-		zs, _, err := store.ListZones(f.tx, store.ZoneFilter{AccountIDs: f.accounts, IDs: ids[start:min(start+zoneLookupChunk, len(ids))], NoCount: true})
-		if err != nil {
-			return nil, err
-		}
+	err := f.listed(store.ZoneGrant{Zones: ids}, func(zs []store.Zone) bool {
 		for i := range zs {
 			if f.sees(&zs[i], anyZonePerm) {
 				out[zs[i].ID] = &zs[i]
 			}
 		}
-	}
-	return out, nil
+		return true
+	})
+	return out, err
 }
 
 // splitZoneNames splits typed zone names (commas, spaces or new lines between them) into

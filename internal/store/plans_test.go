@@ -99,6 +99,10 @@ func TestListQueryPlans(t *testing.T) {
 				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Names: []string{"plans.example", "other.example"}, NoCount: true, Limit: 100})
 				return err
 			}, false},
+			{"zone picker: chosen zones by id", func(tx *gorm.DB) error {
+				_, err := store.ZonesByID(tx, []string{a.ID}, []string{z.ID, store.NewID()})
+				return err
+			}, true},
 			{"dns records", func(tx *gorm.DB) error {
 				_, _, err := store.ListDNSRecords(tx, store.DNSRecordFilter{AccountID: a.ID, ZoneID: z.ID, Limit: 50})
 				return err
