@@ -90,7 +90,7 @@ type Recorder struct {
 	unattributed map[int64]int64
 	prunedAt     time.Time
 	started      time.Time
-	writeMu sync.Mutex // one write at a time; also orders Flush after earlier writes
+	writeMu      sync.Mutex // one write at a time; also orders Flush after earlier writes
 
 	dropped  atomic.Int64
 	reported atomic.Int64 // drops already logged
