@@ -160,8 +160,9 @@ func recordScopeSQL(f authz.RecordFilter) (sql string, args []any, ok bool) {
 }
 
 // dnsContentKey is the content term of the DNS record lists' tie-break: its first 100
-// characters, as the index dns_records_zone_type_name_content holds them (migration 00100; a
-// whole TXT content can exceed what a PostgreSQL B-tree entry may hold). Both databases count
+// characters, as the indexes dns_records_zone_type_name_content and
+// dns_records_zone_name_type_content hold them (migrations 00100 and 00101; a whole TXT content
+// can exceed what a PostgreSQL B-tree entry may hold). Both databases count
 // substr's positions in characters. The text must stay identical to the index's expression for
 // the planners to match them.
 const dnsContentKey = "substr(content, 1, 100)"
@@ -367,8 +368,10 @@ func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]DNSRecord, int64, error) 
 	// from delivering the order. The order leads with the zone (a constant here) so that only
 	// the zone's indexes can deliver it, whatever the planner guesses of the zone's size
 	// (PostgreSQL's generic plans guess the average). For the default order (type) the index
-	// dns_records_zone_type_name_content holds every term, so a page reads its rows in order
-	// and sorts nothing.
+	// dns_records_zone_type_name_content holds every term, and for order=name
+	// dns_records_zone_name_type_content does, so a page reads its rows in order and sorts
+	// nothing; a filter that fixes the type or the name (type=, name=) leaves an order one of
+	// them still delivers.
 	order := "zone_id" + dir + ", " + col + dir
 	for _, c := range []string{"name", "type", dnsContentKey, "id"} {
 		if c != col && !(c == dnsContentKey && col == "content") {

@@ -308,12 +308,12 @@ func logPlans(b *testing.B, db *store.DB, run func(tx *gorm.DB) error) {
 	if err := run(tx.Session(&gorm.Session{Logger: capture})); err != nil {
 		b.Fatal(err)
 	}
-	for _, q := range capture.take() {
-		plan, err := explain(tx, db.Dialect(), q)
+	for _, st := range capture.takeStatements() {
+		plan, err := explain(tx, db.Dialect(), st)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("%s\n  %s", q, strings.Join(plan, "\n  "))
+		b.Logf("%s\n  %s", st.rendered, strings.Join(plan, "\n  "))
 	}
 }
 
