@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/authz"
 	"github.com/latchkey/latchkey/internal/errs"
@@ -65,35 +63,12 @@ func (s *server) limitAuditZones(r *http.Request, p *principal, af *store.AuditF
 	if err != nil {
 		return err
 	}
-	af.LimitZones, af.Zones, err = visibleZoneIDs(s.DB.Gorm(r.Context()), acc, af.AccountID)
-	if err != nil || !af.LimitZones {
-		return err
+	if af.LimitZones, af.Zones = acc.VisibleZones(af.AccountID); !af.LimitZones {
+		return nil
 	}
 	// Nor about the account tokens beyond their access, which they do not see either.
 	af.HideTokens, err = s.Tokens.HiddenFrom(r.Context(), p.User.ID, af.AccountID)
 	return err
-}
-
-// visibleZoneIDs says which zones of accountID the user may see: all (limit false) when some
-// zone permission covers every zone of the account; otherwise the ids of the zones their
-// policies name one by one, looked up by id (bounded by the policies, never by the account's
-// zones).
-func visibleZoneIDs(tx *gorm.DB, acc *tokens.Access, accountID string) (limit bool, ids []string, err error) {
-	if acc.SeesZone(accountID, allZonesID) {
-		return false, nil, nil
-	}
-	f := newZoneFinder(tx, acc, []store.Account{{ID: accountID}})
-	g := f.seenGrant(anyZonePerm)
-	found, err := f.byIDs(g.Zones)
-	if err != nil {
-		return false, nil, err
-	}
-	for _, id := range g.Zones {
-		if z := found[id]; z != nil && z.AccountID == accountID {
-			ids = append(ids, id)
-		}
-	}
-	return true, ids, nil
 }
 
 // filterQuery encodes the filter form's non-empty values.
