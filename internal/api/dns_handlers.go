@@ -48,9 +48,10 @@ func (s *Server) handleDNSList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeResult(w, page.Records, &ResultInfo{Page: page.Page, PerPage: page.PerPage, Count: page.Count,
-		TotalCount: page.TotalCount, TotalPages: page.TotalPages})
-	return nil
+	return writeResultJSON(w, &ResultInfo{Page: page.Page, PerPage: page.PerPage, Count: page.Count,
+		TotalCount: page.TotalCount, TotalPages: page.TotalPages}, func(b []byte) ([]byte, error) {
+		return dns.AppendRecordsJSON(b, page.Records)
+	})
 }
 
 func (s *Server) handleDNSGet(w http.ResponseWriter, r *http.Request) error {

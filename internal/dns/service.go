@@ -109,43 +109,28 @@ func (s *Service) List(ctx context.Context, accountID, zoneID string, o ListOpti
 	}
 	o.PerPage = min(max(o.PerPage, 1), MaxPerPage)
 	tx := s.db.Gorm(ctx)
-	z, err := store.ZoneByID(tx, accountID, zoneID)
+	z, err := store.ZoneHeadByID(tx, accountID, zoneID)
 	if err != nil {
 		return nil, err
 	}
 	f := store.DNSRecordFilter{AccountID: accountID, ZoneID: zoneID, Conds: normalizeConds(z.Name, o.Conds),
 		MatchAny: o.MatchAny, TagConds: o.TagConds, TagMatchAny: o.TagMatchAny, Search: o.Search,
-		Order: o.Order, Desc: o.Desc, Scopes: o.Scopes, Offset: (o.Page - 1) * o.PerPage, Limit: o.PerPage}
+		Order: o.Order, Desc: o.Desc, Scopes: o.Scopes, Offset: (o.Page - 1) * o.PerPage, Limit: o.PerPage,
+		RecordCount: &z.RecordCount}
 	rows, total, err := store.ListDNSRecords(tx, f)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := toRecords(tx, z.Name, rows)
-	if err != nil {
-		return nil, err
-	}
-	return &Page{Records: recs, Page: o.Page, PerPage: o.PerPage, Count: len(recs), TotalCount: int(total),
-		TotalPages: int((total + int64(o.PerPage) - 1) / int64(o.PerPage))}, nil
-}
-
-func toRecords(tx *gorm.DB, zoneName string, rows []store.DNSRecord) ([]*Record, error) {
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	tags, err := store.DNSRecordTags(tx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Record, 0, len(rows))
+	recs := make([]*Record, 0, len(rows))
 	for i := range rows {
-		r, err := fromStore(zoneName, &rows[i], tags[rows[i].ID])
+		r, err := fromStore(z.Name, &rows[i].DNSRecord, rows[i].Tags)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		recs = append(recs, r)
 	}
-	return out, nil
+	return &Page{Records: recs, Page: o.Page, PerPage: o.PerPage, Count: len(recs), TotalCount: int(total),
+		TotalPages: int((total + int64(o.PerPage) - 1) / int64(o.PerPage))}, nil
 }
 
 // Create adds a record to the zone zoneID of accountID. check may be nil; it sees only the new

@@ -595,3 +595,47 @@ func TestConcurrentCNAMERule(t *testing.T) {
 		}
 	})
 }
+
+// TestListMatchesGet holds the listing's lean scan (fixed columns, tags read with the rows on
+// SQLite, timestamps parsed from their text) equal to Get, which reads through GORM, for records
+// using every optional field, on both databases.
+func TestListMatchesGet(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := dns.NewService(db)
+		acc, zone := seedZone(t, db, "example.com")
+		tags := []string{"team:dns", "env:prod <blue>", "a:"}
+		ps := []dns.Params{
+			rec("A", "example.com", "192.0.2.1"),
+			{Type: sp("TXT"), Name: sp("_acme-challenge"), Content: sp(`"tok-1 \"q\" ü"`), TTL: ip(120), Comment: sp("certbot & co"), Tags: &tags},
+			{Type: sp("MX"), Name: sp("mail"), Content: sp("mx.example.com"), Priority: ip(10)},
+			{Type: sp("SRV"), Name: sp("_sip._tcp"), Content: sp("5 5060 sip.example.com"), Priority: ip(0)},
+			{Type: sp("CNAME"), Name: sp("www"), Content: sp("example.com"), Proxied: bp(true)},
+		}
+		for _, p := range ps {
+			mustCreate(t, s, acc, zone, p)
+		}
+		page, err := s.List(context.Background(), acc, zone, dns.ListOptions{PerPage: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.TotalCount != len(ps) || len(page.Records) != len(ps) {
+			t.Fatalf("listed %d of total %d, want %d", len(page.Records), page.TotalCount, len(ps))
+		}
+		for _, r := range page.Records {
+			g, err := s.Get(context.Background(), acc, zone, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lj, _ := json.Marshal(r)
+			gj, _ := json.Marshal(g)
+			if string(lj) != string(gj) || !r.CreatedOn.Equal(g.CreatedOn) || r.CreatedOn.IsZero() {
+				t.Errorf("listed %s\n     get %s", lj, gj)
+			}
+		}
+		// Another account's zone id lists nothing: the zone is not found.
+		other, _ := seedZone(t, db, "other.example")
+		if _, err := s.List(context.Background(), other, zone, dns.ListOptions{}); errs.As(err) == nil || errs.As(err).Code != errs.NotFound {
+			t.Errorf("list through another account: %v, want NotFound", err)
+		}
+	})
+}

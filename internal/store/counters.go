@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
+
+	"github.com/latchkey/latchkey/internal/errs"
 )
 
 // Exact row counters (issue 10): zones.record_count holds the number of dns_records rows of the
@@ -158,6 +161,26 @@ func ZoneRecordCount(tx *gorm.DB, accountID, zoneID string) (int64, error) {
 		return 0, nil
 	}
 	return n[0], nil
+}
+
+// ZoneHead is what listing a zone's records needs of the zone: its name and its record counter.
+type ZoneHead struct {
+	Name        string
+	RecordCount int64
+}
+
+// ZoneHeadByID reads the name and the record counter of the zone id of accountID in one short
+// statement (the record listing's first); a zone of another account, or none, is NotFound.
+func ZoneHeadByID(tx *gorm.DB, accountID, id string) (ZoneHead, error) {
+	var h ZoneHead
+	err := tx.Raw("SELECT name, record_count FROM zones WHERE id = ? AND account_id = ?", id, accountID).Row().Scan(&h.Name, &h.RecordCount)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, errs.E(errs.NotFound, "zone not found")
+	}
+	if err != nil {
+		return h, fmt.Errorf("read zone: %w", err)
+	}
+	return h, nil
 }
 
 // AccountZoneCount returns the total number of zones of the given accounts, from their counters
