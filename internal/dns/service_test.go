@@ -177,6 +177,20 @@ func TestTenancy(t *testing.T) {
 		if _, err := s.List(ctx, accB, zoneA, dns.ListOptions{}); !errs.Is(err, errs.NotFound) {
 			t.Errorf("List A's zone as B: %v", err)
 		}
+		// Nor through a DNS-constrained token's list or lego's lookup (whose queries test the
+		// zone's account, not each record's).
+		acme := []authz.RecordFilter{{Allow: []authz.RecordMatch{{Types: []string{"TXT"},
+			Names: []authz.RecordName{{Kind: authz.NamePrefix, Value: "_acme-challenge"}}}}}}
+		q, _ := url.ParseQuery("type=TXT&name=_acme-challenge.a.example")
+		lookup, err := dns.ParseListQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []dns.ListOptions{{Scopes: acme}, lookup, {Conds: lookup.Conds, Scopes: acme}} {
+			if p, err := s.List(ctx, accB, zoneA, o); !errs.Is(err, errs.NotFound) {
+				t.Errorf("List A's zone as B with %+v: %+v, %v", o, p, err)
+			}
+		}
 		if _, err := s.Create(ctx, actor, accB, zoneA, rec("A", "x", "192.0.2.2"), nil); !errs.Is(err, errs.NotFound) {
 			t.Errorf("Create in A's zone as B: %v", err)
 		}

@@ -164,6 +164,14 @@ func recordScopeSQL(f authz.RecordFilter) (sql string, args []any, ok bool) {
 	return strings.Join(parts, " AND "), args, true
 }
 
+// dnsContentKey is the content term of the DNS record lists' tie-break: its first 100
+// characters, as the indexes dns_records_zone_type_name_content and
+// dns_records_zone_name_type_content hold them (migrations 00100 and 00101; a whole TXT content
+// can exceed what a PostgreSQL B-tree entry may hold). Both databases count
+// substr's positions in characters. The text must stay identical to the index's expression for
+// the planners to match them.
+const dnsContentKey = "substr(content, 1, 100)"
+
 var dnsOrderColumns = map[string]string{"": "type", "type": "type", "name": "name", "content": "content", "ttl": "ttl", "proxied": "proxied"}
 
 var dnsCondColumns = map[string]string{"type": "type", "name": "name", "content": "content", "comment": "comment"}
@@ -278,8 +286,8 @@ type ListedDNSRecord struct {
 }
 
 // ListDNSRecords returns one page of the zone's records matching f, each with its tags, and the
-// total count of matching records. The order is stable: after f.Order come name, type, content
-// and id.
+// total count of matching records; a zone that is not f.AccountID's has none. The order is
+// stable: after f.Order come name, type, the first 100 characters of content, and id.
 //
 // It is the API's hottest list, so it reads the rows without GORM's reflection (a fixed column
 // list scanned in place) and, on SQLite, reads the tags with the rows: SQLite parses every
@@ -287,7 +295,17 @@ type ListedDNSRecord struct {
 // the rest of a small query. PostgreSQL reads them in a second query, so that a deep page
 // (OFFSET) does not read the tags of the rows it skips.
 func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]ListedDNSRecord, int64, error) {
-	q := tx.Model(&DNSRecord{}).Where("account_id = ? AND zone_id = ?", f.AccountID, f.ZoneID)
+	// Tenant safety: the records are those of zone f.ZoneID, and only if that zone belongs to
+	// f.AccountID. The EXISTS is uncorrelated, so both databases test it once per statement (a
+	// primary key lookup; PostgreSQL plans it as a one-time filter) instead of testing each
+	// record's account_id: another account's zone id yields no row and a count of 0, as before.
+	// Testing the zone rather than each record is what lets the (zone_id, type, name, …) index
+	// alone answer a count constrained by type and name, without reading every matching row for
+	// its account_id (dns_records.account_id is the zone's account, copied when the record is
+	// created, and a zone never changes account). The cross-tenant case is tested by
+	// TestListDNSRecordsOtherTenantsZone.
+	q := tx.Model(&DNSRecord{}).Where("zone_id = ? AND EXISTS (SELECT 1 FROM zones WHERE zones.id = ? AND zones.account_id = ?)",
+		f.ZoneID, f.ZoneID, f.AccountID)
 	// counted is whether the listing is every record of the zone, whose number the zone's
 	// counter holds (see counters.go).
 	counted := len(f.Conds) == 0 && len(f.TagConds) == 0 && f.Search == ""
@@ -349,7 +367,8 @@ func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]ListedDNSRecord, int64, e
 		total, err = ZoneRecordCount(tx, f.AccountID, f.ZoneID)
 	} else if err = q.Count(&total).Error; err != nil {
 		// The conditions bound the count to the matching index entries where an index serves
-		// them (a token's type and name constraints do: the (zone_id, type, name) index).
+		// them (a token's type and name constraints do: dns_records_zone_type_name_content,
+		// whose entries alone answer it).
 		err = fmt.Errorf("count dns records: %w", err)
 	}
 	if err != nil {
@@ -363,13 +382,18 @@ func ListDNSRecords(tx *gorm.DB, f DNSRecordFilter) ([]ListedDNSRecord, int64, e
 	if f.Desc {
 		dir = " DESC"
 	}
-	// Ties break on name, type, content and id, in the same direction; repeating the first
-	// column or mixing directions would keep an index from delivering the order. The order leads
-	// with the zone (a constant here) so that only the zone's indexes can deliver it, whatever
-	// the planner guesses of the zone's size (PostgreSQL's generic plans guess the average).
+	// Ties break on name, type, the content's first 100 characters (dnsContentKey) and id, in
+	// the same direction; repeating the first column or mixing directions would keep an index
+	// from delivering the order. The order leads with the zone (a constant here) so that only
+	// the zone's indexes can deliver it, whatever the planner guesses of the zone's size
+	// (PostgreSQL's generic plans guess the average). For the default order (type) the index
+	// dns_records_zone_type_name_content holds every term, and for order=name
+	// dns_records_zone_name_type_content does, so a page reads its rows in order and sorts
+	// nothing; a filter that fixes the type or the name (type=, name=) leaves an order one of
+	// them still delivers.
 	order := "zone_id" + dir + ", " + col + dir
-	for _, c := range []string{"name", "type", "content", "id"} {
-		if c != col {
+	for _, c := range []string{"name", "type", dnsContentKey, "id"} {
+		if c != col && !(c == dnsContentKey && col == "content") {
 			order += ", " + c + dir
 		}
 	}
@@ -457,10 +481,14 @@ func decodeTagPairs(recordID, s string) ([]DNSRecordTag, error) {
 	for i, p := range pairs {
 		out[i] = DNSRecordTag{RecordID: recordID, Name: p[0], Value: p[1]}
 	}
-	slices.SortFunc(out, func(a, b DNSRecordTag) int { return strings.Compare(a.Name, b.Name) })
+	sortTags(out)
 	return out, nil
 }
 
+// sortTags sorts one record's tags by name (a name appears once per record).
+func sortTags(ts []DNSRecordTag) {
+	slices.SortFunc(ts, func(a, b DNSRecordTag) int { return strings.Compare(a.Name, b.Name) })
+}
 
 // DNSRecordTags returns the tags of the given records, keyed by record id, each list sorted by
 // tag name.
@@ -469,12 +497,17 @@ func DNSRecordTags(tx *gorm.DB, recordIDs []string) (map[string][]DNSRecordTag, 
 	for start := 0; start < len(recordIDs); start += 500 {
 		end := min(start+500, len(recordIDs))
 		var ts []DNSRecordTag
-		if err := tx.Where("record_id IN ?", recordIDs[start:end]).Order("record_id, name").Find(&ts).Error; err != nil {
+		if err := tx.Where("record_id IN ?", recordIDs[start:end]).Find(&ts).Error; err != nil {
 			return nil, fmt.Errorf("load dns record tags: %w", err)
 		}
 		for _, t := range ts {
 			out[t.RecordID] = append(out[t.RecordID], t)
 		}
+	}
+	// Sorted here rather than by the query: a page's few tags sort faster in Go than a sort
+	// step in the plan, and TestListQueryPlans admits no sort in a list's statements.
+	for _, ts := range out {
+		sortTags(ts)
 	}
 	return out, nil
 }

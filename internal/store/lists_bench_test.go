@@ -201,6 +201,105 @@ func BenchmarkListPageGrowth(b *testing.B) {
 	}
 }
 
+// BenchmarkACMEListGrowth measures the DNS record list of a token limited to
+// `_acme-challenge.*` TXT records on two zones of one account, each with 10,000 A records: one
+// with 100 challenge records, one with LATCHKEY_BENCH_ACME (default 10,000). It alternates the
+// two zones on every iteration and reports each one's median and the ratio large/small. Cases:
+// page 1 of 50 with its total count, as the API answers it (acme-token); the count alone
+// (acme-token/count-only: a page past the end, which ListDNSRecords answers from the count);
+// and lego's and certbot's lookup of one challenge record (type=TXT&name=…) through that token.
+//
+//	go test -run '^$' -bench BenchmarkACMEListGrowth -benchtime 200x ./internal/store/
+func BenchmarkACMEListGrowth(b *testing.B) {
+	bigACME := benchSize("LATCHKEY_BENCH_ACME", 10000)
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) {
+			ctx := context.Background()
+			var db *store.DB
+			if dialect == "sqlite" {
+				db = storetest.SQLite(b)
+			} else {
+				db = storetest.Postgres(b)
+			}
+			f := newListFixture(b, db, 2, 0)
+			zones := [2]*store.Zone{}
+			for i, n := range []int{100, bigACME} {
+				z := &store.Zone{ID: store.NewID(), AccountID: f.account.ID, Name: storetest.Name("acme") + ".example", Status: "active",
+					Type: "full", Plan: "free", CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+				if err := store.CreateZone(db.Gorm(ctx), z); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.Tx(ctx, func(tx *gorm.DB) error { seedRecords(b, tx, z, 10000, n); return nil }); err != nil {
+					b.Fatal(err)
+				}
+				zones[i] = z
+			}
+			if dialect == "postgres" {
+				// Statistics and the visibility map up to date, as autovacuum keeps them.
+				if err := db.Gorm(ctx).Exec("VACUUM ANALYZE dns_records, zones").Error; err != nil {
+					b.Fatal(err)
+				}
+			}
+			acme := []authz.RecordFilter{{Allow: []authz.RecordMatch{{Types: []string{"TXT"},
+				Names: []authz.RecordName{{Kind: authz.NamePrefix, Value: "_acme-challenge"}}}}}, {All: true}}
+			cases := []struct {
+				name   string
+				filter func(z *store.Zone) store.DNSRecordFilter
+				rows   int // rows the page must hold (-1: at least one)
+			}{
+				{"acme-token", func(*store.Zone) store.DNSRecordFilter {
+					return store.DNSRecordFilter{Scopes: acme, Limit: 50}
+				}, -1},
+				{"acme-token/count-only", func(*store.Zone) store.DNSRecordFilter {
+					return store.DNSRecordFilter{Scopes: acme, Offset: 1 << 30, Limit: 50}
+				}, 0},
+				{"lego-lookup", func(z *store.Zone) store.DNSRecordFilter {
+					return store.DNSRecordFilter{Scopes: acme, Limit: 100, Conds: []store.DNSCond{
+						{Field: "type", Op: store.DNSOpIn, Values: []string{"TXT"}},
+						{Field: "name", Op: store.DNSOpIn, Values: []string{"_acme-challenge.h7." + z.Name}}}}
+				}, 1},
+			}
+			for _, c := range cases {
+				b.Run(c.name, func(b *testing.B) {
+					tx := db.Gorm(ctx)
+					if testing.Verbose() {
+						logPlans(b, db, func(tx *gorm.DB) error {
+							lf := c.filter(zones[1])
+							lf.AccountID, lf.ZoneID = f.account.ID, zones[1].ID
+							_, _, err := store.ListDNSRecords(tx, lf)
+							return err
+						})
+					}
+					var ts [2][]time.Duration
+					for i := 0; i < b.N; i++ {
+						for j, z := range zones {
+							lf := c.filter(z)
+							lf.AccountID, lf.ZoneID = f.account.ID, z.ID
+							t0 := time.Now()
+							rs, total, err := store.ListDNSRecords(tx, lf)
+							ts[j] = append(ts[j], time.Since(t0))
+							if err != nil {
+								b.Fatal(err)
+							}
+							if (c.rows < 0 && len(rs) == 0) || (c.rows >= 0 && len(rs) != c.rows) || total < int64(len(rs)) || total == 0 {
+								b.Fatalf("%s: page of %d rows with total %d", c.name, len(rs), total)
+							}
+						}
+					}
+					p50 := func(d []time.Duration) float64 {
+						slices.Sort(d)
+						return float64(d[len(d)/2].Microseconds())
+					}
+					s, l := p50(ts[0]), p50(ts[1])
+					b.ReportMetric(s, "small-p50-µs")
+					b.ReportMetric(l, "large-p50-µs")
+					b.ReportMetric(l/max(s, 1), "ratio")
+				})
+			}
+		})
+	}
+}
+
 // logPlans logs the query plan of every statement run makes, on the large fixture's data.
 func logPlans(b *testing.B, db *store.DB, run func(tx *gorm.DB) error) {
 	b.Helper()
@@ -209,12 +308,12 @@ func logPlans(b *testing.B, db *store.DB, run func(tx *gorm.DB) error) {
 	if err := run(tx.Session(&gorm.Session{Logger: capture})); err != nil {
 		b.Fatal(err)
 	}
-	for _, q := range capture.take() {
-		plan, err := explain(tx, db.Dialect(), q)
+	for _, st := range capture.takeStatements() {
+		plan, err := explain(tx, db.Dialect(), st)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("%s\n  %s", q, strings.Join(plan, "\n  "))
+		b.Logf("%s\n  %s", st.rendered, strings.Join(plan, "\n  "))
 	}
 }
 
