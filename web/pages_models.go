@@ -347,11 +347,13 @@ type TokenUsageView struct {
 	Namespaces       []TokenUsageGroup
 	UnusedNamespaces []string
 	// ShedKnown is set when this server counts the API requests it sheds under load; Shed is how
-	// many API requests of the period (of every token) it shed and did not count, and
-	// CountingSince, when not zero, when it started counting (within the period).
-	ShedKnown     bool
-	Shed          int64
-	CountingSince time.Time
+	// many API requests of the period made with this token it shed and did not count (never
+	// another token's), ShedUnattributed whether it also shed requests it could not attribute to
+	// a token, and CountingSince, when not zero, when it started counting (within the period).
+	ShedKnown        bool
+	Shed             int64
+	ShedUnattributed bool
+	CountingSince    time.Time
 }
 
 // CountedLabel says whether every API request of the period was counted ("" when unknown).
@@ -359,14 +361,21 @@ func (v TokenUsageView) CountedLabel() string {
 	switch {
 	case !v.ShedKnown:
 		return ""
+	case v.Shed == 0 && v.ShedUnattributed:
+		return "Some API requests in this period were not counted (shed under load), and this server could not tell which tokens made them, so these figures may be low."
 	case v.Shed == 0 && v.CountingSince.IsZero():
 		return "All requests were counted."
 	case v.Shed == 0:
 		return "All requests were counted since this server started (" + v.CountingSince.UTC().Format("Jan 2, 2006 15:04 UTC") + ")."
-	case v.Shed == 1:
-		return "1 API request in this period was not counted (shed under load), so these figures may be low. The count covers every token's requests to this server."
 	}
-	return fmt.Sprintf("%d API requests in this period were not counted (shed under load), so these figures may be low. The count covers every token's requests to this server.", v.Shed)
+	more := ""
+	if v.ShedUnattributed {
+		more = " More may not have been: this server could not tell which tokens made some of the requests it shed."
+	}
+	if v.Shed == 1 {
+		return "1 API request made with this token in this period was not counted (shed under load), so these figures may be low." + more
+	}
+	return fmt.Sprintf("%d API requests made with this token in this period were not counted (shed under load), so these figures may be low.", v.Shed) + more
 }
 
 // LastUsedLabel formats when the token was last used.

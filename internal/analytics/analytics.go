@@ -81,11 +81,16 @@ func parseTime(field, s string, now time.Time) (time.Time, error) {
 type Data struct {
 	Totals     Bucket   `json:"totals"`
 	Timeseries []Bucket `json:"timeseries"`
-	// ShedRequests, a Latchkey extension present with source=api, is how many API requests made
-	// in the range (all zones and tokens) the answering server process could not count
-	// (Recorder.ShedBetween; it knows its own requests since it started): 0 means every request
-	// it served in the range is in these figures.
+	// ShedRequests, a Latchkey extension present with source=api, is how many API requests to
+	// the zone's account (any of its zones or none) made in the range the answering server process
+	// could not count (Recorder.AccountShedBetween; it knows its own requests since it started,
+	// and never counts other accounts' here): 0 means every request of the account it served in
+	// the range is in these figures.
 	ShedRequests *int64 `json:"latchkey_shed_requests,omitempty"`
+	// ShedUnattributed, present and true only then, says that in the range the process also shed
+	// requests it could not attribute to an account (its bounded memory of shed counts was full):
+	// some may be this account's, so ShedRequests may be low.
+	ShedUnattributed bool `json:"latchkey_shed_unattributed,omitempty"`
 }
 
 // Bucket is one time range of zone analytics (cloudflare-go's ZoneAnalytics). Latchkey measures

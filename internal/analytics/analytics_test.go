@@ -222,14 +222,14 @@ func TestRecorderShedsBeyondItsBound(t *testing.T) {
 		t.Fatalf("shed %d, want 3", r.Dropped())
 	}
 	// By period: the minute of the requests counts, earlier and later periods see none.
-	if n := r.ShedBetween(now.Add(-time.Hour), now.Add(time.Second)); n != 3 {
-		t.Fatalf("shed in the last hour %d, want 3", n)
+	if n := r.TokenShedBetween("t", now.Add(-time.Hour), now.Add(time.Second)); n.N != 3 || n.Unattributed {
+		t.Fatalf("shed in the last hour %+v, want 3", n)
 	}
-	if n := r.ShedBetween(now.Add(-2*time.Hour), now.Add(-time.Hour)); n != 0 {
-		t.Fatalf("shed an hour earlier %d, want 0", n)
+	if n := r.TokenShedBetween("t", now.Add(-2*time.Hour), now.Add(-time.Hour)); n.N != 0 {
+		t.Fatalf("shed an hour earlier %d, want 0", n.N)
 	}
-	if n := r.ShedBetween(now.Add(2*time.Minute), now.Add(time.Hour)); n != 0 {
-		t.Fatalf("shed later %d, want 0", n)
+	if n := r.TokenShedBetween("t", now.Add(2*time.Minute), now.Add(time.Hour)); n.N != 0 {
+		t.Fatalf("shed later %d, want 0", n.N)
 	}
 	if err := r.Flush(bg); err != nil {
 		t.Fatal(err)
@@ -238,6 +238,103 @@ func TestRecorderShedsBeyondItsBound(t *testing.T) {
 	db.Gorm(bg).Model(&store.APIRequest{}).Select("COALESCE(SUM(requests), 0)").Where("token_id = ?", "t").Scan(&n)
 	if n != 3 {
 		t.Fatalf("wrote %d requests, want 3", n)
+	}
+}
+
+// TestRecorderShedPerTenant: shed requests are counted per account and per token, so a tenant
+// reads its own shed count and never another's; requests without an account count for their
+// token only. Past the bound on kept counts, a shed request is still counted, as unattributed:
+// every reader of that period is told their figure may be low, without learning the number.
+// Counts older than 32 days are forgotten, which makes room again.
+func TestRecorderShedPerTenant(t *testing.T) {
+	db := storetest.SQLite(t)
+	r := NewRecorder(db, nil, Options{Groups: 1, ShedCounts: 5, Interval: time.Hour})
+	defer r.Close()
+	now := time.Now()
+	r.Record(Request{At: now, Route: "/open", Status: 200, TokenID: "ta", AccountID: "A"}) // the one group that may wait
+	shed := func(n int, at time.Time, account, token string) {
+		for i := range n {
+			r.Record(Request{At: at, Route: "/x", Status: 201 + i, TokenID: token, AccountID: account})
+		}
+	}
+	shed(2, now, "A", "ta")
+	shed(3, now, "B", "tb")
+	shed(4, now, "", "tu") // a user-level route: no account
+	if r.Dropped() != 9 {
+		t.Fatalf("shed %d, want 9", r.Dropped())
+	}
+	span := func(f func(string, time.Time, time.Time) Shed, id string) Shed {
+		return f(id, now.Add(-time.Hour), now.Add(time.Second))
+	}
+	for _, c := range []struct {
+		name string
+		got  Shed
+		want int64
+	}{
+		{"account A", span(r.AccountShedBetween, "A"), 2},
+		{"account B", span(r.AccountShedBetween, "B"), 3},
+		{"account C", span(r.AccountShedBetween, "C"), 0},
+		{"account \"\"", span(r.AccountShedBetween, ""), 0},
+		{"token ta", span(r.TokenShedBetween, "ta"), 2},
+		{"token tb", span(r.TokenShedBetween, "tb"), 3},
+		{"token tu", span(r.TokenShedBetween, "tu"), 4},
+	} {
+		if c.got.N != c.want || c.got.Unattributed {
+			t.Errorf("%s: %+v, want %d", c.name, c.got, c.want)
+		}
+	}
+	// Five counts are kept (A, B, ta, tb, tu at one minute): a new account and token a minute
+	// later find no room.
+	later := now.Add(time.Minute)
+	shed(1, later, "C", "tc")
+	shed(1, later, "A", "ta")
+	if n := r.AccountShedBetween("C", now.Add(-time.Hour), later.Add(time.Second)); n.N != 0 || !n.Unattributed {
+		t.Fatalf("over the bound, C reads %+v; want 0, unattributed", n)
+	}
+	if n := r.AccountShedBetween("A", now.Add(-time.Hour), later.Add(time.Second)); n.N != 2 || !n.Unattributed {
+		t.Fatalf("over the bound, A reads %+v; want 2, unattributed", n)
+	}
+	if n := r.AccountShedBetween("A", now.Add(-time.Hour), now.Add(time.Second)); n.N != 2 || n.Unattributed {
+		t.Fatalf("before the overflow, A reads %+v; want 2 and exact", n)
+	}
+	// Old counts are forgotten when the aggregates are written, and their room is used again.
+	r.mu.Lock()
+	r.shed = map[shedOwner]map[int64]int64{}
+	r.shedCounts, r.unattributed = 0, map[int64]int64{}
+	r.mu.Unlock()
+	old := now.Add(-33 * 24 * time.Hour)
+	shed(1, old, "A", "ta")
+	if r.shedCounts != 2 {
+		t.Fatalf("%d counts kept, want 2", r.shedCounts)
+	}
+	if err := r.Flush(bg); err != nil {
+		t.Fatal(err)
+	}
+	if r.shedCounts != 0 || len(r.shed) != 0 {
+		t.Fatalf("after 32 days: %d counts for %d owners kept", r.shedCounts, len(r.shed))
+	}
+}
+
+// TestRecorderShedOfRefusedBatch: requests of a batch the database refuses are counted as shed
+// for their own account and token.
+func TestRecorderShedOfRefusedBatch(t *testing.T) {
+	db := storetest.SQLite(t)
+	r := NewRecorder(db, nil, Options{Interval: time.Hour})
+	defer r.Close()
+	now := time.Now()
+	for range 3 {
+		r.Record(Request{At: now, Route: "/x", Status: 200, TokenID: "ta", AccountID: "A"})
+	}
+	r.Record(Request{At: now, Route: "/x", Status: 200, TokenID: "tb", AccountID: "B"})
+	if err := db.Gorm(bg).Exec("DROP TABLE api_requests").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(bg); err == nil {
+		t.Fatal("the write into a dropped table succeeded")
+	}
+	from, to := now.Add(-time.Hour), now.Add(time.Second)
+	if a, b, ta := r.AccountShedBetween("A", from, to), r.AccountShedBetween("B", from, to), r.TokenShedBetween("ta", from, to); a.N != 3 || b.N != 1 || ta.N != 3 {
+		t.Fatalf("refused batch: A %+v, B %+v, ta %+v; want 3, 1, 3", a, b, ta)
 	}
 }
 

@@ -42,6 +42,9 @@ type Options struct {
 	// ~300 bytes each). A request that would open a group beyond it is shed and counted (see
 	// Dropped); requests of a waiting group are always counted.
 	Groups int
+	// ShedCounts bounds how many (minute, account or token) counts of shed requests are kept
+	// (default 65,536, ~120 bytes each): see AccountShedBetween.
+	ShedCounts int
 	// Batch is the most rows written in one transaction (default 500).
 	Batch int
 	// Interval is how often the aggregates are written (default 1s).
@@ -76,11 +79,18 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	pending map[key]*agg
-	// shed counts shed requests by the minute they were made in (Unix seconds at the start of
-	// the minute), for ShedBetween; minutes older than shedKept are forgotten.
-	shed    map[int64]int64
-	started time.Time
-	writeMu sync.Mutex // one write at a time; also orders Flush after earlier writes
+	// shed counts shed requests per account and per token (shedOwner), by the minute they were
+	// made in (Unix seconds at the start of the minute), for AccountShedBetween and
+	// TokenShedBetween. It holds at most maxShed counts (shedCounts of them now); a shed request
+	// whose count finds no room is counted in unattributed instead, by minute. Minutes older than
+	// shedKept are forgotten.
+	shed         map[shedOwner]map[int64]int64
+	shedCounts   int
+	maxShed      int
+	unattributed map[int64]int64
+	prunedAt     time.Time
+	started      time.Time
+	writeMu      sync.Mutex // one write at a time; also orders Flush after earlier writes
 
 	dropped  atomic.Int64
 	reported atomic.Int64 // drops already logged
@@ -100,11 +110,15 @@ func NewRecorder(db *store.DB, logger *slog.Logger, o Options) *Recorder {
 	if o.Batch <= 0 {
 		o.Batch = 500
 	}
+	if o.ShedCounts <= 0 {
+		o.ShedCounts = 65_536
+	}
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
 	r := &Recorder{db: db, logger: logger, maxGroup: o.Groups, batch: o.Batch, interval: o.Interval,
-		pending: map[key]*agg{}, shed: map[int64]int64{}, started: time.Now().UTC(),
+		pending: map[key]*agg{}, shed: map[shedOwner]map[int64]int64{}, maxShed: o.ShedCounts,
+		unattributed: map[int64]int64{}, started: time.Now().UTC(),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go r.loop()
 	return r
@@ -120,7 +134,7 @@ func (r *Recorder) Record(req Request) {
 	a := r.pending[k]
 	if a == nil {
 		if len(r.pending) >= r.maxGroup {
-			r.shed[k.minute]++
+			r.noteShed(k.minute, k.account, k.token, 1)
 			r.mu.Unlock()
 			r.dropped.Add(1)
 			return
@@ -138,28 +152,116 @@ func (r *Recorder) Record(req Request) {
 // refused.
 func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
 
-// shedKept is how long ShedBetween remembers shed requests: longer than any period the dashboard
-// or the analytics API shows.
+// shedKept is how long the shed counts are kept: longer than any period the dashboard or the
+// analytics API shows.
 const shedKept = 32 * 24 * time.Hour
 
-// ShedBetween returns how many requests made from since to until (by the minute they were made
-// in; a minute that overlaps the range counts) this recorder shed, over the Groups bound or in a
-// batch the database refused. It knows only this server process's requests since Started, and
-// none older than 32 days.
-func (r *Recorder) ShedBetween(since, until time.Time) int64 {
+// shedOwner is whose shed requests one set of counts holds: an account's (all its requests) or
+// a token's.
+type shedOwner struct {
+	token bool // id is a token id, not an account id
+	id    string
+}
+
+// noteShed counts n shed requests made in minute by token of account (either may be ""). A count
+// that finds no room under maxShed goes to unattributed, once for the requests. r.mu must be
+// held.
+func (r *Recorder) noteShed(minute int64, account, token string, n int64) {
+	lost := false
+	for _, o := range []shedOwner{{false, account}, {true, token}} {
+		if o.id == "" {
+			continue
+		}
+		m := r.shed[o]
+		if _, ok := m[minute]; !ok {
+			if r.shedCounts >= r.maxShed {
+				lost = true
+				continue
+			}
+			if m == nil {
+				m = map[int64]int64{}
+				r.shed[o] = m
+			}
+			r.shedCounts++
+		}
+		m[minute] += n
+	}
+	if lost {
+		r.unattributed[minute] += n
+	}
+}
+
+// pruneShed forgets shed counts older than shedKept, at most once a minute. r.mu must be held.
+func (r *Recorder) pruneShed(now time.Time) {
+	if now.Sub(r.prunedAt) < time.Minute {
+		return
+	}
+	r.prunedAt = now
+	cutoff := now.Add(-shedKept).Unix()
+	for o, m := range r.shed {
+		for minute := range m {
+			if minute < cutoff {
+				delete(m, minute)
+				r.shedCounts--
+			}
+		}
+		if len(m) == 0 {
+			delete(r.shed, o)
+		}
+	}
+	for minute := range r.unattributed {
+		if minute < cutoff {
+			delete(r.unattributed, minute)
+		}
+	}
+}
+
+// Shed is how many of one tenant's requests made in a period this recorder shed.
+type Shed struct {
+	// N counts the tenant's own shed requests only: another tenant's load never shows here.
+	N int64
+	// Unattributed is set when, in the period, requests were shed whose account or token could
+	// not be noted (the bound on kept counts was reached): some of them may be the tenant's, so N
+	// may be low.
+	Unattributed bool
+}
+
+// AccountShedBetween returns how many of accountID's requests made from since to until (by the
+// minute they were made in; a minute that overlaps the range counts) this recorder shed, over the
+// Groups bound or in a batch the database refused. It knows only this server process's requests
+// since Started, and none older than 32 days.
+func (r *Recorder) AccountShedBetween(accountID string, since, until time.Time) Shed {
+	return r.shedBetween(shedOwner{false, accountID}, since, until)
+}
+
+// TokenShedBetween is AccountShedBetween for the requests made with token tokenID.
+func (r *Recorder) TokenShedBetween(tokenID string, since, until time.Time) Shed {
+	return r.shedBetween(shedOwner{true, tokenID}, since, until)
+}
+
+func (r *Recorder) shedBetween(o shedOwner, since, until time.Time) Shed {
 	from, to := since.Unix()-59, until.Unix()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var n int64
-	for m, c := range r.shed {
-		if m >= from && m <= to {
-			n += c
+	var out Shed
+	if o.id != "" {
+		for m, c := range r.shed[o] {
+			if m >= from && m <= to {
+				out.N += c
+			}
 		}
 	}
-	return n
+	for m, c := range r.unattributed {
+		if m >= from && m <= to && c > 0 {
+			out.Unattributed = true
+			break
+		}
+	}
+	return out
 }
 
-// Started returns when the recorder started (UTC): ShedBetween knows nothing before it.
+// Started returns when the recorder started (UTC): AccountShedBetween and TokenShedBetween know
+// nothing before it.
 func (r *Recorder) Started() time.Time { return r.started }
 
 // Flush writes every request recorded before the call and returns the first write error.
@@ -196,12 +298,7 @@ func (r *Recorder) writePending(ctx context.Context) error {
 	r.mu.Lock()
 	pending := r.pending
 	r.pending = make(map[key]*agg, len(pending))
-	cutoff := time.Now().Add(-shedKept).Unix()
-	for m := range r.shed {
-		if m < cutoff {
-			delete(r.shed, m)
-		}
-	}
+	r.pruneShed(time.Now())
 	r.mu.Unlock()
 	if d := r.dropped.Load(); d > r.reported.Load() {
 		r.logger.Warn("api request analytics shed requests", "shed", d-r.reported.Load(), "shed_total", d)
@@ -221,7 +318,7 @@ func (r *Recorder) writePending(ctx context.Context) error {
 			r.dropped.Add(n)
 			r.mu.Lock()
 			for _, row := range rows {
-				r.shed[row.TS-row.TS%60] += row.Requests
+				r.noteShed(row.TS-row.TS%60, row.AccountID, row.TokenID, row.Requests)
 			}
 			r.mu.Unlock()
 			if first == nil {

@@ -213,6 +213,50 @@ func (a addQuery) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
+// TestZoneAnalyticsShedCountIsTheAccounts: latchkey_shed_requests counts the requests of the
+// zone's account the recorder shed, never another tenant's: under a full recorder, account A's
+// analyst reads A's two, and B's reads B's three, though five were shed.
+func TestZoneAnalyticsShedCountIsTheAccounts(t *testing.T) {
+	db := storetest.SQLite(t)
+	e := newEnvRecording(t, db, analytics.Options{Groups: 1, Interval: time.Hour})
+	ua, a := tt.User(t, db)
+	ub, b := tt.User(t, db)
+	za, zb := tt.Zone(t, db, a.ID), tt.Zone(t, db, b.ID)
+	analystA, _ := e.mint(ua, policies(tt.Allow([]authz.Perm{authz.AnalyticsRead}, tt.ZoneKey(za.ID))))
+	analystB, _ := e.mint(ub, policies(tt.Allow([]authz.Perm{authz.AnalyticsRead}, tt.ZoneKey(zb.ID))))
+	now := time.Now()
+	e.requests.Record(analytics.Request{At: now, Route: "/open", Status: 200, AccountID: a.ID}) // the one group that may wait
+	for i := range 2 {
+		e.requests.Record(analytics.Request{At: now, Route: "/zones/{zone_id}", Status: 201 + i, AccountID: a.ID, ZoneID: za.ID, TokenID: "ta"})
+	}
+	for i := range 3 {
+		e.requests.Record(analytics.Request{At: now, Route: "/zones/{zone_id}", Status: 201 + i, AccountID: b.ID, ZoneID: zb.ID, TokenID: "tb"})
+	}
+	shedOf := func(secret, zoneID string) (int64, bool) {
+		t.Helper()
+		res := e.do("GET", "/zones/"+zoneID+"/analytics/dashboard?source=api&since=-60", bearerOf(secret), nil)
+		if res.Status != http.StatusOK {
+			t.Fatal(res.Raw)
+		}
+		var d analytics.Data
+		if err := json.Unmarshal(res.Body.Result, &d); err != nil || d.ShedRequests == nil {
+			t.Fatalf("no shed count: %v %s", err, res.Raw)
+		}
+		return *d.ShedRequests, d.ShedUnattributed
+	}
+	// Each answer is computed before its own request is recorded (and shed, the recorder being
+	// full), so B's first read does not include A's reads.
+	if n, more := shedOf(analystB, zb.ID); n != 3 || more {
+		t.Fatalf("account B reads %d shed (unattributed %v), want 3", n, more)
+	}
+	if n, more := shedOf(analystA, za.ID); n != 2 || more {
+		t.Fatalf("account A reads %d shed (unattributed %v), want 2", n, more)
+	}
+	if n, _ := shedOf(analystA, za.ID); n != 3 {
+		t.Fatalf("account A's own shed read counts next: %d, want 3", n)
+	}
+}
+
 // TestTokenUsageByKVNamespace: requests on a Workers KV namespace are recorded with it, and the
 // usage endpoint counts them per namespace; other routes are not attributed to any.
 func TestTokenUsageByKVNamespace(t *testing.T) {

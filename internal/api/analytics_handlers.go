@@ -23,7 +23,8 @@ func (s *Server) handleZoneAnalytics(w http.ResponseWriter, r *http.Request) err
 			return errs.InvalidField("continuous", "continuous must be true or false.").WithAPICode(1001)
 		}
 	}
-	zoneID := TargetFrom(r.Context()).Zone.ID
+	zone := TargetFrom(r.Context()).Zone
+	zoneID := zone.ID
 	var d *analytics.Data
 	switch q.Get("source") {
 	case "", analytics.SourceEdge:
@@ -31,8 +32,9 @@ func (s *Server) handleZoneAnalytics(w http.ResponseWriter, r *http.Request) err
 	case analytics.SourceAPI:
 		d, err = s.Analytics.ZoneDashboard(r.Context(), zoneID, since, until)
 		if err == nil && s.Requests != nil {
-			shed := s.Requests.ShedBetween(since, until)
-			d.ShedRequests = &shed
+			// The zone's account's own shed requests: another tenant's load is not this one's.
+			shed := s.Requests.AccountShedBetween(zone.AccountID, since, until)
+			d.ShedRequests, d.ShedUnattributed = &shed.N, shed.Unattributed
 		}
 	default:
 		return errs.InvalidField("source", "source must be edge (HTTP traffic through the edge, the default) or api (API requests).").WithAPICode(1001)

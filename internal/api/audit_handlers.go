@@ -187,12 +187,7 @@ func (s *Server) handleAccountAuditLogs(w http.ResponseWriter, r *http.Request) 
 	// learn of the others here. (The token's own grants do not: a token for reading the log needs
 	// only Account Settings Read.)
 	acc := PrincipalFrom(r.Context()).Access
-	f.LimitZones, f.Zones, err = store.VisibleZones(s.DB.Gorm(r.Context()), f.AccountID, func(z string) bool {
-		return acc.SeesZone(f.AccountID, z)
-	})
-	if err != nil {
-		return err
-	}
+	f.LimitZones, f.Zones = acc.VisibleZones(f.AccountID)
 	if f.LimitZones {
 		// Nor of the account tokens beyond the member's access, which they do not see either.
 		if f.HideTokens, err = s.Tokens.HiddenFrom(r.Context(), viewer(r), f.AccountID); err != nil {

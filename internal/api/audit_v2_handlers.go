@@ -329,10 +329,7 @@ func (s *Server) handleAccountAuditLogsV2(w http.ResponseWriter, r *http.Request
 		return nil
 	}
 	acc := PrincipalFrom(r.Context()).Access
-	f.LimitZones, f.Zones, err = store.VisibleZones(tx, f.AccountID, func(z string) bool { return acc.SeesZone(f.AccountID, z) })
-	if err != nil {
-		return err
-	}
+	f.LimitZones, f.Zones = acc.VisibleZones(f.AccountID)
 	if f.LimitZones {
 		if f.HideTokens, err = s.Tokens.HiddenFrom(r.Context(), viewer(r), f.AccountID); err != nil {
 			return err

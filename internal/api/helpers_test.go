@@ -35,13 +35,19 @@ type env struct {
 
 func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
+	return newEnvRecording(t, db, analytics.Options{Interval: 20 * time.Millisecond})
+}
+
+// newEnvRecording is newEnv with a request recorder of the given options.
+func newEnvRecording(t testing.TB, db *store.DB, o analytics.Options) *env {
+	t.Helper()
 	svc := tokens.NewService(db, nil)
 	ctx, cancel := context.WithCancel(bg)
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); svc.Close() })
-	rec := analytics.NewRecorder(db, nil, analytics.Options{Interval: 20 * time.Millisecond})
+	rec := analytics.NewRecorder(db, nil, o)
 	s := New(Deps{DB: db, Tokens: svc, Zones: zones.NewService(db), Requests: rec})
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() { srv.Close(); rec.Close() })

@@ -81,7 +81,8 @@ func (s *server) handleTokenUsage(w http.ResponseWriter, r *http.Request) error 
 	v := web.TokenUsageView{Name: t.Name, ListURL: sc.base, EditURL: sc.base + "/" + t.ID + "/edit", Days: usageDays,
 		Requests: u.Requests, Allowed: u.Allowed, Denied: u.Denied, LastUsed: u.LastUsedOn}
 	if s.Requests != nil {
-		v.ShedKnown, v.Shed = true, s.Requests.ShedBetween(since, until)
+		shed := s.Requests.TokenShedBetween(t.ID, since, until)
+		v.ShedKnown, v.Shed, v.ShedUnattributed = true, shed.N, shed.Unattributed
 		if st := s.Requests.Started(); st.After(since) {
 			v.CountingSince = st
 		}

@@ -72,7 +72,8 @@ func TestTokenUsagePage(t *testing.T) {
 }
 
 // TestTokenUsageSaysWhatWasNotCounted: the usage page says that every request was counted, or how
-// many API requests of its period the request recorder shed under load.
+// many API requests made with the token in its period the request recorder shed under load
+// (another token's never count there).
 func TestTokenUsageSaysWhatWasNotCounted(t *testing.T) {
 	db := storetest.SQLite(t)
 	rec := analytics.NewRecorder(db, nil, analytics.Options{Groups: 1, Interval: time.Hour})
@@ -93,7 +94,14 @@ func TestTokenUsageSaysWhatWasNotCounted(t *testing.T) {
 	for i := range 3 {
 		rec.Record(analytics.Request{At: e.now, Route: "/zones/{zone_id}/dns_records", Status: 200 + i, TokenID: id})
 	}
-	if got := ann.get(usage).text("#usage-counted"); !strings.HasPrefix(got, "2 API requests in this period were not counted (shed under load)") {
+	if got := ann.get(usage).text("#usage-counted"); !strings.HasPrefix(got, "2 API requests made with this token in this period were not counted (shed under load)") {
 		t.Errorf("two shed: %q", got)
+	}
+	// Another tenant's shed requests are not this token's: the page counts its own only.
+	for i := range 5 {
+		rec.Record(analytics.Request{At: e.now, Route: "/zones/{zone_id}/dns_records", Status: 300 + i, TokenID: store.NewID(), AccountID: store.NewID()})
+	}
+	if got := ann.get(usage).text("#usage-counted"); !strings.HasPrefix(got, "2 API requests made with this token") {
+		t.Errorf("another tenant's sheds counted here: %q", got)
 	}
 }

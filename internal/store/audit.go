@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // AuditFilter narrows ListAuditEntries. Exactly one of AccountID and OwnerUserID must be set.
@@ -25,10 +26,11 @@ type AuditFilter struct {
 	HideUserLogs bool
 	Since        time.Time
 	Before       time.Time
-	// LimitZones keeps only entries about no zone or about one of Zones: a member limited to
-	// some zones of the account does not learn of the others through the log.
+	// LimitZones keeps only entries about no zone or about a zone of the account in Zones: a
+	// member limited to some zones of the account does not learn of the others through the log.
+	// Old and new values then name the account's other zones as HiddenZoneID.
 	LimitZones bool
-	Zones      []string
+	Zones      ZoneScope
 	// HideTokens leaves out the entries about these API tokens: the account-owned tokens that
 	// reach beyond what a member limited to some zones holds.
 	HideTokens []string
@@ -169,10 +171,14 @@ func ListAuditEntries(tx *gorm.DB, f AuditFilter) ([]AuditEntry, int64, error) {
 		q = q.Where(`action LIKE ? ESCAPE '\'`, "%."+escapeLike(f.ActionType))
 	}
 	if f.LimitZones {
-		if len(f.Zones) == 0 {
+		if !f.Zones.All && len(f.Zones.Only) == 0 {
 			q = q.Where("zone_id = ''")
 		} else {
-			q = q.Where("zone_id = '' OR zone_id IN ?", f.Zones)
+			// The zone must still be one of the account's (an entry about a deleted zone is
+			// hidden, as it cannot be shown to be visible): a primary key lookup per entry read,
+			// never a read of the account's zones.
+			q = q.Where("(zone_id = '' OR (? AND EXISTS (SELECT 1 FROM zones WHERE zones.id = audit_entries.zone_id AND zones.account_id = audit_entries.account_id)))",
+				f.Zones.where(q, "audit_entries.zone_id"))
 		}
 	}
 	if len(f.HideTokens) > 0 {
@@ -248,14 +254,34 @@ const HiddenZoneID = "another-zone"
 
 // redactZones replaces, in the old and new values of es, the id of every zone of accountID that
 // is not in visible with HiddenZoneID. The stored entries (and their hash chain) are untouched.
-func redactZones(tx *gorm.DB, accountID string, visible []string, es []AuditEntry) error {
-	var all []string
-	if err := tx.Model(&Zone{}).Where("account_id = ?", accountID).Pluck("id", &all).Error; err != nil {
-		return fmt.Errorf("list zone ids of account: %w", err)
+// Only the zone ids that occur in the values are looked up (zone ids are NewID's 32 lower-case
+// hex digits), so the cost is that of the page, not of the account's zones.
+func redactZones(tx *gorm.DB, accountID string, visible ZoneScope, es []AuditEntry) error {
+	seen := map[string]bool{}
+	var cands []string
+	for i := range es {
+		for _, v := range []*string{es[i].OldValue, es[i].NewValue} {
+			if v == nil {
+				continue
+			}
+			for _, id := range hexWindows(*v) {
+				if !seen[id] {
+					seen[id] = true
+					cands = append(cands, id)
+				}
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	var found []string
+	if err := tx.Model(&Zone{}).Where("account_id = ?", accountID).Where(InIDs(tx, "id", cands)).Pluck("id", &found).Error; err != nil {
+		return fmt.Errorf("look up zone ids in audit values: %w", err)
 	}
 	var pairs []string
-	for _, id := range all {
-		if !slices.Contains(visible, id) {
+	for _, id := range found {
+		if !visible.Contains(id) {
 			pairs = append(pairs, id, HiddenZoneID)
 		}
 	}
@@ -274,23 +300,52 @@ func redactZones(tx *gorm.DB, accountID string, visible []string, es []AuditEntr
 	return nil
 }
 
-// VisibleZones says which zones of accountID an audit reader may see: all (limit false) when
-// sees accepts the stand-in id "*", which only grants over every zone of the account match;
-// otherwise the ids of the account's zones that sees accepts.
-func VisibleZones(tx *gorm.DB, accountID string, sees func(zoneID string) bool) (limit bool, ids []string, err error) {
-	if sees("*") {
-		return false, nil, nil
-	}
-	var all []string
-	if err := tx.Model(&Zone{}).Where("account_id = ?", accountID).Pluck("id", &all).Error; err != nil {
-		return false, nil, fmt.Errorf("list zone ids of account: %w", err)
-	}
-	for _, id := range all {
-		if sees(id) {
-			ids = append(ids, id)
+// hexWindows returns every substring of s of an id's length (32) made of lower-case hex digits:
+// the only places an id made by NewID can occur.
+func hexWindows(s string) []string {
+	const n = 32
+	var out []string
+	run := 0 // length of the run of hex digits ending at i
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' || c >= 'a' && c <= 'f' {
+			run++
+		} else {
+			run = 0
+		}
+		if run >= n {
+			out = append(out, s[i+1-n:i+1])
 		}
 	}
-	return true, ids, nil
+	return out
+}
+
+// ZoneScope is the set of one account's zones that a reader sees, in a form a query tests
+// without listing the account's zones: with All, every zone of the account except Except;
+// without it, the zones of the account among Only. Both lists are sorted and without
+// duplicates; Only may name zones of other accounts, which select nothing here.
+type ZoneScope struct {
+	All    bool
+	Except []string
+	Only   []string
+}
+
+// Contains reports whether zone zoneID (of the account) is in s.
+func (s ZoneScope) Contains(zoneID string) bool {
+	if s.All {
+		_, ok := slices.BinarySearch(s.Except, zoneID)
+		return !ok
+	}
+	_, ok := slices.BinarySearch(s.Only, zoneID)
+	return ok
+}
+
+// where returns the condition that column col holds an id in s, leaving to the caller the test
+// that it is a zone of the account.
+func (s ZoneScope) where(tx *gorm.DB, col string) clause.Expr {
+	if s.All {
+		return NotInIDs(tx, col, s.Except)
+	}
+	return InIDs(tx, col, s.Only)
 }
 
 // LatestAuditEntries returns, by resource id, the newest entry with the given action about each

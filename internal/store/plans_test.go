@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -90,9 +91,15 @@ func TestListQueryPlans(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		u, a := seedAccount(t, db)
+		_, b := seedAccount(t, db)
 		now := time.Now().UTC()
 		z := &store.Zone{ID: store.NewID(), AccountID: a.ID, Name: "plans.example", Status: "active", Type: "full", Plan: "free", CreatedAt: now, UpdatedAt: now}
 		if err := store.CreateZone(db.Gorm(ctx), z); err != nil {
+			t.Fatal(err)
+		}
+		// A zone of the second account, for the lists over two accounts.
+		zb := &store.Zone{ID: store.NewID(), AccountID: b.ID, Name: "plans-b.example", Status: "active", Type: "full", Plan: "free", CreatedAt: now, UpdatedAt: now}
+		if err := store.CreateZone(db.Gorm(ctx), zb); err != nil {
 			t.Fatal(err)
 		}
 		// One record of each kind the lists below select, so that no list stops at a zero count
@@ -195,10 +202,40 @@ func TestListQueryPlans(t *testing.T) {
 				return err
 			}, false},
 			{"audit log v2 of a member limited to some zones", func(tx *gorm.DB) error {
-				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, NoCount: true, Limit: 101, LimitZones: true, Zones: []string{z.ID},
+				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, NoCount: true, Limit: 101, LimitZones: true, Zones: store.ZoneScope{Only: []string{z.ID}},
 					HideTokens: []string{store.NewID()}, Since: now.Add(-time.Hour), Before: now})
 				return err
 			}, false},
+			// Issue 10, visible branch: the audit log of a reader limited to some zones tests each
+			// entry's zone against the reader's scope (and a primary key lookup in zones), with
+			// short and long id lists (the long ones bound as one parameter), and counts.
+			{"audit log of a member limited to many zones", func(tx *gorm.DB) error {
+				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, Limit: 25, LimitZones: true, Zones: store.ZoneScope{Only: manyIDs(z.ID, 2000)}})
+				return err
+			}, false},
+			{"audit log of a reader denied some zones", func(tx *gorm.DB) error {
+				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, Limit: 25, LimitZones: true, Zones: store.ZoneScope{All: true, Except: []string{store.NewID()}}})
+				return err
+			}, false},
+			{"audit log v2 of a reader denied many zones", func(tx *gorm.DB) error {
+				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, NoCount: true, Limit: 101, LimitZones: true, Zones: store.ZoneScope{All: true, Except: manyIDs(store.NewID(), 2000)},
+					After: &store.AuditCursor{At: now, ID: store.NewID()}})
+				return err
+			}, false},
+			// Issue 10, visible branch: a token naming more zones than a statement binds
+			// parameters passes its list as one (json_each on SQLite, an array on PostgreSQL).
+			{"zones, a token naming many zones", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Grants: []store.ZoneGrant{{Zones: manyIDs(z.ID, 2000)}, {Accounts: []string{a.ID}}}, Limit: 50})
+				return err
+			}, true},
+			{"zones, a grant excluding many zones", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Grants: []store.ZoneGrant{{Accounts: []string{a.ID}, ExcludeZones: manyIDs(store.NewID(), 2000)}}, Limit: 50})
+				return err
+			}, false},
+			{"zones of several accounts, a token naming many zones", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID, b.ID}, Grants: []store.ZoneGrant{{Zones: manyIDs(z.ID, 2000)}}, Limit: 50})
+				return err
+			}, true},
 			{"audit log, one action type", func(tx *gorm.DB) error {
 				_, _, err := store.ListAuditEntries(tx, store.AuditFilter{AccountID: a.ID, ActionType: "create", HideUserLogs: true, Limit: 25})
 				return err
@@ -317,6 +354,17 @@ func TestListQueryPlans(t *testing.T) {
 			}, false, true)
 		}
 	})
+}
+
+// manyIDs returns n sorted ids, first among them: a list longer than store.InIDs binds one
+// parameter per id.
+func manyIDs(first string, n int) []string {
+	ids := []string{first}
+	for len(ids) < n {
+		ids = append(ids, store.NewID())
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // checkPlans runs run, which calls one list function, and checks the query plan of every

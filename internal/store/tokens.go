@@ -247,14 +247,14 @@ func (APIToken) TableName() string { return "api_tokens" }
 func (AuthChange) TableName() string { return "auth_changes" }
 
 // ZoneAccounts maps each of the given zone ids that exists to its account id. The token cap uses
-// it to know which account a zone named in a policy belongs to.
+// it to know which account a zone named in a policy belongs to; the list may be of any length.
 func ZoneAccounts(tx *gorm.DB, ids []string) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	var zs []Zone
-	if err := tx.Select("id", "account_id").Where("id IN ?", ids).Find(&zs).Error; err != nil {
+	if err := tx.Select("id", "account_id").Where(InIDs(tx, "id", ids)).Find(&zs).Error; err != nil {
 		return nil, fmt.Errorf("find accounts of zones: %w", err)
 	}
 	for _, z := range zs {

@@ -45,10 +45,11 @@ func (g ZoneGrant) coversAll(candidates []string) bool {
 
 // where adds g's test to q, for zones of the candidate accounts only (sorted, without
 // duplicates): account conditions that hold for every candidate are left out, so that the
-// query planner can read the zones of one account in index order.
+// query planner can read the zones of one account in index order. A long zone id list binds as
+// one parameter (InIDs), so a token naming 40,000 zones fits in one statement.
 func (g ZoneGrant) where(q *gorm.DB, candidates []string) *gorm.DB {
 	if len(g.ExcludeZones) > 0 {
-		q = q.Where("zones.id NOT IN ?", g.ExcludeZones)
+		q = q.Where(NotInIDs(q, "zones.id", g.ExcludeZones))
 	}
 	if g.AllAccounts {
 		return q
@@ -62,11 +63,11 @@ func (g ZoneGrant) where(q *gorm.DB, candidates []string) *gorm.DB {
 	switch {
 	case len(full) == len(candidates):
 	case len(full) > 0 && len(g.Zones) > 0:
-		q = q.Where("(zones.account_id IN ? OR zones.id IN ?)", full, g.Zones)
+		q = q.Where("(zones.account_id IN ? OR ?)", full, InIDs(q, "zones.id", g.Zones))
 	case len(full) > 0:
 		q = q.Where("zones.account_id IN ?", full)
 	default:
-		q = q.Where("zones.id IN ?", g.Zones)
+		q = q.Where(InIDs(q, "zones.id", g.Zones))
 	}
 	return q
 }
@@ -256,7 +257,7 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 			q = q.Where("zones.account_id IN ?", accounts)
 		}
 		if ids != nil {
-			q = q.Where("zones.id IN ?", ids)
+			q = q.Where(InIDs(q, "zones.id", ids))
 		}
 		for _, g := range grants {
 			q = g.where(q, accounts)

@@ -47,6 +47,63 @@ func (a *Access) SeesZone(accountID, zoneID string) bool {
 	return false
 }
 
+// VisibleZones returns the zones of accountID the owner may learn of (those SeesZone accepts) as
+// a scope a query can test without listing the account's zones: limit is false when the owner
+// sees every zone of the account. It reads the compiled zone sets of the zone permission groups
+// (authz.ZoneSet, computed once per group), never the account's zones: a zone is seen when some
+// group's set holds it, so the scope is the union of the sets' parts for the account.
+func (a *Access) VisibleZones(accountID string) (limit bool, scope store.ZoneScope) {
+	if !a.Member(accountID) {
+		return true, store.ZoneScope{}
+	}
+	var (
+		all    bool
+		except []string // with all: the zones every all-zones set of the account excludes
+		only   = map[string]bool{}
+	)
+	for _, g := range zoneGroups {
+		s := a.Compiled.ZoneSet(g)
+		if s.DenyAll {
+			continue
+		}
+		if _, denied := slices.BinarySearch(s.DenyAccounts, accountID); denied {
+			continue
+		}
+		_, whole := slices.BinarySearch(s.Accounts, accountID)
+		switch {
+		case s.AllAccounts || whole:
+			if !all {
+				all, except = true, slices.Clone(s.ExcludeZones)
+			} else {
+				except = slices.DeleteFunc(except, func(z string) bool {
+					_, ok := slices.BinarySearch(s.ExcludeZones, z)
+					return !ok
+				})
+			}
+		default:
+			for _, z := range s.Zones {
+				if _, excluded := slices.BinarySearch(s.ExcludeZones, z); !excluded {
+					only[z] = true
+				}
+			}
+		}
+	}
+	if all {
+		// A zone another group allows by its own key is seen all the same.
+		except = slices.DeleteFunc(except, func(z string) bool { return only[z] })
+		if len(except) == 0 {
+			return false, store.ZoneScope{}
+		}
+		return true, store.ZoneScope{All: true, Except: except}
+	}
+	ids := make([]string, 0, len(only))
+	for z := range only {
+		ids = append(ids, z)
+	}
+	slices.Sort(ids)
+	return true, store.ZoneScope{Only: ids}
+}
+
 // managesAccountTokens reports whether the owner may create and change the account-owned tokens
 // of accountID (Account API Tokens Write).
 func (a *Access) managesAccountTokens(accountID string) bool {

@@ -87,7 +87,7 @@ func reachedAccounts(tx *gorm.DB, userID string, policies []string) ([]string, e
 	}
 	if len(zoneIDs) > 0 {
 		var accts []string
-		if err := tx.Model(&store.Zone{}).Where("id IN ?", zoneIDs).Distinct().Pluck("account_id", &accts).Error; err != nil {
+		if err := tx.Model(&store.Zone{}).Where(store.InIDs(tx, "id", zoneIDs)).Distinct().Pluck("account_id", &accts).Error; err != nil {
 			return nil, fmt.Errorf("find accounts of token zones: %w", err)
 		}
 		for _, id := range accts {
