@@ -132,8 +132,8 @@ var countersDown = map[Dialect][]string{
 	},
 }
 
-// goMigrations returns the migrations whose SQL differs between the dialects (triggers), as goose
-// Go migrations numbered in the same sequence as the files in migrations/.
+// goMigrations returns the migrations whose SQL differs between the dialects (triggers, column
+// collations), as goose Go migrations numbered in the same sequence as the files in migrations/.
 func goMigrations(d Dialect) []*goose.Migration {
 	run := func(stmts []string) *goose.GoFunc {
 		return &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
@@ -147,6 +147,7 @@ func goMigrations(d Dialect) []*goose.Migration {
 	}
 	return []*goose.Migration{
 		goose.NewGoMigration(countersVersion, run(countersUp[d]), run(countersDown[d])),
+		goose.NewGoMigration(recordNameCollationVersion, run(recordNameCollationUp[d]), run(recordNameCollationDown[d])),
 	}
 }
 
