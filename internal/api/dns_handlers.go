@@ -44,13 +44,14 @@ func (s *Server) handleDNSList(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The constraints become conditions of the query, so the database filters and pages.
 	o.Scopes = readScopes(r)
-	page, err := s.DNS.List(r.Context(), t.AccountID, t.Zone.ID, o)
+	page, err := s.DNS.ListJSON(r.Context(), t.AccountID, t.Zone.ID, o)
 	if err != nil {
 		return err
 	}
-	writeResult(w, page.Records, &ResultInfo{Page: page.Page, PerPage: page.PerPage, Count: page.Count,
-		TotalCount: page.TotalCount, TotalPages: page.TotalPages})
-	return nil
+	return writeResultJSON(w, &ResultInfo{Page: page.Page, PerPage: page.PerPage, Count: page.Count,
+		TotalCount: page.TotalCount, TotalPages: page.TotalPages}, func(b []byte) ([]byte, error) {
+		return append(b, page.Result...), nil
+	})
 }
 
 func (s *Server) handleDNSGet(w http.ResponseWriter, r *http.Request) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -166,6 +167,43 @@ func fieldPointer(field string) string {
 func writeResult(w http.ResponseWriter, result any, info *ResultInfo) {
 	writeJSON(w, http.StatusOK, envelope{Success: true, Errors: []errorItem{}, Messages: []message{}, Result: result, ResultInfo: info})
 }
+
+// writeResultJSON is writeResult for a result already encoded as JSON (by an appender such as
+// dns.AppendRecordsJSON): it writes the same bytes writeResult would, without encoding the
+// result by reflection. appendResult appends the result to the buffer it is given; its error
+// becomes the request's error before anything is written.
+func writeResultJSON(w http.ResponseWriter, info *ResultInfo, appendResult func([]byte) ([]byte, error)) error {
+	bp := resultBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], `{"success":true,"errors":[],"messages":[],"result":`...)
+	b, err := appendResult(b)
+	if err != nil {
+		resultBuffers.Put(bp)
+		return err
+	}
+	if info != nil {
+		b = append(b, `,"result_info":{"page":`...)
+		b = strconv.AppendInt(b, int64(info.Page), 10)
+		b = append(b, `,"per_page":`...)
+		b = strconv.AppendInt(b, int64(info.PerPage), 10)
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(info.Count), 10)
+		b = append(b, `,"total_count":`...)
+		b = strconv.AppendInt(b, int64(info.TotalCount), 10)
+		b = append(b, `,"total_pages":`...)
+		b = strconv.AppendInt(b, int64(info.TotalPages), 10)
+		b = append(b, '}')
+	}
+	b = append(b, '}', '\n')
+	writeJSONBytes(w, http.StatusOK, b)
+	if cap(b) <= maxPooledJSON {
+		*bp = b
+		resultBuffers.Put(bp)
+	}
+	return nil
+}
+
+// resultBuffers are writeResultJSON's reusable buffers.
+var resultBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // Header values every JSON answer carries. They are shared (net/http only reads them; Add would
 // copy, since their capacity is their length).

@@ -71,3 +71,34 @@ func TestWriteErrorMapsCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteResultJSONMatchesWriteResult holds the pre-encoded answer of hot lists byte-equal
+// to writeResult's, with and without result_info, and checks a failing appender writes nothing.
+func TestWriteResultJSONMatchesWriteResult(t *testing.T) {
+	result := []map[string]any{{"id": "a-b", "n": 1}, {"id": "c", "n": 2}}
+	for _, info := range []*ResultInfo{nil, {Page: 2, PerPage: 50, Count: 2, TotalCount: 52, TotalPages: 2}} {
+		want := httptest.NewRecorder()
+		writeResult(want, result, info)
+		got := httptest.NewRecorder()
+		err := writeResultJSON(got, info, func(b []byte) ([]byte, error) {
+			m, err := json.Marshal(result)
+			return append(b, m...), err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Body.String() != want.Body.String() || got.Code != want.Code {
+			t.Errorf("info %v:\n got %d %s\nwant %d %s", info, got.Code, got.Body, want.Code, want.Body)
+		}
+		for _, h := range []string{"Content-Type", "Cache-Control"} {
+			if got.Header().Get(h) != want.Header().Get(h) {
+				t.Errorf("%s = %q, want %q", h, got.Header().Get(h), want.Header().Get(h))
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	err := writeResultJSON(rec, nil, func(b []byte) ([]byte, error) { return b, errors.New("boom") })
+	if err == nil || rec.Body.Len() != 0 {
+		t.Errorf("failing appender: err %v, body %q", err, rec.Body)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/jsonappend"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -57,19 +58,77 @@ type wireRecord struct {
 	ModifiedOn time.Time      `json:"modified_on"`
 }
 
-// MarshalJSON encodes r in Cloudflare's wire shape (also what the audit log stores).
-func (r Record) MarshalJSON() ([]byte, error) {
-	w := wireRecord{ID: r.ID, ZoneID: r.ZoneID, ZoneName: r.ZoneName, Name: r.Name, Type: r.Type,
-		Content: r.Content, Proxiable: r.Proxiable(), Proxied: r.Proxied, TTL: r.TTL, Priority: r.Priority,
-		Data: r.Data, Tags: r.Tags, Meta: map[string]any{"auto_added": false, "source": "primary"},
-		CreatedOn: r.CreatedOn.UTC(), ModifiedOn: r.ModifiedOn.UTC()}
-	if r.Comment != "" {
-		w.Comment = &r.Comment
+// MarshalJSON encodes r in Cloudflare's wire shape (also what the audit log stores); see
+// AppendJSON.
+func (r Record) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil) }
+
+// AppendJSON appends r in Cloudflare's wire shape ("DNS Records for a Zone" in the Cloudflare
+// API v4 reference): id, zone_id, zone_name, name, type, content, proxiable, proxied, ttl,
+// locked, priority (only when set), data (SRV and CAA), comment (null when empty), tags,
+// settings, meta and the created_on and modified_on times (RFC 3339, UTC). The bytes are those
+// json.Marshal writes for wireRecord (a test holds them equal), without its reflection. The
+// error is json.Marshal's for Data, which holds only strings and numbers.
+func (r Record) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
+	b = jsonappend.Key(b, "id")
+	b = jsonappend.String(b, r.ID)
+	b = jsonappend.Key(b, "zone_id")
+	b = jsonappend.String(b, r.ZoneID)
+	b = jsonappend.Key(b, "zone_name")
+	b = jsonappend.String(b, r.ZoneName)
+	b = jsonappend.Key(b, "name")
+	b = jsonappend.String(b, r.Name)
+	b = jsonappend.Key(b, "type")
+	b = jsonappend.String(b, r.Type)
+	b = jsonappend.Key(b, "content")
+	b = jsonappend.String(b, r.Content)
+	b = jsonappend.Key(b, "proxiable")
+	b = jsonappend.Bool(b, r.Proxiable())
+	b = jsonappend.Key(b, "proxied")
+	b = jsonappend.Bool(b, r.Proxied)
+	b = jsonappend.Key(b, "ttl")
+	b = jsonappend.Int(b, int64(r.TTL))
+	b = append(b, `,"locked":false`...)
+	if r.Priority != nil {
+		b = jsonappend.Key(b, "priority")
+		b = jsonappend.Int(b, int64(*r.Priority))
 	}
-	if w.Tags == nil {
-		w.Tags = []string{}
+	if len(r.Data) > 0 {
+		b = jsonappend.Key(b, "data")
+		var err error
+		if b, err = jsonappend.Value(b, r.Data); err != nil {
+			return nil, fmt.Errorf("encode data of dns record %s: %w", r.ID, err)
+		}
 	}
-	return json.Marshal(w)
+	b = jsonappend.Key(b, "comment")
+	if r.Comment == "" {
+		b = append(b, "null"...)
+	} else {
+		b = jsonappend.String(b, r.Comment)
+	}
+	b = jsonappend.Key(b, "tags")
+	b = jsonappend.Strings(b, r.Tags)
+	b = append(b, `,"settings":{},"meta":{"auto_added":false,"source":"primary"}`...)
+	b = jsonappend.Key(b, "created_on")
+	b = jsonappend.Time(b, r.CreatedOn.UTC())
+	b = jsonappend.Key(b, "modified_on")
+	b = jsonappend.Time(b, r.ModifiedOn.UTC())
+	return append(b, '}'), nil
+}
+
+// AppendRecordsJSON appends recs as a JSON array of AppendJSON's objects.
+func AppendRecordsJSON(b []byte, recs []*Record) ([]byte, error) {
+	b = append(b, '[')
+	for i, r := range recs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = r.AppendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // fromStore builds the Record view of a stored row and its tags.

@@ -54,10 +54,17 @@ type Page struct {
 // Service manages DNS records.
 type Service struct {
 	db *store.DB
+	// pages caches encoded pages for ListJSON; nil when off.
+	pages *pageCache
 }
 
-// NewService returns a Service over db.
-func NewService(db *store.DB) *Service { return &Service{db: db} }
+// NewService returns a Service over db, with a cache of encoded pages of at most
+// DefaultPageCacheBytes (see ListJSON and SetPageCacheBytes).
+func NewService(db *store.DB) *Service {
+	s := &Service{db: db}
+	s.SetPageCacheBytes(DefaultPageCacheBytes)
+	return s
+}
 
 func zoneNotFound() error { return errs.E(errs.NotFound, "zone not found") }
 
@@ -95,9 +102,23 @@ func load(tx *gorm.DB, z *store.Zone, id string) (*Record, error) {
 
 // List returns one page of the zone's records selected by o.
 func (s *Service) List(ctx context.Context, accountID, zoneID string, o ListOptions) (*Page, error) {
+	o, err := o.normalized()
+	if err != nil {
+		return nil, err
+	}
 	if !store.ValidID(zoneID) {
 		return nil, zoneNotFound()
 	}
+	head, err := store.ZoneHeadByID(s.db.Gorm(ctx), accountID, zoneID)
+	if err != nil {
+		return nil, err
+	}
+	return s.list(ctx, accountID, zoneID, head, o)
+}
+
+// normalized fills in o's defaults (page 1, DefaultPerPage) and clamps PerPage into
+// 1..MaxPerPage; a page below 1 is an Invalid error.
+func (o ListOptions) normalized() (ListOptions, error) {
 	if o.Page == 0 {
 		o.Page = 1
 	}
@@ -105,47 +126,32 @@ func (s *Service) List(ctx context.Context, accountID, zoneID string, o ListOpti
 		o.PerPage = DefaultPerPage
 	}
 	if o.Page < 1 {
-		return nil, errs.InvalidField("page", "page is a whole number from 1.")
+		return o, errs.InvalidField("page", "page is a whole number from 1.")
 	}
 	o.PerPage = min(max(o.PerPage, 1), MaxPerPage)
-	tx := s.db.Gorm(ctx)
-	z, err := store.ZoneByID(tx, accountID, zoneID)
-	if err != nil {
-		return nil, err
-	}
-	f := store.DNSRecordFilter{AccountID: accountID, ZoneID: zoneID, Conds: normalizeConds(z.Name, o.Conds),
-		MatchAny: o.MatchAny, TagConds: o.TagConds, TagMatchAny: o.TagMatchAny, Search: o.Search,
-		Order: o.Order, Desc: o.Desc, Scopes: o.Scopes, Offset: (o.Page - 1) * o.PerPage, Limit: o.PerPage}
-	rows, total, err := store.ListDNSRecords(tx, f)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := toRecords(tx, z.Name, rows)
-	if err != nil {
-		return nil, err
-	}
-	return &Page{Records: recs, Page: o.Page, PerPage: o.PerPage, Count: len(recs), TotalCount: int(total),
-		TotalPages: int((total + int64(o.PerPage) - 1) / int64(o.PerPage))}, nil
+	return o, nil
 }
 
-func toRecords(tx *gorm.DB, zoneName string, rows []store.DNSRecord) ([]*Record, error) {
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	tags, err := store.DNSRecordTags(tx, ids)
+// list reads one page of the zone head belongs to; o is normalized.
+func (s *Service) list(ctx context.Context, accountID, zoneID string, head store.ZoneHead, o ListOptions) (*Page, error) {
+	f := store.DNSRecordFilter{AccountID: accountID, ZoneID: zoneID, Conds: normalizeConds(head.Name, o.Conds),
+		MatchAny: o.MatchAny, TagConds: o.TagConds, TagMatchAny: o.TagMatchAny, Search: o.Search,
+		Order: o.Order, Desc: o.Desc, Scopes: o.Scopes, Offset: (o.Page - 1) * o.PerPage, Limit: o.PerPage,
+		RecordCount: &head.RecordCount}
+	rows, total, err := store.ListDNSRecords(s.db.Gorm(ctx), f)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Record, 0, len(rows))
+	recs := make([]*Record, 0, len(rows))
 	for i := range rows {
-		r, err := fromStore(zoneName, &rows[i], tags[rows[i].ID])
+		r, err := fromStore(head.Name, &rows[i].DNSRecord, rows[i].Tags)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		recs = append(recs, r)
 	}
-	return out, nil
+	return &Page{Records: recs, Page: o.Page, PerPage: o.PerPage, Count: len(recs), TotalCount: int(total),
+		TotalPages: int((total + int64(o.PerPage) - 1) / int64(o.PerPage))}, nil
 }
 
 // Create adds a record to the zone zoneID of accountID. check may be nil; it sees only the new

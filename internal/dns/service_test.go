@@ -609,3 +609,117 @@ func TestConcurrentCNAMERule(t *testing.T) {
 		}
 	})
 }
+
+// TestListMatchesGet holds the listing's lean scan (fixed columns, tags read with the rows on
+// SQLite, timestamps parsed from their text) equal to Get, which reads through GORM, for records
+// using every optional field, on both databases.
+func TestListMatchesGet(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := dns.NewService(db)
+		acc, zone := seedZone(t, db, "example.com")
+		tags := []string{"team:dns", "env:prod <blue>", "a:"}
+		ps := []dns.Params{
+			rec("A", "example.com", "192.0.2.1"),
+			{Type: sp("TXT"), Name: sp("_acme-challenge"), Content: sp(`"tok-1 \"q\" ü"`), TTL: ip(120), Comment: sp("certbot & co"), Tags: &tags},
+			{Type: sp("MX"), Name: sp("mail"), Content: sp("mx.example.com"), Priority: ip(10)},
+			{Type: sp("SRV"), Name: sp("_sip._tcp"), Content: sp("5 5060 sip.example.com"), Priority: ip(0)},
+			{Type: sp("CNAME"), Name: sp("www"), Content: sp("example.com"), Proxied: bp(true)},
+		}
+		for _, p := range ps {
+			mustCreate(t, s, acc, zone, p)
+		}
+		page, err := s.List(context.Background(), acc, zone, dns.ListOptions{PerPage: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.TotalCount != len(ps) || len(page.Records) != len(ps) {
+			t.Fatalf("listed %d of total %d, want %d", len(page.Records), page.TotalCount, len(ps))
+		}
+		for _, r := range page.Records {
+			g, err := s.Get(context.Background(), acc, zone, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lj, _ := json.Marshal(r)
+			gj, _ := json.Marshal(g)
+			if string(lj) != string(gj) || !r.CreatedOn.Equal(g.CreatedOn) || r.CreatedOn.IsZero() {
+				t.Errorf("listed %s\n     get %s", lj, gj)
+			}
+		}
+		// Another account's zone id lists nothing: the zone is not found.
+		other, _ := seedZone(t, db, "other.example")
+		if _, err := s.List(context.Background(), other, zone, dns.ListOptions{}); errs.As(err) == nil || errs.As(err).Code != errs.NotFound {
+			t.Errorf("list through another account: %v, want NotFound", err)
+		}
+	})
+}
+
+// TestListJSONCache checks the cache of encoded pages: a repeated listing is served the same
+// bytes; every kind of change (create, tags-only patch, comment-only patch, delete) is seen by the
+// next listing; callers with other scopes or options never get another's page; a zone of another
+// account is refused even when its page is cached; and the answers equal those of a Service
+// without a cache, on both databases.
+func TestListJSONCache(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := dns.NewService(db)
+		plain := dns.NewService(db)
+		plain.SetPageCacheBytes(0)
+		acc, zone := seedZone(t, db, "example.com")
+		other, _ := seedZone(t, db, "other.example")
+		a := mustCreate(t, s, acc, zone, rec("A", "www", "192.0.2.1"))
+		mustCreate(t, s, acc, zone, rec("TXT", "_acme-challenge", "tok"))
+		acme := []authz.RecordFilter{{Allow: []authz.RecordMatch{{Types: []string{"TXT"}, Names: []authz.RecordName{{Kind: authz.NameIs, Value: "_acme-challenge.example.com"}}}}}}
+		list := func(svc *dns.Service, accountID string, o dns.ListOptions) string {
+			t.Helper()
+			p, err := svc.ListJSON(ctx, accountID, zone, o)
+			if err != nil {
+				t.Fatalf("ListJSON: %v", err)
+			}
+			return fmt.Sprintf("%d/%d %s", p.Count, p.TotalCount, p.Result)
+		}
+		check := func(step string) {
+			t.Helper()
+			for _, o := range []dns.ListOptions{{}, {Scopes: acme}, {PerPage: 1}, {Conds: []store.DNSCond{{Field: "type", Op: store.DNSOpIn, Values: []string{"A"}}}}} {
+				first := list(s, acc, o)
+				if again := list(s, acc, o); again != first {
+					t.Errorf("%s: repeated listing differs:\n%s\n%s", step, first, again)
+				}
+				if want := list(plain, acc, o); first != want {
+					t.Errorf("%s, options %+v: cached\n%s\nwant\n%s", step, o, first, want)
+				}
+			}
+			if _, err := s.ListJSON(ctx, other, zone, dns.ListOptions{}); errs.As(err) == nil || errs.As(err).Code != errs.NotFound {
+				t.Errorf("%s: another account's listing of the zone: %v, want NotFound", step, err)
+			}
+		}
+		check("start")
+		if got := list(s, acc, dns.ListOptions{Scopes: acme}); strings.Contains(got, "192.0.2.1") {
+			t.Errorf("the ACME-scoped page shows an A record: %s", got)
+		}
+		b := mustCreate(t, s, acc, zone, rec("AAAA", "www", "2001:db8::1"))
+		check("after create")
+		tags := []string{"env:prod"}
+		if _, err := s.Patch(ctx, actor, acc, zone, a.ID, dns.Params{Tags: &tags}, nil); err != nil {
+			t.Fatal(err)
+		}
+		check("after tags patch")
+		if !strings.Contains(list(s, acc, dns.ListOptions{}), "env:prod") {
+			t.Error("the tag added by a patch is not listed")
+		}
+		if _, err := s.Patch(ctx, actor, acc, zone, a.ID, dns.Params{Comment: sp("new comment")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		check("after comment patch")
+		if !strings.Contains(list(s, acc, dns.ListOptions{}), "new comment") {
+			t.Error("the comment set by a patch is not listed")
+		}
+		if _, err := s.Delete(ctx, actor, acc, zone, b.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		check("after delete")
+		if strings.Contains(list(s, acc, dns.ListOptions{}), "2001:db8::1") {
+			t.Error("a deleted record is still listed")
+		}
+	})
+}

@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
+
+	"github.com/latchkey/latchkey/internal/errs"
 )
 
 // Exact row counters (issue 10): zones.record_count holds the number of dns_records rows of the
@@ -129,8 +132,8 @@ var countersDown = map[Dialect][]string{
 	},
 }
 
-// goMigrations returns the migrations whose SQL differs between the dialects (triggers), as goose
-// Go migrations numbered in the same sequence as the files in migrations/.
+// goMigrations returns the migrations whose SQL differs between the dialects (triggers, column
+// collations), as goose Go migrations numbered in the same sequence as the files in migrations/.
 func goMigrations(d Dialect) []*goose.Migration {
 	run := func(stmts []string) *goose.GoFunc {
 		return &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
@@ -144,6 +147,7 @@ func goMigrations(d Dialect) []*goose.Migration {
 	}
 	return []*goose.Migration{
 		goose.NewGoMigration(countersVersion, run(countersUp[d]), run(countersDown[d])),
+		goose.NewGoMigration(recordNameCollationVersion, run(recordNameCollationUp[d]), run(recordNameCollationDown[d])),
 	}
 }
 
@@ -158,6 +162,31 @@ func ZoneRecordCount(tx *gorm.DB, accountID, zoneID string) (int64, error) {
 		return 0, nil
 	}
 	return n[0], nil
+}
+
+// ZoneHead is what listing a zone's records needs of the zone: its name, its record counter,
+// and the DNS change feed's sequence number read in the same statement (dns.Service.ListJSON
+// keys its cache of pages by it).
+type ZoneHead struct {
+	Name         string
+	RecordCount  int64
+	DNSChangeSeq int64
+}
+
+// ZoneHeadByID reads the name and the record counter of the zone id of accountID, and the DNS
+// change counter, in one short statement (the record listing's first); a zone of another
+// account, or none, is NotFound.
+func ZoneHeadByID(tx *gorm.DB, accountID, id string) (ZoneHead, error) {
+	var h ZoneHead
+	err := tx.Raw("SELECT name, record_count, (SELECT seq FROM dns_change_counter WHERE id = 1) FROM zones WHERE id = ? AND account_id = ?",
+		id, accountID).Row().Scan(&h.Name, &h.RecordCount, &h.DNSChangeSeq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, errs.E(errs.NotFound, "zone not found")
+	}
+	if err != nil {
+		return h, fmt.Errorf("read zone: %w", err)
+	}
+	return h, nil
 }
 
 // AccountZoneCount returns the total number of zones of the given accounts, from their counters

@@ -19,3 +19,19 @@ func RunCountersMigration(ctx context.Context, db *DB, up bool) error {
 	}
 	return nil
 }
+
+// RunRecordNameCollationMigration runs the byte-order record names migration's down (up false)
+// or up statements on db, so that a test can write records under the database's own collation
+// and check what the up migration makes of them.
+func RunRecordNameCollationMigration(ctx context.Context, db *DB, up bool) error {
+	stmts := recordNameCollationDown[db.dialect]
+	if up {
+		stmts = recordNameCollationUp[db.dialect]
+	}
+	for _, s := range stmts {
+		if err := db.gorm.WithContext(ctx).Exec(s).Error; err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return nil
+}

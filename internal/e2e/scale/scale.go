@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -72,6 +73,13 @@ type Options struct {
 	Dir string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// Only, when set, limits the measured reads to those whose names contain one of these
+	// strings (the write phase is skipped unless one of them is "POST").
+	Only []string
+	// CPUProfile, when set, receives a CPU profile (runtime/pprof) of the measured reads and
+	// writes of the last size of the last database; both the server and the clients run in this
+	// process.
+	CPUProfile io.Writer
 }
 
 // Stat is the latency distribution of one measured request kind.
@@ -274,7 +282,16 @@ func runOne(ctx context.Context, o Options, dbName string, size Size) (*Result, 
 	for _, p := range res.Problems {
 		fmt.Fprintf(o.Log, "  problem: %s\n", p)
 	}
+	if o.CPUProfile != nil && dbName == o.Databases[len(o.Databases)-1] && size == o.Sizes[len(o.Sizes)-1] {
+		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, name := range Reads {
+		if !o.measures(name) {
+			continue
+		}
 		req := ReadRequest(name, seeded)
 		if o.Warmup > 0 {
 			Load(ctx, c, req, o.ReadConns, o.Warmup)
@@ -282,6 +299,9 @@ func runOne(ctx context.Context, o Options, dbName string, size Size) (*Result, 
 		st := Load(ctx, c, req, o.ReadConns, o.Duration)
 		res.Stats[name] = st
 		fmt.Fprintf(o.Log, "  %-70s p50 %7.2f ms  p99 %7.2f ms  %8.0f req/s  %d failed\n", name, ms(st.P50), ms(st.P99), st.PerSecond, st.Failures)
+	}
+	if !o.measures(Create) {
+		return res, nil
 	}
 	st, created := Creates(ctx, c, seeded, o.WriteConns, o.Duration)
 	res.Stats[Create] = st
@@ -292,6 +312,19 @@ func runOne(ctx context.Context, o Options, dbName string, size Size) (*Result, 
 	res.Writes = CheckWrites(created, stored)
 	fmt.Fprintf(o.Log, "  %-70s p50 %7.2f ms  p99 %7.2f ms  %8.0f req/s  %d failed; %s\n", Create, ms(st.P50), ms(st.P99), st.PerSecond, st.Failures, res.Writes)
 	return res, nil
+}
+
+// measures says whether the request kind name is measured (Options.Only).
+func (o *Options) measures(name string) bool {
+	if len(o.Only) == 0 {
+		return true
+	}
+	for _, s := range o.Only {
+		if s != "" && strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -37,6 +37,9 @@ func WriteTable(w io.Writer, results []Result, o Options) int {
 		fmt.Fprintln(w, "| request | size | p50 ms | p99 ms | req/s | p50 × smallest | p99 × smallest |")
 		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|")
 		for _, name := range append(append([]string{}, Reads...), Create) {
+			if !o.measures(name) {
+				continue
+			}
 			base := rs[0].Stats[name]
 			for _, r := range rs {
 				st := r.Stats[name]
@@ -48,16 +51,21 @@ func WriteTable(w io.Writer, results []Result, o Options) int {
 					Thousands(int(st.PerSecond+0.5)), fail, ratio(st.P50, base.P50), ratio(st.P99, base.P99))
 			}
 		}
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| DNS creates | size | creates/s | p50 ms | p99 ms | written exactly once |")
-		fmt.Fprintln(w, "|---|---|---:|---:|---:|---|")
-		for _, r := range rs {
-			st := r.Stats[Create]
-			fmt.Fprintf(w, "| %d clients | %s | %s | %.2f | %.2f | %s |\n", o.WriteConns, r.Size, Thousands(int(st.PerSecond+0.5)), ms(st.P50), ms(st.P99), r.Writes)
+		if o.measures(Create) {
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, "| DNS creates | size | creates/s | p50 ms | p99 ms | written exactly once |")
+			fmt.Fprintln(w, "|---|---|---:|---:|---:|---|")
+			for _, r := range rs {
+				st := r.Stats[Create]
+				fmt.Fprintf(w, "| %d clients | %s | %s | %.2f | %.2f | %s |\n", o.WriteConns, r.Size, Thousands(int(st.PerSecond+0.5)), ms(st.P50), ms(st.P99), r.Writes)
+			}
 		}
 		fmt.Fprintln(w)
 		last := rs[len(rs)-1]
 		for _, name := range Reads {
+			if !o.measures(name) {
+				continue
+			}
 			if growthGoal[name] && len(rs) > 1 {
 				g := float64(last.Stats[name].P50) / float64(max(1, rs[0].Stats[name].P50))
 				ok := g <= MaxGrowth
@@ -72,8 +80,8 @@ func WriteTable(w io.Writer, results []Result, o Options) int {
 			}
 		}
 		for _, r := range rs {
-			missed += b2i(!r.Writes.OK())
-			if !r.Writes.OK() {
+			if o.measures(Create) && !r.Writes.OK() {
+				missed++
 				fmt.Fprintf(w, "- %s creates at %s: %s\n", mark(false), r.Size, r.Writes)
 			}
 			for _, p := range r.Problems {

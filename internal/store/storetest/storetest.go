@@ -5,6 +5,12 @@
 // postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable). Where it does not answer, the
 // PostgreSQL half of a test is skipped with a message — except under CI (CI=true), where a missing
 // server fails the test, because CI provides one.
+//
+// PostgreSQL test databases are created with the server's default collation (this machine's is
+// C.UTF-8, which compares text by bytes) unless LATCHKEY_TEST_POSTGRES_ICU_LOCALE names an ICU
+// locale, e.g. en-US-u-ka-shifted: then every one uses that locale as its default collation, so
+// that any store test can be run against a linguistic collation such as a stock PostgreSQL's.
+// PostgresICU creates one such database for a single test.
 package storetest
 
 import (
@@ -14,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -24,6 +31,17 @@ import (
 
 // DefaultPostgresURL is the administrative connection used to create test databases.
 const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// ICULocaleEnv names the environment variable that, when set to an ICU locale, makes every
+// PostgreSQL test database use that locale as its default collation.
+const ICULocaleEnv = "LATCHKEY_TEST_POSTGRES_ICU_LOCALE"
+
+// Linguistic is the ICU locale of a PostgreSQL database that compares text the way a stock
+// PostgreSQL does: the official Docker image and most distributions create databases with glibc's
+// en_US.UTF-8, which, like ICU's en-US with alternate=shifted ("ka-shifted"), ignores punctuation
+// at the first comparison level, so "_acme-challenge.www.example" sorts after
+// "_acme-challenge/" there but before it in byte order.
+const Linguistic = "en-US-u-ka-shifted"
 
 // Each runs fn as a subtest on SQLite and on PostgreSQL, each with a fresh migrated database.
 func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
@@ -41,6 +59,26 @@ func SQLite(t testing.TB) *store.DB {
 // PostgresURL returns a URL of a new, migrated PostgreSQL database that is dropped when the test
 // ends. It skips (or, under CI, fails) when no server answers.
 func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return postgresURL(t, os.Getenv(ICULocaleEnv))
+}
+
+// PostgresICU returns a new migrated PostgreSQL database, dropped when the test ends, whose
+// default collation is the ICU locale icuLocale (e.g. Linguistic) instead of the server's.
+func PostgresICU(t testing.TB, icuLocale string) *store.DB {
+	t.Helper()
+	if icuLocale == "" {
+		t.Fatal("PostgresICU needs an ICU locale")
+	}
+	return open(t, postgresURL(t, icuLocale))
+}
+
+// icuLocaleShape is what an ICU locale name may hold; it is spliced into CREATE DATABASE.
+var icuLocaleShape = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// postgresURL creates the database of PostgresURL, with the ICU locale icuLocale as its default
+// collation when it is not empty.
+func postgresURL(t testing.TB, icuLocale string) string {
 	t.Helper()
 	admin := os.Getenv("LATCHKEY_TEST_POSTGRES_URL")
 	if admin == "" {
@@ -63,7 +101,17 @@ func PostgresURL(t testing.TB) string {
 		t.Skipf("skipping the PostgreSQL half: no server at %s (%v); start one or set LATCHKEY_TEST_POSTGRES_URL", admin, err)
 	}
 	name := "latchkey_test_" + store.NewID()[:16]
-	if _, err := adb.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	create := "CREATE DATABASE " + name
+	if icuLocale != "" {
+		if !icuLocaleShape.MatchString(icuLocale) {
+			adb.Close()
+			t.Fatalf("ICU locale %q: only letters, digits, hyphens and underscores", icuLocale)
+		}
+		// template0, because template1's collation may differ; LOCALE sets the libc locale
+		// PostgreSQL still requires, which the ICU locale overrides for comparisons.
+		create += " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '" + icuLocale + "' LOCALE 'C.UTF-8'"
+	}
+	if _, err := adb.ExecContext(ctx, create); err != nil {
 		adb.Close()
 		t.Fatalf("create test database: %v", err)
 	}

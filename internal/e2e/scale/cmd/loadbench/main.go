@@ -14,6 +14,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/latchkey/latchkey/internal/e2e/scale"
 )
+
+var cpuOut io.Writer
 
 func main() {
 	dbs := flag.String("db", "sqlite,postgres", "databases to measure: sqlite, postgres or both")
@@ -32,6 +35,8 @@ func main() {
 	writes := flag.Int("write-conns", 16, "concurrent clients of DNS record creates")
 	pg := flag.String("postgres-url", os.Getenv("LATCHKEY_TEST_POSTGRES_URL"), "administrative PostgreSQL URL (default postgres://postgres@127.0.0.1:5432/postgres)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default a new temporary directory, removed afterwards)")
+	only := flag.String("only", "", "measure only the requests whose names contain one of these comma-separated strings (e.g. \"dns_records,/zones?\"; \"POST\" for creates)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured requests (server and clients) to this file")
 	flag.Parse()
 	ss, err := parseSizes(*sizes)
 	if err != nil {
@@ -49,7 +54,20 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	o := scale.Options{Databases: strings.Split(*dbs, ","), Sizes: ss, Duration: *duration, Warmup: *warmup,
+	var onlyList []string
+	if *only != "" {
+		onlyList = strings.Split(*only, ",")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		cpuOut = f
+	}
+	o := scale.Options{Only: onlyList, CPUProfile: cpuOut, Databases: strings.Split(*dbs, ","), Sizes: ss, Duration: *duration, Warmup: *warmup,
 		ReadConns: *reads, WriteConns: *writes, PostgresURL: *pg, Dir: *dir, Log: os.Stderr}
 	results, err := scale.Run(ctx, o)
 	missed := scale.WriteTable(os.Stdout, results, o)
