@@ -3,8 +3,8 @@ package jsonappend
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
