@@ -194,8 +194,9 @@ type MembersView struct {
 	Pagination  Pagination
 	// CanWrite shows the invite form and the change and remove buttons.
 	CanWrite bool
-	// Roles and Zones are the invite form's choices.
-	Roles, Zones []Option
+	// Roles are the invite form's roles; Zones its zone picker.
+	Roles []Option
+	Zones ZonePicker
 	// Form is the invite form, with errors after a failed one.
 	Form Form
 	// Invited is set right after an invitation: its code is shown this once.
@@ -220,9 +221,10 @@ func (i Invitation) ExpiresLabel() string { return i.Expires.UTC().Format("Jan 2
 
 // MemberEditView is the page that changes a member's role and zones.
 type MemberEditView struct {
-	Member       Member
-	Roles, Zones []Option
-	Form         Form
+	Member Member
+	Roles  []Option
+	Zones  ZonePicker
+	Form   Form
 }
 
 // MemberDeleteView asks to confirm a member's removal.

@@ -64,10 +64,11 @@ type TokenListView struct {
 	Tokens   []TokenRowItem
 	Statuses []Option // the status filter
 	Status   string   // the filter in force ("" for all)
-	// Query is the name search; Zones the zone filter's options, Zone the zone in force.
-	Query string
-	Zones []Option
-	Zone  string
+	// Query is the name search; ZoneFilter the zone filter (nil when the user sees no zone),
+	// Zone the id of the zone in force.
+	Query      string
+	ZoneFilter *ZonePicker
+	Zone       string
 	// Total is how many tokens there are before filtering; Limit how many the owner may hold.
 	Total int
 	Limit int
@@ -122,6 +123,7 @@ type TokenRow struct {
 	ZoneMode  string // account (all zones of an account), zone (specific zones) or except
 	AccountID string
 	ZoneIDs   []string
+	ZoneNames string
 	DNSNames  string
 	DNSTypes  string
 	// NsMode is "" (every namespace of the account), "only" or "except"; NamespaceIDs the
@@ -134,7 +136,8 @@ type TokenRow struct {
 	Levels    []Option
 	ZoneModes []Option
 	Accounts  []Option
-	Zones     []OptionGroup
+	// ZonePicker chooses the zones of "Specific zones" and "All zones of an account except…".
+	ZonePicker ZonePicker
 	// IsDNS shows the record constraint fields.
 	IsDNS bool
 	// IsKV shows the namespace choice; NsModes and Namespaces are its options.
@@ -269,10 +272,12 @@ type TokenCheckView struct {
 	Tokens    []Option
 	Perms     []OptionGroup
 	Resources []OptionGroup
-	Name      string // DNS record name
-	Type      string // DNS record type
-	IP        string
-	Errors    map[string]string
+	// Zone picks a zone instead of one of Resources.
+	Zone   ZonePicker
+	Name   string // DNS record name
+	Type   string // DNS record type
+	IP     string
+	Errors map[string]string
 	// Answered is set once a question was asked and valid.
 	Answered bool
 	Allowed  bool

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/authz"
@@ -64,7 +63,11 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
-	zoneNames, err := s.zoneNames(r.Context(), p, acct.ID)
+	finder, err := s.memberZoneFinder(r, p, acct)
+	if err != nil {
+		return err
+	}
+	named, err := memberZoneNames(finder, ms...)
 	if err != nil {
 		return err
 	}
@@ -80,9 +83,12 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 		v.Pagination.NextURL = fmt.Sprintf("/members?page=%d", page+1)
 	}
 	for _, m := range ms {
-		v.Members = append(v.Members, memberView(m, p, zoneNames))
+		v.Members = append(v.Members, memberView(m, p, named))
 	}
-	v.Roles, v.Zones = roleOptions(f.Value("role")), zoneOptions(zoneNames, zones)
+	v.Roles = roleOptions(f.Value("role"))
+	if v.Zones, err = memberZonePicker(finder, acct, zones, f); err != nil {
+		return err
+	}
 	if f.Value("role") == "" {
 		// No role is preselected: granting one is a choice to make, not a default.
 		v.Roles = append([]web.Option{{Value: "", Label: "Choose a role…", Selected: true}}, v.Roles...)
@@ -90,21 +96,50 @@ func (s *server) renderMembers(w http.ResponseWriter, r *http.Request, status in
 	return s.render(w, r, status, web.Members(s.page(w, r, "Members", "members"), v))
 }
 
-// zoneNames returns the account's zones that the signed-in user sees, in name order: a member
+// memberZoneFinder finds zones of the account among those the signed-in user sees: a member
 // limited to some zones is offered, and shown in others' roles, only those.
-func (s *server) zoneNames(ctx context.Context, p *principal, accountID string) ([]store.Zone, error) {
-	zs, _, err := s.Zones.List(ctx, store.ZoneFilter{AccountIDs: []string{accountID}})
+func (s *server) memberZoneFinder(r *http.Request, p *principal, acct *store.Account) (*zoneFinder, error) {
+	acc, err := tokens.UserAccess(s.DB.Gorm(r.Context()), p.User.ID)
 	if err != nil {
 		return nil, err
 	}
-	acc, err := tokens.UserAccess(s.DB.Gorm(ctx), p.User.ID)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(zs, func(z store.Zone) bool { return !acc.SeesZone(accountID, z.ID) }), nil
+	return newZoneFinder(s.DB.Gorm(r.Context()), acc, []store.Account{*acct}), nil
 }
 
-func memberView(m members.Member, p *principal, zones []store.Zone) web.Member {
+// memberZonesShown bounds the zones a member's row names; the rest are counted.
+const memberZonesShown = 10
+
+// memberZoneNames looks up, at once, the zones the members' rows name: the first
+// memberZonesShown of each member's zones that the viewer sees.
+func memberZoneNames(f *zoneFinder, ms ...members.Member) (map[string]*store.Zone, error) {
+	var ids []string
+	for _, m := range ms {
+		ids = append(ids, m.Zones[:min(len(m.Zones), memberZonesShown)]...)
+	}
+	return f.byIDs(ids)
+}
+
+// memberZonePicker is the invite and edit forms' zone picker over the account, with the chosen
+// zones (ids) that the viewer sees and the names typed into it.
+func memberZonePicker(f *zoneFinder, acct *store.Account, chosen []string, form web.Form) (web.ZonePicker, error) {
+	zp := web.ZonePicker{ID: "field-zones", Field: "zones", NamesField: "zone_names", Label: "Limit to zones (optional)",
+		SearchURL: zoneSearchURL(acct.ID, anyZonePerm), Names: form.Value("zone_names"), Error: form.ErrorFor("zones"),
+		Hint: "None chosen: every zone. Search and choose zones to limit the role to them."}
+	found, err := f.byIDs(chosen)
+	if err != nil {
+		return zp, err
+	}
+	for _, id := range chosen {
+		if z := found[id]; z != nil {
+			zp.Chosen = append(zp.Chosen, web.Option{Value: z.ID, Label: z.Name, Selected: true})
+		}
+	}
+	return zp, nil
+}
+
+// memberView is a member's row; zones holds the zones of the member the viewer sees (looked up
+// by memberZoneNames).
+func memberView(m members.Member, p *principal, zones map[string]*store.Zone) web.Member {
 	v := web.Member{ID: m.ID, Email: m.Email, RoleName: m.Role.Name, Status: m.Status,
 		You: m.UserID != nil && *m.UserID == p.User.ID}
 	if m.Status == store.MembershipPending && m.ExpiresAt != nil {
@@ -118,13 +153,13 @@ func memberView(m members.Member, p *principal, zones []store.Zone) web.Member {
 	}
 	// zones holds only what the viewer sees; the rest of the member's scope is counted, not named.
 	hidden := 0
-	for _, id := range m.Zones {
-		i := slices.IndexFunc(zones, func(z store.Zone) bool { return z.ID == id })
-		if i < 0 {
+	for i, id := range m.Zones {
+		z := zones[id]
+		if z == nil || i >= memberZonesShown {
 			hidden++
 			continue
 		}
-		v.Zones = append(v.Zones, zones[i].Name)
+		v.Zones = append(v.Zones, z.Name)
 	}
 	switch {
 	case hidden == 1:
@@ -143,21 +178,30 @@ func roleOptions(selected string) []web.Option {
 	return out
 }
 
-func zoneOptions(zones []store.Zone, selected []string) []web.Option {
-	out := make([]web.Option, len(zones))
-	for i, z := range zones {
-		out[i] = web.Option{Value: z.ID, Label: z.Name, Selected: slices.Contains(selected, z.ID)}
-	}
-	return out
-}
-
-// memberChange reads the role and zone scope fields.
-func memberChange(r *http.Request, f web.Form) members.Change {
-	c := members.Change{RoleID: f.Value("role")}
-	if zs := r.PostForm["zones"]; len(zs) > 0 {
+// memberChange reads the role and zone scope fields: the zones chosen in the picker, and the
+// names typed into it without JavaScript, which must name zones of the account the user sees
+// (otherwise ok is false and f says why beside the picker).
+func (s *server) memberChange(r *http.Request, p *principal, acct *store.Account, f web.Form) (c members.Change, ok bool, err error) {
+	c = members.Change{RoleID: f.Value("role")}
+	if zs := compactStrings(r.PostForm["zones"]); len(zs) > 0 {
 		c.Zones = zs
 	}
-	return c
+	if strings.TrimSpace(r.PostForm.Get("zone_names")) == "" {
+		return c, true, nil
+	}
+	finder, err := s.memberZoneFinder(r, p, acct)
+	if err != nil {
+		return c, false, err
+	}
+	ids, msg, err := finder.byNames(r.PostForm.Get("zone_names"))
+	if err != nil || msg != "" {
+		f.Errors["zones"] = msg
+		f.Values["zone_names"] = r.PostForm.Get("zone_names") // kept for correcting
+		return c, false, err
+	}
+	c.Zones = compactStrings(append(c.Zones, ids...))
+	f.Values["zone_names"] = ""
+	return c, true, nil
 }
 
 // memberFieldError puts a members error beside its field: the service says "roles" where the
@@ -193,9 +237,14 @@ func (s *server) handleMemberInvite(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	c := memberChange(r, f)
+	c, ok, err := s.memberChange(r, p, acct, f)
+	if err != nil {
+		return err
+	}
 	if c.RoleID == "" {
 		f.Errors["role"] = "Choose a role."
+	}
+	if !ok || c.RoleID == "" {
 		return s.renderMembers(w, r, http.StatusUnprocessableEntity, f, c.Zones, nil)
 	}
 	m, code, err := s.Members.Invite(r.Context(), s.actor(r, p.User), g, acct.ID, f.Value("email"), c)
@@ -265,11 +314,18 @@ func (s *server) handleMemberEdit(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *server) renderMemberEdit(w http.ResponseWriter, r *http.Request, status int, p *principal, m *members.Member, f web.Form, zones []string) error {
-	zs, err := s.zoneNames(r.Context(), p, m.AccountID)
+	finder, err := s.memberZoneFinder(r, p, p.Account)
 	if err != nil {
 		return err
 	}
-	v := web.MemberEditView{Member: memberView(*m, p, zs), Roles: roleOptions(f.Value("role")), Zones: zoneOptions(zs, zones), Form: f}
+	named, err := memberZoneNames(finder, *m)
+	if err != nil {
+		return err
+	}
+	v := web.MemberEditView{Member: memberView(*m, p, named), Roles: roleOptions(f.Value("role")), Form: f}
+	if v.Zones, err = memberZonePicker(finder, p.Account, zones, f); err != nil {
+		return err
+	}
 	return s.render(w, r, status, web.MemberEdit(s.page(w, r, "Change role · "+m.Email, "members"), v))
 }
 
@@ -288,7 +344,13 @@ func (s *server) handleMemberEditSubmit(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	c := memberChange(r, f)
+	c, ok, err := s.memberChange(r, p, acct, f)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.renderMemberEdit(w, r, http.StatusUnprocessableEntity, p, m, f, c.Zones)
+	}
 	if _, err := s.Members.Update(r.Context(), s.actor(r, p.User), g, acct.ID, m.ID, c); err != nil {
 		if !memberFieldError(&f, err) {
 			return err
@@ -311,11 +373,15 @@ func (s *server) handleMemberDeleteConfirm(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *server) renderMemberDelete(w http.ResponseWriter, r *http.Request, status int, p *principal, acct *store.Account, m *members.Member, errMsg string) error {
-	zs, err := s.zoneNames(r.Context(), p, acct.ID)
+	finder, err := s.memberZoneFinder(r, p, acct)
 	if err != nil {
 		return err
 	}
-	v := web.MemberDeleteView{AccountName: acct.Name, Member: memberView(*m, p, zs), Error: errMsg}
+	named, err := memberZoneNames(finder, *m)
+	if err != nil {
+		return err
+	}
+	v := web.MemberDeleteView{AccountName: acct.Name, Member: memberView(*m, p, named), Error: errMsg}
 	return s.render(w, r, status, web.MemberDelete(s.page(w, r, "Remove "+m.Email, "members"), v))
 }
 

@@ -55,6 +55,9 @@ func (s *server) routes() http.Handler {
 
 	mux.Handle("GET /zones", s.handle(requireUser(s.handleZonesList)))
 	mux.Handle("POST /zones", s.handle(requireUser(s.handleZoneCreate)))
+	// The zone pickers' search: a page of the zones the user may see whose names start with q
+	// (any zone permission on them; see handleZoneSearch).
+	mux.Handle("GET /zones/search", s.handle(requireUser(s.handleZoneSearch)))
 	mux.Handle("GET /zones/{id}/delete", s.handle(requireUser(s.handleZoneDeleteConfirm)))
 	mux.Handle("POST /zones/{id}/delete", s.handle(requireUser(s.handleZoneDelete)))
 

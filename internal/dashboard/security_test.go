@@ -34,6 +34,9 @@ func TestTokenPagesShowOnlyZonesTheMemberCanSee(t *testing.T) {
 		"/profile/tokens/check?token=x&perm=x&resource=zone:" + hidden.ID,
 		"/profile/tokens/new?template=edit-zone-dns",
 		"/profile/tokens/new",
+		"/zones/search",
+		"/zones/search?q=hidden",
+		"/zones/search?account=" + acct.ID + "&q=h",
 	} {
 		res := dns.get(path)
 		if res.Status != http.StatusOK && res.Status != http.StatusUnprocessableEntity {
@@ -43,9 +46,13 @@ func TestTokenPagesShowOnlyZonesTheMemberCanSee(t *testing.T) {
 			t.Errorf("GET %s shows the zone %s, which the member cannot see", path, hidden.Name)
 		}
 	}
-	// The check page still offers (and answers for) the zone the member can see.
-	if res := dns.get("/profile/tokens/check"); !strings.Contains(res.Body, mine.Name) {
-		t.Fatal("the check page no longer offers the member's own zone")
+	// The pickers' search still offers the zone the member can see, and the check page names it
+	// once chosen.
+	if res := dns.get("/zones/search?q=m"); !strings.Contains(res.Body, mine.Name) {
+		t.Fatal("the zone search no longer offers the member's own zone")
+	}
+	if res := dns.get("/profile/tokens/check?zone=" + mine.ID); !strings.Contains(res.Body, mine.Name) {
+		t.Fatal("the check page no longer names the member's own zone")
 	}
 }
 

@@ -51,10 +51,37 @@ func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error 
 			v.Perms = append(v.Perms, grp)
 		}
 	}
-	zonesGrp := web.OptionGroup{Label: "Zones"}
-	for _, z := range g.zones {
-		zonesGrp.Options = append(zonesGrp.Options, web.Option{Value: "zone:" + z.ID, Label: z.Name + " (" + g.accountName(z.AccountID) + ")", Selected: "zone:"+z.ID == resID})
+	// A zone is chosen with a zone picker (one zone, searched), not from a list of them all.
+	zp := web.ZonePicker{ID: "field-zone", Field: "zone", NamesField: "zone_name", Label: "Or a zone", Single: true,
+		Names: strings.TrimSpace(q.Get("zone_name"))}
+	if len(g.accounts) == 1 {
+		zp.SearchURL = zoneSearchURL(g.accounts[0].ID, anyZonePerm)
+	} else {
+		zp.SearchURL = zoneSearchURL("", anyZonePerm)
 	}
+	if resID == "" && zp.Names != "" {
+		ids, msg, err := g.finder.byNames(zp.Names)
+		if err != nil {
+			return err
+		}
+		switch {
+		case msg != "":
+			v.Errors["resource"], zp.Error = msg, msg
+		case len(ids) > 1:
+			v.Errors["resource"], zp.Error = "Check one zone at a time.", "Check one zone at a time."
+		case len(ids) == 1:
+			resID, zp.Names = "zone:"+ids[0], ""
+		}
+	}
+	if z := q.Get("zone"); resID == "" && z != "" {
+		resID = "zone:" + z
+	}
+	if kind, id, _ := strings.Cut(resID, ":"); kind == "zone" {
+		if z := g.zoneFor(id); z != nil {
+			zp.Chosen = []web.Option{{Value: z.ID, Label: z.Name, Selected: true}}
+		}
+	}
+	v.Zone = zp
 	acctGrp := web.OptionGroup{Label: "Accounts"}
 	for _, a := range g.accounts {
 		acctGrp.Options = append(acctGrp.Options, web.Option{Value: "account:" + a.ID, Label: a.Name, Selected: "account:"+a.ID == resID})
@@ -64,7 +91,7 @@ func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error 
 		val := "namespace:" + n.AccountID + ":" + n.ID
 		nsGrp.Options = append(nsGrp.Options, web.Option{Value: val, Label: n.Title + " (" + g.accountName(n.AccountID) + ")", Selected: val == resID})
 	}
-	for _, grp := range []web.OptionGroup{zonesGrp, acctGrp, nsGrp} {
+	for _, grp := range []web.OptionGroup{acctGrp, nsGrp} {
 		if len(grp.Options) > 0 {
 			v.Resources = append(v.Resources, grp)
 		}
@@ -73,7 +100,7 @@ func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error 
 		v.Resources = append(v.Resources, web.OptionGroup{Label: "User", Options: []web.Option{
 			{Value: "user:" + p.User.ID, Label: "You (" + p.User.Email + ")", Selected: "user:"+p.User.ID == resID}}})
 	}
-	if tokenID == "" && permID == "" && resID == "" {
+	if tokenID == "" && permID == "" && resID == "" && len(v.Errors) == 0 {
 		return s.render(w, r, http.StatusOK, web.TokenCheck(s.page(w, r, "Can this token do it?", "tokens"), v))
 	}
 
@@ -89,8 +116,13 @@ func (s *server) handleTokenCheck(w http.ResponseWriter, r *http.Request) error 
 		v.Errors["perm"] = "Choose a permission."
 	}
 	res, zoneName, ok := g.checkResource(resID, p.User.ID)
-	if !ok {
-		v.Errors["resource"] = "Choose one of the zones, accounts or namespaces listed."
+	if !ok && v.Errors["resource"] == "" {
+		v.Errors["resource"] = "Choose one of the accounts or namespaces listed, or search for a zone."
+	}
+	if t != nil {
+		if err := g.preloadPolicies(t.Policies); err != nil {
+			return err
+		}
 	}
 	var ip netip.Addr
 	if v.IP != "" {
@@ -113,7 +145,7 @@ func (g *grants) checkResource(v, userID string) (authz.Resource, string, bool) 
 	kind, id, _ := strings.Cut(v, ":")
 	switch kind {
 	case "zone":
-		if z := g.zoneByID[id]; z != nil {
+		if z := g.zoneFor(id); z != nil {
 			return authz.Zone(z.AccountID, z.ID), z.Name, true
 		}
 	case "account":

@@ -161,6 +161,18 @@ func (s *server) tokenFormSubmit(w http.ResponseWriter, r *http.Request, p *prin
 	}
 	f := r.PostForm
 	in := parseTokenInput(f)
+	var ids []string
+	for _, row := range in.Rows {
+		ids = append(ids, row.ZoneIDs...)
+	}
+	if err := g.preloadZones(ids); err != nil {
+		return err
+	}
+	if existing != nil {
+		if err := g.preloadPolicies(existing.Policies); err != nil {
+			return err
+		}
+	}
 	// Whether the rows can express the stored policies is the server's to say, not the form's: a
 	// form that leaves its marker out must not replace policies the user never saw as rows.
 	in.Unrepresentable = existing != nil && g.inputFromToken(existing).Unrepresentable
@@ -184,6 +196,13 @@ func (s *server) tokenFormSubmit(w http.ResponseWriter, r *http.Request, p *prin
 	var keep []authz.PolicyJSON
 	if existing != nil && in.Unrepresentable && !in.Replace {
 		keep = existing.Policies
+	}
+	// Zone names typed into a picker (without JavaScript) become its chosen zones, or an error.
+	if err := g.resolveZoneNames(&in, fe); err != nil {
+		return err
+	}
+	if !fe.empty() {
+		return s.renderTokenForm(w, r, sc, g, existing, in, fe, http.StatusUnprocessableEntity)
 	}
 	input, fe := g.validate(in, s.Now(), keep)
 	if input == nil {

@@ -31,6 +31,9 @@ func (s *server) handleTokenEdit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := g.preloadPolicies(t.Policies); err != nil {
+		return err
+	}
 	return s.renderTokenForm(w, r, sc, g, t, g.inputFromToken(t), nil, http.StatusOK)
 }
 

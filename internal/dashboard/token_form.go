@@ -146,7 +146,10 @@ type rowInput struct {
 	Scope, Group, Level string
 	ZoneMode, AccountID string
 	ZoneIDs             []string
-	DNSNames, DNSTypes  string
+	// ZoneNames are zone names typed into the zone picker (without JavaScript), resolved to
+	// ZoneIDs when the form is checked (resolveZoneNames).
+	ZoneNames          string
+	DNSNames, DNSTypes string
 	// NsMode and NamespaceIDs narrow a Workers KV row to some namespaces of its account.
 	NsMode       string
 	NamespaceIDs []string
@@ -194,7 +197,7 @@ func parseTokenInput(f url.Values) tokenInput {
 		}
 		in.Rows = append(in.Rows, rowInput{Scope: f.Get(p + "scope"), Group: f.Get(p + "group"), Level: f.Get(p + "level"),
 			ZoneMode: f.Get(p + "zone_mode"), AccountID: f.Get(p + "account"), ZoneIDs: compactStrings(f[p+"zones"]),
-			DNSNames: f.Get(p + "dns_names"), DNSTypes: f.Get(p + "dns_types"),
+			ZoneNames: f.Get(p + "zone_names"), DNSNames: f.Get(p + "dns_names"), DNSTypes: f.Get(p + "dns_types"),
 			NsMode: f.Get(p + "ns_mode"), NamespaceIDs: compactStrings(f[p+"namespaces"])})
 	}
 	return in
@@ -232,6 +235,7 @@ func (in tokenInput) values() url.Values {
 		for _, z := range r.ZoneIDs {
 			v.Add(p+"zones", z)
 		}
+		set(p+"zone_names", r.ZoneNames)
 		set(p+"dns_names", r.DNSNames)
 		set(p+"dns_types", r.DNSTypes)
 		set(p+"ns_mode", r.NsMode)
@@ -300,6 +304,32 @@ func templateInput(t tokens.Template, current string, userRows bool) tokenInput 
 		}
 	}
 	return in
+}
+
+// resolveZoneNames turns the zone names typed into each row's picker into zone ids (added to
+// the row's chosen zones), and reports names that name no zone the user sees beside the row.
+func (g *grants) resolveZoneNames(in *tokenInput, fe *formErrors) error {
+	for i := range in.Rows {
+		r := &in.Rows[i]
+		if strings.TrimSpace(r.ZoneNames) == "" || r.Scope != scopeZone || (r.ZoneMode != modeZones && r.ZoneMode != modeExcept) {
+			continue
+		}
+		ids, msg, err := g.finder.byNames(r.ZoneNames)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			fe.row(i, "zones", "%s", msg)
+			continue
+		}
+		r.ZoneIDs = compactStrings(append(r.ZoneIDs, ids...))
+		r.ZoneNames = ""
+	}
+	var ids []string
+	for _, r := range in.Rows {
+		ids = append(ids, r.ZoneIDs...)
+	}
+	return g.preloadZones(ids)
 }
 
 // formErrors collects messages for the form's fields and for each row's fields.
@@ -412,7 +442,7 @@ func (g *grants) rowPolicies(i int, r rowInput, fe *formErrors) []authz.PolicyJS
 				}
 				deny = &authz.PolicyJSON{Effect: authz.Deny, PermissionGroups: []authz.GroupRef{{ID: l.denyPerm().Group().ID}}, Resources: map[string]any{}}
 				for _, id := range r.ZoneIDs {
-					z := g.zoneByID[id]
+					z := g.zoneFor(id)
 					if z == nil || z.AccountID != a.ID {
 						fe.row(i, "zones", "Every zone to leave out must be a zone of %s.", a.Name)
 						return nil
@@ -426,7 +456,7 @@ func (g *grants) rowPolicies(i int, r rowInput, fe *formErrors) []authz.PolicyJS
 				return nil
 			}
 			for _, id := range r.ZoneIDs {
-				z := g.zoneByID[id]
+				z := g.zoneFor(id)
 				if z == nil {
 					fe.row(i, "zones", "Choose zones of your own accounts.")
 					return nil

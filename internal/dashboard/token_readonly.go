@@ -57,6 +57,9 @@ func (s *server) renderTokenReadOnly(w http.ResponseWriter, r *http.Request, sta
 	if err != nil {
 		return err
 	}
+	if err := g.preloadPolicies(t.Policies); err != nil {
+		return err
+	}
 	v := web.TokenReadOnlyView{Name: t.Name, ListURL: sc.base, Action: sc.base + "/" + t.ID + "/readonly", Error: errMsg}
 	if ps, err := authz.ParsePolicies(t.Policies); err == nil {
 		v.Before = g.describePolicies(ps)

@@ -38,6 +38,9 @@ func (s *server) tokenConfirm(w http.ResponseWriter, r *http.Request, kind strin
 	if err != nil {
 		return err
 	}
+	if err := g.preloadPolicies(t.Policies); err != nil {
+		return err
+	}
 	v := web.TokenConfirmView{Name: t.Name, Summary: g.oneLine(t.Policies), Action: sc.base + "/" + t.ID + "/" + kind,
 		ListURL: sc.base, Kind: kind}
 	title := "Roll “" + t.Name + "”"

@@ -8,7 +8,7 @@ import (
 	"github.com/latchkey/latchkey/internal/errs"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/tokens"
-	"github.com/latchkey/latchkey/internal/zones"
+	"github.com/latchkey/latchkey/web"
 )
 
 // tokenScope is whose tokens a token page is about: the signed-in user's own (under
@@ -69,9 +69,15 @@ type grants struct {
 	userID   string
 	access   *tokens.Access
 	accounts []store.Account
-	zones    []store.Zone
+	// finder looks zones up among those the user sees in accounts; zoneByID caches what it
+	// found by id (nil for an id that names no such zone). No page loads every zone: callers
+	// preload the ids they are about to show (preloadZones, preloadPolicies), and zoneFor
+	// looks up one more when needed.
+	finder   *zoneFinder
 	zoneByID map[string]*store.Zone
-	acctByID map[string]*store.Account
+	// somewhere caches, per zone permission group, whether the user holds it on some zone.
+	somewhere map[authz.Perm]bool
+	acctByID  map[string]*store.Account
 	// userRows is false for account-owned tokens, which have no user to act on.
 	userRows bool
 	// namespaces are the KV namespaces of the accounts where the user holds Workers KV Storage
@@ -94,27 +100,13 @@ func (s *server) loadGrants(r *http.Request, p *principal, sc *tokenScope) (*gra
 	} else {
 		g.accounts = slices.Clone(p.Accounts)
 	}
-	ids := make([]string, len(g.accounts))
 	for i := range g.accounts {
-		ids[i] = g.accounts[i].ID
 		g.acctByID[g.accounts[i].ID] = &g.accounts[i]
 	}
-	if len(ids) > 0 {
-		all, err := listAllZones(r, s.Zones, ids)
-		if err != nil {
-			return nil, err
-		}
-		// Only zones the user holds some permission on: a member limited to some zones does not
-		// learn the others' names from the token pages, as the zone list and the API hide them.
-		for _, z := range all {
-			if g.seesZone(&z) {
-				g.zones = append(g.zones, z)
-			}
-		}
-	}
-	for i := range g.zones {
-		g.zoneByID[g.zones[i].ID] = &g.zones[i]
-	}
+	// Only zones the user holds some permission on: a member limited to some zones does not
+	// learn the others' names from the token pages, as the zone list and the API hide them.
+	g.finder = newZoneFinder(s.DB.Gorm(ctx), acc, g.accounts)
+	g.somewhere = map[authz.Perm]bool{}
 	g.nsByID = map[string]*store.KVNamespace{}
 	for _, a := range g.accounts {
 		if !g.account(authz.KVRead, a.ID) {
@@ -145,14 +137,74 @@ func (g *grants) namespaceName(id string) string {
 	return "namespace " + id
 }
 
-func listAllZones(r *http.Request, zs *zones.Service, accountIDs []string) ([]store.Zone, error) {
-	out, _, err := zs.List(r.Context(), store.ZoneFilter{AccountIDs: accountIDs})
-	return out, err
+// preloadZones looks up, in batches, the zones of ids not looked up yet.
+func (g *grants) preloadZones(ids []string) error {
+	var missing []string
+	for _, id := range ids {
+		if _, ok := g.zoneByID[id]; !ok && !slices.Contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	found, err := g.finder.byIDs(missing)
+	if err != nil {
+		return err
+	}
+	for _, id := range missing {
+		g.zoneByID[id] = found[id] // nil: no zone the user sees
+	}
+	return nil
 }
 
-// seesZone reports whether the user holds any zone permission on z.
-func (g *grants) seesZone(z *store.Zone) bool {
-	return g.access.SeesZone(z.AccountID, z.ID)
+// preloadPolicies looks up the zones that policies name, for their descriptions and checks.
+func (g *grants) preloadPolicies(pss ...[]authz.PolicyJSON) error {
+	var ids []string
+	for _, ps := range pss {
+		ids = append(ids, policyZoneIDs(ps)...)
+	}
+	return g.preloadZones(ids)
+}
+
+// policyZoneIDs returns the zone ids that policies name by their own key.
+func policyZoneIDs(pj []authz.PolicyJSON) []string {
+	ps, err := authz.ParsePolicies(pj)
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, p := range ps {
+		for _, s := range p.Resources {
+			if s.Kind == authz.SelectZone {
+				ids = append(ids, s.ID)
+			}
+		}
+	}
+	return ids
+}
+
+// zoneFor returns the zone with id if the user sees it, looking it up when no preload did. A
+// failed lookup counts as no zone, which refuses rather than grants.
+func (g *grants) zoneFor(id string) *store.Zone {
+	if z, ok := g.zoneByID[id]; ok {
+		return z
+	}
+	if err := g.preloadZones([]string{id}); err != nil {
+		return nil
+	}
+	return g.zoneByID[id]
+}
+
+// zoneChoices returns the chosen zones of ids as picker chips, in the given order; ids of zones
+// the user does not see are shown by id, never by name.
+func (g *grants) zoneChoices(ids []string) []web.Option {
+	_ = g.preloadZones(ids) // on failure, zoneName falls back to ids
+	out := make([]web.Option, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, web.Option{Value: id, Label: g.zoneName(id), Selected: true})
+	}
+	return out
 }
 
 // allZonesOf reports whether the user may grant perm on every zone of account a.
@@ -184,11 +236,7 @@ func (g *grants) anywhere(perm authz.Perm) bool {
 				return true
 			}
 		}
-		for i := range g.zones {
-			if g.zone(perm, &g.zones[i]) {
-				return true
-			}
-		}
+		return g.someZone(perm)
 	case authz.ScopeAccount:
 		for _, a := range g.accounts {
 			if g.account(perm, a.ID) {
@@ -201,9 +249,21 @@ func (g *grants) anywhere(perm authz.Perm) bool {
 	return false
 }
 
+// someZone reports whether the user holds perm on at least one zone of the form's accounts: one
+// indexed query for a row, remembered for the request.
+func (g *grants) someZone(perm authz.Perm) bool {
+	if ok, done := g.somewhere[perm]; done {
+		return ok
+	}
+	ok, err := g.finder.some(g.finder.seenGrant(perm), perm)
+	ok = ok && err == nil // a failed lookup offers nothing rather than too much
+	g.somewhere[perm] = ok
+	return ok
+}
+
 // zoneName returns a zone's name for summaries, or a neutral description of an unknown id.
 func (g *grants) zoneName(id string) string {
-	if z := g.zoneByID[id]; z != nil {
+	if z := g.zoneFor(id); z != nil {
 		return z.Name
 	}
 	return "zone " + id
@@ -219,7 +279,7 @@ func (g *grants) accountName(id string) string {
 
 // accountOf returns the account of a known zone, for authz.SubsetWithZones.
 func (g *grants) accountOf(zoneID string) (string, bool) {
-	if z := g.zoneByID[zoneID]; z != nil {
+	if z := g.zoneFor(zoneID); z != nil {
 		return z.AccountID, true
 	}
 	return "", false

@@ -27,6 +27,7 @@ func (g *grants) formView(in tokenInput, fe *formErrors) web.TokenFormView {
 		row := g.rowView(i, r)
 		if fe != nil {
 			row.Errors = fe.rows[i]
+			row.ZonePicker.Error = row.Err("zones")
 		}
 		v.Rows = append(v.Rows, row)
 	}
@@ -100,21 +101,24 @@ func (g *grants) rowView(i int, r rowInput) web.TokenRow {
 			mode = row.ZoneModes[0].Value
 			row.ZoneMode = mode
 		}
-		for _, a := range g.accounts {
-			if mode == modeExcept && r.AccountID != "" && a.ID != r.AccountID {
-				continue
-			}
-			grp := web.OptionGroup{Label: a.Name}
-			for i := range g.zones {
-				z := &g.zones[i]
-				if z.AccountID != a.ID || (mode == modeZones && !g.zone(perm, z)) {
-					continue
+		if mode == modeZones || mode == modeExcept {
+			// One page of matches at a time from the search, the chosen zones by id: never a
+			// list of every zone the user sees.
+			zp := web.ZonePicker{ID: row.ID("zones"), Field: row.Field("zones"), NamesField: row.Field("zone_names"),
+				Label: "Zones", LabelSuffix: "(row " + row.Number() + ")", Chosen: g.zoneChoices(r.ZoneIDs), Names: r.ZoneNames}
+			switch {
+			case mode == modeExcept:
+				account := r.AccountID
+				if account == "" && len(accts) > 0 {
+					account = accts[0].Value
 				}
-				grp.Options = append(grp.Options, web.Option{Value: z.ID, Label: z.Name, Selected: slices.Contains(r.ZoneIDs, z.ID)})
+				zp.Label, zp.SearchURL = "Except these zones", zoneSearchURL(account, anyZonePerm)
+			case len(g.accounts) == 1:
+				zp.SearchURL = zoneSearchURL(g.accounts[0].ID, perm)
+			default:
+				zp.SearchURL = zoneSearchURL("", perm)
 			}
-			if len(grp.Options) > 0 {
-				row.Zones = append(row.Zones, grp)
-			}
+			row.ZonePicker = zp
 		}
 	case authz.ScopeAccount:
 		for _, a := range g.accounts {

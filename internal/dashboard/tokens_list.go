@@ -79,18 +79,42 @@ func (s *server) handleTokensList(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
+	// The zone filter is a zone picker for one zone: the chosen zone's id, or (without
+	// JavaScript) its typed name.
 	zoneID := q.Get("zone")
-	v.Zones = append(v.Zones, web.Option{Value: "", Label: "Any zone", Selected: zoneID == ""})
 	var zone *store.Zone
-	for i := range g.zones {
-		z := &g.zones[i]
-		if z.ID == zoneID {
-			zone = z
+	zp := web.ZonePicker{ID: "zone-filter", Field: "zone", NamesField: "zone_name", Label: "Zone", Single: true, AutoSubmit: true,
+		Names: strings.TrimSpace(q.Get("zone_name")), Hint: "Only tokens that reach this zone."}
+	if len(g.accounts) == 1 {
+		zp.SearchURL = zoneSearchURL(g.accounts[0].ID, anyZonePerm)
+	} else {
+		zp.SearchURL = zoneSearchURL("", anyZonePerm)
+	}
+	if zp.Names != "" {
+		ids, msg, err := g.finder.byNames(zp.Names)
+		if err != nil {
+			return err
 		}
-		v.Zones = append(v.Zones, web.Option{Value: z.ID, Label: z.Name, Selected: z.ID == zoneID})
+		switch {
+		case msg != "":
+			zp.Error = msg
+		case len(ids) > 1:
+			zp.Error = "Filter by one zone at a time."
+		case len(ids) == 1:
+			zoneID, zp.Names = ids[0], ""
+		}
+	}
+	if zoneID != "" && zp.Error == "" {
+		zone = g.zoneFor(zoneID)
 	}
 	if zone != nil {
 		v.Zone = zone.ID
+		zp.Chosen = []web.Option{{Value: zone.ID, Label: zone.Name, Selected: true}}
+	}
+	if some, err := g.finder.any(); err != nil {
+		return err
+	} else if zone != nil || zp.Error != "" || some {
+		v.ZoneFilter = &zp
 	}
 	var owner *authz.Compiled
 	if !sc.accountTokens() {
@@ -132,7 +156,16 @@ func (s *server) handleTokensList(w http.ResponseWriter, r *http.Request) error 
 		v.NextURL = pageURL(v.Page + 1)
 	}
 	lo := (v.Page - 1) * tokensPerPage
-	for _, t := range matching[lo:min(lo+tokensPerPage, len(matching))] {
+	shown := matching[lo:min(lo+tokensPerPage, len(matching))]
+	// The zones the page's summaries name, looked up at once.
+	pss := make([][]authz.PolicyJSON, len(shown))
+	for i, t := range shown {
+		pss[i] = t.Policies
+	}
+	if err := g.preloadPolicies(pss...); err != nil {
+		return err
+	}
+	for _, t := range shown {
 		base := sc.base + "/" + t.ID
 		item := web.TokenRowItem{ID: t.ID, Name: t.Name, Status: t.Status, Badge: t.Status, Summary: g.oneLine(t.Policies),
 			Hint: t.Hint, Created: web.FormatDate(&t.IssuedOn), LastUsed: web.FormatAgo(t.LastUsedOn, now),

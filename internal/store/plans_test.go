@@ -130,6 +130,22 @@ func TestListQueryPlans(t *testing.T) {
 				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, NameMatch: store.NameMatch{Op: store.NameEqual, Value: "plans.example"}, Limit: 50})
 				return err
 			}, false},
+			{"zone picker: a name prefix, no count", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Prefix: "pla", NoCount: true, Limit: 21})
+				return err
+			}, false},
+			{"zone picker: a name prefix of a zone-limited member", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Prefix: "pla", Grants: []store.ZoneGrant{{Zones: []string{z.ID}}}, NoCount: true, Limit: 21})
+				return err
+			}, true},
+			{"zone picker: typed names", func(tx *gorm.DB) error {
+				_, _, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: []string{a.ID}, Names: []string{"plans.example", "other.example"}, NoCount: true, Limit: 100})
+				return err
+			}, false},
+			{"zone picker: chosen zones by id", func(tx *gorm.DB) error {
+				_, err := store.ZonesByID(tx, []string{a.ID}, []string{z.ID, store.NewID()})
+				return err
+			}, true},
 			{"dns records", func(tx *gorm.DB) error {
 				_, _, err := store.ListDNSRecords(tx, store.DNSRecordFilter{AccountID: a.ID, ZoneID: z.ID, Limit: 50})
 				return err

@@ -150,8 +150,15 @@ type ZoneFilter struct {
 	Grants []ZoneGrant
 	// Name is an exact (case-insensitive) name; NameMatch, when its Value is set, is a name
 	// condition with an operator.
-	Name        string
-	NameMatch   NameMatch
+	Name      string
+	NameMatch NameMatch
+	// Names, when non-nil, restricts the result to zones with one of these exact names (lower
+	// case, as stored; an empty slice matches nothing). The (account_id, name) index serves it.
+	Names []string
+	// Prefix restricts the result to zones whose name starts with it (lower case, as stored). It
+	// is a range on the stored name, which the (account_id, name) index serves: a search costs
+	// the page it returns, not the account's zones (see namePrefixBound).
+	Prefix      string
 	AccountName NameMatch
 	Status      string
 	// MatchAny combines the name, account name and status conditions with OR instead of AND.
@@ -161,12 +168,32 @@ type ZoneFilter struct {
 	Desc  bool
 	// Offset and Limit page through the result; Limit 0 means no limit.
 	Offset, Limit int
+	// NoCount skips the total: ListZones returns -1 for it. A search that asks for one row more
+	// than it shows learns whether more match without counting them all.
+	NoCount bool
+}
+
+// namePrefixBound returns the smallest string above every string that starts with prefix in
+// byte order, or "" when there is none (prefix is empty or only 0xFF bytes, which valid UTF-8
+// never holds). Zone names are lower-case ASCII (internal/zones normalises IDNs to punycode).
+// The range relies on a byte-order collation: SQLite's BINARY and PostgreSQL's C and C.UTF-8,
+// the database default Latchkey's PostgreSQL setup uses; the LIKE test kept beside it makes the
+// result exact under any collation.
+func namePrefixBound(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0x7F {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
 }
 
 // ListZones returns one page of zones matching f and the total count. Filtering, visibility and
 // paging all happen in the database, so the cost is that of a page, not of the account.
 func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
-	if len(f.AccountIDs) == 0 || (f.IDs != nil && len(f.IDs) == 0) {
+	if len(f.AccountIDs) == 0 || (f.IDs != nil && len(f.IDs) == 0) || (f.Names != nil && len(f.Names) == 0) {
 		return []Zone{}, 0, nil
 	}
 	for _, g := range f.Grants {
@@ -247,6 +274,24 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 		conds = append(conds, "zones.status = ?")
 		args = append(args, f.Status)
 	}
+	// Names and Prefix always narrow (MatchAny does not combine them with the others).
+	var narrow []string
+	var narrowArgs []any
+	if f.Names != nil {
+		narrow = append(narrow, "zones.name IN ?")
+		narrowArgs = append(narrowArgs, f.Names)
+	}
+	if f.Prefix != "" {
+		p := strings.ToLower(f.Prefix)
+		cond := `zones.name >= ? AND zones.name LIKE ? ESCAPE '\'`
+		a := []any{p, escapeLike(p) + "%"}
+		if hi := namePrefixBound(p); hi != "" {
+			cond += " AND zones.name < ?"
+			a = append(a, hi)
+		}
+		narrow = append(narrow, cond)
+		narrowArgs = append(narrowArgs, a...)
+	}
 	// build selects the matching zones of the given candidate accounts, among ids (nil: any)
 	// and passing grants.
 	build := func(accounts, ids []string, grants []ZoneGrant) *gorm.DB {
@@ -271,6 +316,9 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 		for _, g := range grants {
 			q = g.where(q, accounts)
 		}
+		if len(narrow) > 0 {
+			q = q.Where(strings.Join(narrow, " AND "), narrowArgs...)
+		}
 		if len(conds) > 0 {
 			op := " AND "
 			if f.MatchAny {
@@ -284,7 +332,7 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	// When nothing narrows the candidate accounts' zones, the total is the sum of their counters
 	// (see counters.go) and no zone is read to count; otherwise the count reads the matching
 	// index entries only.
-	counted := f.IDs == nil && len(conds) == 0
+	counted := f.IDs == nil && len(conds) == 0 && len(narrow) == 0
 	for _, g := range f.Grants {
 		counted = counted && g.coversAll(f.AccountIDs)
 	}
@@ -292,16 +340,21 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 		total int64
 		err   error
 	)
-	if counted {
+	switch {
+	case f.NoCount:
+		total = -1
+	case counted:
 		total, err = AccountZoneCount(tx, f.AccountIDs)
-	} else if err = q.Count(&total).Error; err != nil {
-		err = fmt.Errorf("count zones: %w", err)
+	default:
+		if err = q.Count(&total).Error; err != nil {
+			err = fmt.Errorf("count zones: %w", err)
+		}
 	}
 	if err != nil {
 		return nil, 0, err
 	}
 	zs := []Zone{}
-	if total == 0 || (f.Limit > 0 && int64(f.Offset) >= total) {
+	if total == 0 || (total > 0 && f.Limit > 0 && int64(f.Offset) >= total) {
 		return zs, total, nil
 	}
 	dir := ""
@@ -465,6 +518,23 @@ func (m zoneAccounts) restrict(a string, ids []string, grants []ZoneGrant) (aIDs
 		aGrants[i] = g
 	}
 	return aIDs, aGrants, true
+}
+
+// ZonesByID returns the zones of accountIDs among ids, in no particular order: at most
+// len(ids) rows, whatever the accounts hold (callers bound ids, e.g. to a page's chosen zones or
+// a chunk of a member's listed zones). The statement names the ids alone, so that both
+// databases read them by primary key (with the account beside them, PostgreSQL without
+// statistics may read every zone of the account instead); zones of other accounts are dropped
+// before they are returned.
+func ZonesByID(tx *gorm.DB, accountIDs, ids []string) ([]Zone, error) {
+	zs := []Zone{}
+	if len(accountIDs) == 0 || len(ids) == 0 {
+		return zs, nil
+	}
+	if err := tx.Where("id IN ?", ids).Find(&zs).Error; err != nil {
+		return nil, fmt.Errorf("look up zones by id: %w", err)
+	}
+	return slices.DeleteFunc(zs, func(z Zone) bool { return !slices.Contains(accountIDs, z.AccountID) }), nil
 }
 
 // CreateZone inserts z and notes it in the DNS change feed. A zone of the same name in the

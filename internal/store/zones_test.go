@@ -66,6 +66,12 @@ func TestListZonesFilters(t *testing.T) {
 			{"contains_case_sensitive, other case", store.ZoneFilter{NameMatch: nm(store.NameContainsCaseSensitive, "MMA")}, []string{}},
 			{"account name", store.ZoneFilter{AccountName: nm(store.NameContains, "zeta")}, []string{"delta.example", "example.org"}},
 			{"account name, case-sensitive", store.ZoneFilter{AccountName: nm(store.NameStartsWithCaseSensitive, "zeta")}, []string{}},
+			{"prefix", store.ZoneFilter{Prefix: "Ex"}, []string{"example.org"}},
+			{"prefix, whole name", store.ZoneFilter{Prefix: "beta.example"}, []string{"beta.example"}},
+			{"prefix, a LIKE wildcard", store.ZoneFilter{Prefix: "_"}, []string{}},
+			{"prefix and match any", store.ZoneFilter{Prefix: "g", Status: "pending", NameMatch: nm(store.NameEndsWith, ".test"), MatchAny: true}, []string{"gamma.test"}},
+			{"names", store.ZoneFilter{Names: []string{"gamma.test", "delta.example", "nowhere.example"}}, []string{"delta.example", "gamma.test"}},
+			{"names, none", store.ZoneFilter{Names: []string{}}, []string{}},
 			{"status", store.ZoneFilter{Status: "pending"}, []string{"beta.example", "example.org"}},
 			{"match all", store.ZoneFilter{Status: "pending", NameMatch: nm(store.NameEndsWith, ".org")}, []string{"example.org"}},
 			{"match any", store.ZoneFilter{Status: "pending", NameMatch: nm(store.NameEndsWith, ".test"), MatchAny: true}, []string{"beta.example", "example.org", "gamma.test"}},
@@ -99,6 +105,13 @@ func TestListZonesFilters(t *testing.T) {
 		zs, total, err = store.ListZones(tx, store.ZoneFilter{AccountIDs: both, Offset: 10, Limit: 2})
 		if err != nil || total != 5 || len(zs) != 0 {
 			t.Fatalf("past the end: %v %d %v", names(zs), total, err)
+		}
+		// NoCount: the page without a total, in one account and across several.
+		for _, accts := range [][]string{{a.ID}, both} {
+			zs, total, err = store.ListZones(tx, store.ZoneFilter{AccountIDs: accts, Prefix: "", NoCount: true, Limit: 2})
+			if err != nil || total != -1 || !slices.Equal(names(zs), []string{"alpha.example", "beta.example"}) {
+				t.Fatalf("no count in %d accounts: %v %d %v", len(accts), names(zs), total, err)
+			}
 		}
 	})
 }
