@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/errs"
 )
@@ -100,5 +102,33 @@ func TestWriteResultJSONMatchesWriteResult(t *testing.T) {
 	err := writeResultJSON(rec, nil, func(b []byte) ([]byte, error) { return b, errors.New("boom") })
 	if err == nil || rec.Body.Len() != 0 {
 		t.Errorf("failing appender: err %v, body %q", err, rec.Body)
+	}
+}
+
+// TestZoneAppendJSONMatchesEncoder holds the zones list's appender byte-equal to the API's
+// encoder for zone objects using every optional part and escaping case.
+func TestZoneAppendJSONMatchesEncoder(t *testing.T) {
+	at := time.Date(2026, 11, 29, 1, 2, 3, 456000000, time.UTC)
+	reg := "Registrar & <Co>"
+	zs := []zoneJSON{
+		{ID: "z1", Name: "example.com", Status: "active", Type: "full", Account: idName{ID: "a1", Name: "A&B <Team> \"q\" ü"},
+			Permissions: []string{"#zone:read", "#dns_records:edit"}, Plan: idName{ID: "free", Name: "free"}, NameServers: []string{"ns1.example.net", "ns2.example.net"},
+			CreatedOn: at, ModifiedOn: at.Add(time.Second), ActivatedOn: &at, Meta: zoneMeta{Step: 2}, Owner: zoneOwner{ID: "a1", Name: "A&B", Type: "organization"}},
+		{ID: "z2", Name: "xn--bcher-kva.example", Status: "pending", Paused: true, Type: "full", Permissions: []string{}, CreatedOn: at, ModifiedOn: at,
+			OriginalNameServers: []string{"x"}, OriginalRegistrar: &reg, OriginalDNSHost: &reg, DevelopmentMode: 7,
+			Meta: zoneMeta{CDNOnly: true, CustomCertificateQuota: 1, DNSOnly: true, FoundationDNS: true, PageRuleQuota: 3, PhishingDetected: true, Step: 4}},
+		{},
+	}
+	for i := range zs {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(zs[i]); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimSuffix(buf.String(), "\n")
+		if got := string(zs[i].appendJSON(nil)); got != want {
+			t.Errorf("zone %d:\n got %s\nwant %s", i, got, want)
+		}
 	}
 }

@@ -8,6 +8,7 @@
 package jsonappend
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -27,6 +28,36 @@ func String(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// StringNoHTML appends s as a JSON string escaped as a json.Encoder with SetEscapeHTML(false)
+// escapes it (the API's encoder): like String, except that <, > and & are left as they are.
+func StringNoHTML(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s) // a string always encodes
+			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// StringsNoHTML is Strings with StringNoHTML's escaping; nil is the empty array.
+func StringsNoHTML(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = StringNoHTML(b, s)
+	}
+	return append(b, ']')
 }
 
 // Time appends t as json.Marshal writes a time.Time: an RFC 3339 string with as many

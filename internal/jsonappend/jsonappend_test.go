@@ -1,8 +1,10 @@
 package jsonappend
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,6 +26,31 @@ func TestStringMatchesEncodingJSON(t *testing.T) {
 		if got := String(nil, s); string(got) != string(want) {
 			t.Errorf("String(%q) = %s, want %s", s, got, want)
 		}
+	}
+}
+
+func TestStringNoHTMLMatchesEncoder(t *testing.T) {
+	cases := []string{"", "plain", "A&B <Team>", `"q" \\ x`, "tab\t", "ü 🎉 \u2028", "bad \xff", "\x00"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		b := make([]byte, r.IntN(12))
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(s)
+		want := strings.TrimSuffix(buf.String(), "\n")
+		if got := StringNoHTML(nil, s); string(got) != want {
+			t.Errorf("StringNoHTML(%q) = %s, want %s", s, got, want)
+		}
+	}
+	if got := string(StringsNoHTML(nil, []string{"a&b", "c"})); got != `["a&b","c"]` {
+		t.Errorf("StringsNoHTML = %s", got)
 	}
 }
 

@@ -75,3 +75,23 @@ func trimZ(s string) string {
 	}
 	return s
 }
+
+// sqliteNullTime is sqliteTime for a nullable column: NULL leaves Valid false.
+type sqliteNullTime struct {
+	Time  time.Time
+	Valid bool
+}
+
+// Scan implements sql.Scanner like sqliteTime.Scan, accepting NULL too.
+func (t *sqliteNullTime) Scan(v any) error {
+	if v == nil {
+		*t = sqliteNullTime{}
+		return nil
+	}
+	var s sqliteTime
+	if err := s.Scan(v); err != nil {
+		return err
+	}
+	*t = sqliteNullTime{Time: time.Time(s), Valid: true}
+	return nil
+}

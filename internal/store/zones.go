@@ -1,9 +1,11 @@
 package store
 
 import (
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -385,8 +387,12 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 		if f.Limit > 0 {
 			q = q.Limit(f.Limit)
 		}
-		if err := q.Find(&zs).Error; err != nil {
+		rows, err := q.Select(zoneSelect(tx)).Rows()
+		if err != nil {
 			return nil, 0, fmt.Errorf("list zones: %w", err)
+		}
+		if zs, err = scanZones(tx, rows); err != nil {
+			return nil, 0, err
 		}
 		return zs, total, nil
 	}
@@ -415,11 +421,60 @@ func ListZones(tx *gorm.DB, f ZoneFilter) ([]Zone, int64, error) {
 	if len(parts) == 0 {
 		return zs, total, nil
 	}
-	sql := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") AS zones ORDER BY " + order + ", zones.id LIMIT ? OFFSET ?"
-	if err := tx.Raw(sql, append(subs, f.Limit, f.Offset)...).Scan(&zs).Error; err != nil {
+	sql := "SELECT " + zoneSelect(tx) + " FROM (" + strings.Join(parts, " UNION ALL ") + ") AS zones ORDER BY " + order + ", zones.id LIMIT ? OFFSET ?"
+	rows, err := tx.Raw(sql, append(subs, f.Limit, f.Offset)...).Rows()
+	if err != nil {
 		return nil, 0, fmt.Errorf("list zones: %w", err)
 	}
+	if zs, err = scanZones(tx, rows); err != nil {
+		return nil, 0, err
+	}
 	return zs, total, nil
+}
+
+// zoneSelect is the column list scanZones reads, in Zone's order. ListZones reads its page
+// without GORM's reflection, and on SQLite selects the timestamps as text for sqliteTime (see
+// sqlite_time.go): together they were most of a 50-zone page's cost.
+func zoneSelect(tx *gorm.DB) string {
+	const cols = "zones.id, zones.account_id, zones.name, zones.status, zones.paused, zones.type, zones.plan, "
+	if tx.Dialector.Name() == "postgres" {
+		return cols + "zones.created_at, zones.updated_at, zones.activated_on"
+	}
+	return cols + "CAST(zones.created_at AS TEXT) AS created_at, CAST(zones.updated_at AS TEXT) AS updated_at, " +
+		"CAST(zones.activated_on AS TEXT) AS activated_on"
+}
+
+// scanZones reads rows selected by zoneSelect and closes them.
+func scanZones(tx *gorm.DB, rows *sql.Rows) ([]Zone, error) {
+	defer rows.Close()
+	sqlite := tx.Dialector.Name() != "postgres"
+	zs := []Zone{}
+	for rows.Next() {
+		var (
+			z                Zone
+			created, updated sqliteTime
+			activated        sqliteNullTime
+		)
+		dest := []any{&z.ID, &z.AccountID, &z.Name, &z.Status, &z.Paused, &z.Type, &z.Plan, &z.CreatedAt, &z.UpdatedAt, &z.ActivatedOn}
+		if sqlite {
+			dest = append(dest[:7], &created, &updated, &activated)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("list zones: %w", err)
+		}
+		if sqlite {
+			z.CreatedAt, z.UpdatedAt = time.Time(created), time.Time(updated)
+			if activated.Valid {
+				at := activated.Time
+				z.ActivatedOn = &at
+			}
+		}
+		zs = append(zs, z)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list zones: %w", err)
+	}
+	return zs, nil
 }
 
 // listBound reports whether ids or one of grants confines the zones of the candidate accounts to

@@ -115,3 +115,49 @@ func TestListZonesFilters(t *testing.T) {
 		}
 	})
 }
+
+// TestListZonesScanMatchesGorm holds ListZones' lean scan (fixed columns, timestamps read as
+// text on SQLite) equal to GORM's reading of the same zones, for one account and for the
+// several-accounts union, with activated_on both NULL and set, on both databases.
+func TestListZonesScanMatchesGorm(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		tx := db.Gorm(context.Background())
+		_, a := seedAccount(t, db)
+		_, b := seedAccount(t, db)
+		now := time.Date(2026, 11, 29, 12, 0, 0, 123456000, time.UTC)
+		for i, acct := range []string{a.ID, a.ID, b.ID} {
+			z := &store.Zone{ID: store.NewID(), AccountID: acct, Name: []string{"a.example", "b.example", "c.example"}[i], Status: "pending",
+				Type: "full", Plan: "free", Paused: i == 1, CreatedAt: now.Add(-time.Hour), UpdatedAt: now}
+			if i != 0 {
+				at := now.Add(-time.Minute)
+				z.ActivatedOn = &at
+				z.Status = "active"
+			}
+			if err := store.CreateZone(tx, z); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, accts := range [][]string{{a.ID}, {a.ID, b.ID}} {
+			zs, total, err := store.ListZones(tx, store.ZoneFilter{AccountIDs: accts, Limit: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int(total) != len(zs) || len(zs) != map[int]int{1: 2, 2: 3}[len(accts)] {
+				t.Fatalf("accounts %d: %d zones, total %d", len(accts), len(zs), total)
+			}
+			for _, z := range zs {
+				var want store.Zone
+				if err := tx.Where("id = ?", z.ID).Take(&want).Error; err != nil {
+					t.Fatal(err)
+				}
+				same := z.ID == want.ID && z.AccountID == want.AccountID && z.Name == want.Name && z.Status == want.Status &&
+					z.Paused == want.Paused && z.Type == want.Type && z.Plan == want.Plan && z.CreatedAt.Equal(want.CreatedAt) &&
+					z.UpdatedAt.Equal(want.UpdatedAt) && (z.ActivatedOn == nil) == (want.ActivatedOn == nil) &&
+					(z.ActivatedOn == nil || z.ActivatedOn.Equal(*want.ActivatedOn)) && !z.CreatedAt.IsZero()
+				if !same {
+					t.Errorf("listed %+v\n   want %+v", z, want)
+				}
+			}
+		}
+	})
+}
