@@ -163,8 +163,8 @@ func validate(zone string, p Params) (*valid, error) {
 	if utf8.RuneCountInString(v.Comment) > MaxCommentLength {
 		return nil, errs.InvalidField("comment", "A comment has at most %d characters.", MaxCommentLength)
 	}
-	if !utf8.ValidString(v.Comment) {
-		return nil, errs.InvalidField("comment", "The comment is not valid UTF-8.")
+	if !utf8.ValidString(v.Comment) || strings.ContainsRune(v.Comment, 0) {
+		return nil, errs.InvalidField("comment", "The comment is not valid UTF-8 without NUL characters.")
 	}
 	if v.Tags, err = parseTags(deref(p.Tags)); err != nil {
 		return nil, err
@@ -191,8 +191,8 @@ func parseTags(in []string) ([]tag, error) {
 		switch {
 		case !ok || name == "":
 			return nil, errs.InvalidField("tags", "The tag %q is not of the form name:value.", t)
-		case utf8.RuneCountInString(t) > MaxTagLength || !utf8.ValidString(t):
-			return nil, errs.InvalidField("tags", "A tag is valid UTF-8 of at most %d characters.", MaxTagLength)
+		case utf8.RuneCountInString(t) > MaxTagLength || !utf8.ValidString(t) || strings.ContainsRune(t, 0):
+			return nil, errs.InvalidField("tags", "A tag is valid UTF-8 without NUL characters, of at most %d characters.", MaxTagLength)
 		case strings.ContainsAny(name, " \t\r\n"):
 			return nil, errs.InvalidField("tags", "The tag name %q contains white space.", name)
 		case seen[name]:

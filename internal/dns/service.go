@@ -11,7 +11,9 @@ package dns
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -117,8 +119,25 @@ func (s *Service) List(ctx context.Context, accountID, zoneID string, o ListOpti
 }
 
 // normalized fills in o's defaults (page 1, DefaultPerPage) and clamps PerPage into
-// 1..MaxPerPage; a page below 1 is an Invalid error.
+// 1..MaxPerPage; a page below 1 or above MaxPage is an Invalid error, and so is a filter or search
+// text that is not valid UTF-8 or holds a NUL character (which PostgreSQL refuses to compare, so
+// the query would fail as an internal error).
 func (o ListOptions) normalized() (ListOptions, error) {
+	for _, cs := range [][]store.DNSCond{o.Conds, o.TagConds} {
+		for _, c := range cs {
+			for _, v := range c.Values {
+				if !cleanText(v) {
+					return o, errs.InvalidField(c.Field, "The %s filter is not valid UTF-8 without NUL characters.", c.Field)
+				}
+			}
+		}
+	}
+	if !cleanText(o.Search) {
+		return o, errs.InvalidField("search", "search is not valid UTF-8 without NUL characters.")
+	}
+	if o.Page > MaxPage {
+		return o, errs.InvalidField("page", "page is a whole number from 1 to %d.", MaxPage)
+	}
 	if o.Page == 0 {
 		o.Page = 1
 	}
@@ -131,6 +150,14 @@ func (o ListOptions) normalized() (ListOptions, error) {
 	o.PerPage = min(max(o.PerPage, 1), MaxPerPage)
 	return o, nil
 }
+
+// MaxPage is the highest page number a listing accepts: (page-1)×per_page must not overflow
+// (an overflowed offset would answer another page under this page's number).
+const MaxPage = 1 << 40
+
+// cleanText reports whether s is valid UTF-8 without NUL characters, text both databases store
+// and compare.
+func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // list reads one page of the zone head belongs to; o is normalized.
 func (s *Service) list(ctx context.Context, accountID, zoneID string, head store.ZoneHead, o ListOptions) (*Page, error) {

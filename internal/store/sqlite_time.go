@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -32,8 +33,9 @@ var sqliteTimeLayouts = []string{
 // sqliteTime scans a timestamp selected by sqliteTimeText (or already a time.Time).
 type sqliteTime time.Time
 
-// Scan implements sql.Scanner: it accepts a time.Time, or text in one of the layouts the
-// driver reads (in UTC unless the text has an offset); anything else is an error.
+// Scan implements sql.Scanner: it accepts a time.Time, or text in one of the forms the driver
+// reads (its layouts, in UTC unless the text has an offset, and time.Time.String's); anything
+// else is an error.
 func (t *sqliteTime) Scan(v any) error {
 	var s string
 	switch v := v.(type) {
@@ -52,6 +54,16 @@ func (t *sqliteTime) Scan(v any) error {
 			*t = sqliteTime(p)
 			return nil
 		}
+	}
+	// time.Time.String's form, which the driver also reads (its first try), without the
+	// monotonic clock reading it may carry ("m=+0.5").
+	ts := s
+	if i := strings.Index(ts, "m="); i > 0 {
+		ts = ts[:i]
+	}
+	if p, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", strings.TrimSpace(ts)); err == nil {
+		*t = sqliteTime(p)
+		return nil
 	}
 	return fmt.Errorf("scan timestamp: unrecognised %q", s)
 }
