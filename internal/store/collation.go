@@ -40,3 +40,27 @@ var recordNameCollationDown = map[Dialect][]string{
 	SQLite:   {},
 	Postgres: {`ALTER TABLE dns_records ALTER COLUMN name TYPE TEXT COLLATE "default"`},
 }
+
+// Byte-order zone names (migration 00120). ListZones compiles ZoneFilter.Prefix, the zone
+// pickers' search, into the range name >= p AND name < p' on the (account_id, name) index, which
+// holds exactly the names starting with p only where names compare by bytes, for the reasons
+// above; under en_US.UTF-8 a search for "a-" missed "a-shop.example". The migration declares
+// zones.name COLLATE "C" on PostgreSQL (zone names are lower-case ASCII, see zones.NormalizeName,
+// so byte order is also their order everywhere), rebuilding zones_account_name and zones_name.
+// SQLite needs no change.
+
+// zoneNameCollationVersion is the goose version of the byte-order zone names migration (range
+// 00120–00129).
+const zoneNameCollationVersion = 120
+
+// zoneNameCollationUp is the byte-order zone names migration per dialect.
+var zoneNameCollationUp = map[Dialect][]string{
+	SQLite:   {},
+	Postgres: {`ALTER TABLE zones ALTER COLUMN name TYPE TEXT COLLATE "C"`},
+}
+
+// zoneNameCollationDown undoes zoneNameCollationUp.
+var zoneNameCollationDown = map[Dialect][]string{
+	SQLite:   {},
+	Postgres: {`ALTER TABLE zones ALTER COLUMN name TYPE TEXT COLLATE "default"`},
+}

@@ -205,3 +205,42 @@ func TestRecordNameCollationMigration(t *testing.T) {
 		t.Errorf("the name range is not an index condition of a dns_records index:\n%s", all)
 	}
 }
+
+// TestZonePrefixUnderAnyCollation searches zone names by prefix (the zone pickers' search) on
+// databases of different collations and expects exactly the names that start with the prefix,
+// in byte order: under a collation that ignores punctuation, the range for "a-" held none of the
+// "a-…" zones.
+func TestZonePrefixUnderAnyCollation(t *testing.T) {
+	eachCollation(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a := seedAccount(t, db)
+		now := time.Now().UTC()
+		all := []string{"a-shop.example", "a.example", "a0.example", "ab.example", "a-b-c.example", "b-a.example", "a--x.example", "zz.example"}
+		for _, n := range all {
+			z := &store.Zone{ID: store.NewID(), AccountID: a.ID, Name: n, Status: "active", Type: "full", Plan: "free", CreatedAt: now, UpdatedAt: now}
+			if err := store.CreateZone(db.Gorm(ctx), z); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, p := range []string{"a-", "a", "a.", "a-s", "a--", "b", "z", ""} {
+			var want []string
+			for _, n := range all {
+				if strings.HasPrefix(n, p) {
+					want = append(want, n)
+				}
+			}
+			slices.Sort(want)
+			zs, _, err := store.ListZones(db.Gorm(ctx), store.ZoneFilter{AccountIDs: []string{a.ID}, Prefix: p, NoCount: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, z := range zs {
+				got = append(got, z.Name)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("prefix %q: %v, want %v", p, got, want)
+			}
+		}
+	})
+}

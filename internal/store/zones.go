@@ -178,9 +178,8 @@ type ZoneFilter struct {
 // namePrefixBound returns the smallest string above every string that starts with prefix in
 // byte order, or "" when there is none (prefix is empty or only 0xFF bytes, which valid UTF-8
 // never holds). Zone names are lower-case ASCII (internal/zones normalises IDNs to punycode).
-// The range relies on a byte-order collation: SQLite's BINARY and PostgreSQL's C and C.UTF-8,
-// the database default Latchkey's PostgreSQL setup uses; the LIKE test kept beside it makes the
-// result exact under any collation.
+// The range relies on names comparing by bytes: SQLite's BINARY, and on PostgreSQL the column's
+// COLLATE "C" (migration 00120, see collation.go) whatever the database's collation.
 func namePrefixBound(prefix string) string {
 	b := []byte(prefix)
 	for i := len(b) - 1; i >= 0; i-- {
