@@ -16,6 +16,9 @@ import (
 // ListJSON) unless SetPageCacheBytes says otherwise.
 const DefaultPageCacheBytes = 32 << 20
 
+// pageEntryOverhead is the memory of a cached page besides its key and bytes.
+const pageEntryOverhead = 256
+
 // EncodedPage is one page of a record listing already encoded in Cloudflare's wire shape.
 type EncodedPage struct {
 	// Result is the JSON array of the page's records (AppendRecordsJSON); callers must not
@@ -39,8 +42,11 @@ func (s *Service) SetPageCacheBytes(n int64) {
 	}
 	s.pages = otter.Must(&otter.Options[string, *EncodedPage]{
 		MaximumWeight: uint64(n),
+		// The weight is the page's bytes plus an allowance for the entry itself (the key, the
+		// EncodedPage and otter's node, about 250 bytes), so that many small pages (an empty
+		// filter result) stay within the bound too.
 		Weigher: func(key string, p *EncodedPage) uint32 {
-			return uint32(min(len(key)+len(p.Result)+64, 1<<31))
+			return uint32(min(len(key)+len(p.Result)+pageEntryOverhead, 1<<31))
 		},
 	})
 }
