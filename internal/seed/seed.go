@@ -182,7 +182,9 @@ func Run(ctx context.Context, db *store.DB, o Options) (*Result, error) {
 	if err := s.bulkTokens(ctx, acc.ID, name); err != nil {
 		return res, err
 	}
-	s.logf("vacuum and analyze (PostgreSQL)")
+	if db.Dialect() == store.Postgres {
+		s.logf("vacuum and analyze (PostgreSQL)")
+	}
 	if err := db.AfterBulkLoad(ctx, "zones", "dns_records", "dns_changes", "api_tokens", "accounts", "memberships"); err != nil {
 		// The data is in; only the planner's statistics wait for autovacuum.
 		s.logf("warning: vacuum and analyze failed (autovacuum will catch up): %v", err)
