@@ -93,7 +93,7 @@ type Stat struct {
 
 // Requests measured for every size, in table order.
 const (
-	ZonesAll   = "GET /zones?per_page=50, all-zones token"
+	ZonesAll = "GET /zones?per_page=50, all-zones token"
 	// ZonesAll10 is ZonesAll with pages of 10, which every size fills alike (the smallest
 	// account has 10 zones, so its per_page=50 page holds 10 rows and the others 50): it shows
 	// the list's growth in the account's size apart from the page's.
