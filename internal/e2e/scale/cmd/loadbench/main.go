@@ -35,7 +35,7 @@ func main() {
 	writes := flag.Int("write-conns", 16, "concurrent clients of DNS record creates")
 	pg := flag.String("postgres-url", os.Getenv("LATCHKEY_TEST_POSTGRES_URL"), "administrative PostgreSQL URL (default postgres://postgres@127.0.0.1:5432/postgres)")
 	dir := flag.String("dir", "", "directory for the SQLite files (default a new temporary directory, removed afterwards)")
-	only := flag.String("only", "", "measure only the requests whose names contain one of these comma-separated strings (e.g. \"dns_records,/zones?\"; \"POST\" for creates)")
+	only := flag.String("only", "", "measure only the requests whose names contain one of these comma-separated strings (e.g. \"dns_records?,/zones?\" for those reads; \"POST\" for creates)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured requests (server and clients) to this file")
 	flag.Parse()
 	ss, err := parseSizes(*sizes)
@@ -49,6 +49,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "loadbench:", err)
 			os.Exit(1)
 		}
+		cleanups = append(cleanups, func() { os.RemoveAll(d) })
 		defer os.RemoveAll(d)
 		*dir = d
 	}
@@ -62,8 +63,9 @@ func main() {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadbench:", err)
-			os.Exit(1)
+			exit(1)
 		}
+		cleanups = append(cleanups, func() { f.Close() })
 		defer f.Close()
 		cpuOut = f
 	}
@@ -73,12 +75,24 @@ func main() {
 	missed := scale.WriteTable(os.Stdout, results, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
-		os.Exit(1)
+		exit(1)
 	}
 	if missed > 0 {
 		fmt.Fprintf(os.Stderr, "loadbench: %d goal(s) missed\n", missed)
-		os.Exit(1)
+		exit(1)
 	}
+}
+
+// cleanups run before the process exits, also on exit(1), which os.Exit alone would skip (the
+// temporary SQLite directory, the profile file).
+var cleanups []func()
+
+// exit runs the cleanups, then exits with code.
+func exit(code int) {
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	os.Exit(code)
 }
 
 func parseSizes(s string) ([]scale.Size, error) {
