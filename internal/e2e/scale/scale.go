@@ -59,7 +59,9 @@ var DefaultSizes = []Size{{10, 100, 10}, {1_000, 10_000, 1_000}, {100_000, 1_000
 type Options struct {
 	// Databases are "sqlite" and/or "postgres".
 	Databases []string
-	Sizes     []Size
+	// Sizes are measured in this order, smallest first (ParseSizes sorts them): every ratio in
+	// the table is to the first.
+	Sizes []Size
 	// Duration is how long each read and the write phase are measured; Warmup runs before each
 	// read (not measured).
 	Duration, Warmup time.Duration
@@ -69,16 +71,18 @@ type Options struct {
 	// PostgresURL is the administrative connection used to create (and drop) a database per
 	// size; default storetest's.
 	PostgresURL string
-	// Dir holds the SQLite files (one per size, deleted after the size unless KeepSQLite).
+	// Dir holds the SQLite files (one per size) and the server's session key; Run leaves them
+	// there.
 	Dir string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
-	// Only, when set, limits the measured reads to those whose names contain one of these
-	// strings (the write phase is skipped unless one of them is "POST").
+	// Only, when set, limits the measured requests to those whose names (Names) contain one of
+	// these strings: the write phase is skipped unless one of them is part of Create's name
+	// ("POST" selects it). Every entry must select something (CheckOnly).
 	Only []string
-	// CPUProfile, when set, receives a CPU profile (runtime/pprof) of the measured reads and
-	// writes of the last size of the last database; both the server and the clients run in this
-	// process.
+	// CPUProfile, when set, receives a CPU profile (runtime/pprof) of the reads (warm-ups
+	// included) and writes of the last size of the last database; both the server and the
+	// clients run in this process.
 	CPUProfile io.Writer
 }
 
@@ -121,9 +125,13 @@ type Result struct {
 }
 
 // Run measures every database and size of o in turn and returns the results in that order. A
-// failure to seed or serve stops the run; a failed check is recorded in the result.
+// failure to seed or serve stops the run; a failed check is recorded in the result. Options that
+// Validate refuses stop it before anything is seeded.
 func Run(ctx context.Context, o Options) ([]Result, error) {
 	o.defaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	var out []Result
 	for _, dbName := range o.Databases {
 		for _, size := range o.Sizes {

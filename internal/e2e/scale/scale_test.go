@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,77 @@ func TestCheckWritesCatchesEveryFault(t *testing.T) {
 		w := CheckWrites(c.acked, c.stored)
 		if w.OK() || w != c.want {
 			t.Errorf("%s: %+v, want %+v", c.name, w, c.want)
+		}
+	}
+}
+
+// TestParseSizes checks that sizes listed in any order come back smallest first (the table's
+// ratios are to the first) and that malformed, zero, negative, repeated and crossing sizes are
+// refused with a message naming the size.
+func TestParseSizes(t *testing.T) {
+	got, err := ParseSizes(" 100000:1000000:100000 ,10:100:10,1000:10000:1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Size{{10, 100, 10}, {1000, 10000, 1000}, {100000, 1000000, 100000}}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if got, err := ParseSizes("10:100:0,10:1000:0"); err != nil || !slices.Equal(got, []Size{{10, 100, 0}, {10, 1000, 0}}) {
+		t.Fatalf("records only growing, no bulk tokens: %v, %v", got, err)
+	}
+	for in, want := range map[string]string{
+		"":                      "empty size",
+		"10:100:10,":            "empty size",
+		"10:100":                "want zones:records:tokens",
+		"10:100:10:1":           "want zones:records:tokens",
+		"ten:100:10":            `zones "ten" is not a whole number`,
+		"10:1e3:10":             `records "1e3" is not a whole number`,
+		"0:100:10":              "zones must be at least 1",
+		"-5:100:10":             "zones must be at least 1",
+		"10:0:10":               "records must be at least 1",
+		"10:100:-1":             "tokens must be at least 0",
+		"10:100:10,10:100:10":   "10:100:10 is listed twice",
+		"10:1000:10,100:100:10": "do not grow together",
+	} {
+		if _, err := ParseSizes(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseSizes(%q): %v, want an error containing %q", in, err, want)
+		}
+	}
+}
+
+// TestValidate checks the options Run refuses before seeding anything: sizes out of order, an
+// unknown or repeated database, and an Only entry that selects no request (whose message lists
+// every request name).
+func TestValidate(t *testing.T) {
+	good := Options{Databases: []string{"sqlite"}, Sizes: []Size{{3, 60, 5}, {12, 130, 5}}, Only: []string{"dns_records?", "POST"}}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Options{}).Validate(); err != nil {
+		t.Fatalf("the defaults: %v", err)
+	}
+	for name, c := range map[string]struct {
+		change func(*Options)
+		want   []string
+	}{
+		"out of order":    {func(o *Options) { o.Sizes = []Size{{12, 130, 5}, {3, 60, 5}} }, []string{"3:60:5 comes after the larger 12:130:5"}},
+		"zero records":    {func(o *Options) { o.Sizes = []Size{{3, 0, 5}} }, []string{"3:0:5"}},
+		"unknown db":      {func(o *Options) { o.Databases = []string{"mysql"} }, []string{`unknown database "mysql"`}},
+		"db twice":        {func(o *Options) { o.Databases = []string{"sqlite", "sqlite"} }, []string{"listed twice"}},
+		"no match":        {func(o *Options) { o.Only = []string{"dns_record?"} }, append([]string{`"dns_record?" is part of no request's name`}, Names()...)},
+		"one of two typo": {func(o *Options) { o.Only = []string{"POST", "PUT"} }, []string{`"PUT"`}},
+		"empty entry":     {func(o *Options) { o.Only = []string{"POST", ""} }, []string{"empty"}},
+	} {
+		o := good
+		c.change(&o)
+		err := o.Validate()
+		for _, want := range c.want {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %v, want an error containing %q", name, err, want)
+			}
+		}
+		if _, rerr := Run(context.Background(), o); err == nil || rerr == nil || rerr.Error() != err.Error() {
+			t.Errorf("%s: Run did not refuse the options first: %v", name, rerr)
 		}
 	}
 }
