@@ -16,7 +16,8 @@ import (
 )
 
 // seedOutput is what "latchkey admin seed" prints: the seed result, with the three named tokens'
-// secrets unless they went to --secrets-file.
+// secrets unless they went to --secrets-file (then the tokens have no "value" and SecretsFile
+// names the file). The bulk tokens' secrets are never kept.
 type seedOutput struct {
 	*seed.Result
 	SecretsFile string  `json:"secrets_file,omitempty"`
@@ -34,7 +35,7 @@ func adminSeed(ctx context.Context, fs *flag.FlagSet, args []string, open func()
 	withRecords := fs.Int("zones-with-records", 0, "how many zones (the first ones) get records; 0 means all")
 	nTokens := fs.Int("tokens", 0, "bulk account-owned API tokens (at most 500 per account; more accounts are made as needed)")
 	batch := fs.Int("batch", seed.DefaultBatch, "rows per transaction")
-	secretsFile := fs.String("secrets-file", "", "write the named tokens' secrets to this file (mode 0600) instead of standard output")
+	secretsFile := fs.String("secrets-file", "", "write the secrets of the user's three tokens (all zones, one zone, ACME) to this file (mode 0600) instead of standard output; the bulk tokens' secrets are never shown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -38,13 +38,22 @@ func TestAdminSeed(t *testing.T) {
 	}
 	var res struct {
 		Zones, Records, Tokens int
-		AllZones               struct{ ID, Value string } `json:"all_zones_token"`
+		SecretsFile            string                     `json:"secrets_file"`
+		AllZones               map[string]json.RawMessage `json:"all_zones_token"`
+		OneZone                map[string]json.RawMessage `json:"one_zone_token"`
+		ACME                   map[string]json.RawMessage `json:"acme_token"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("output %q: %v", out.String(), err)
 	}
-	if res.Zones != 3 || res.Records != 60 || res.Tokens != 5 || res.AllZones.ID == "" || res.AllZones.Value != "" {
+	if res.Zones != 3 || res.Records != 60 || res.Tokens != 5 || res.AllZones["id"] == nil || res.SecretsFile != secrets {
 		t.Fatalf("output %s", out.String())
+	}
+	// The printed tokens name no value at all (not "value":"", which reads as an empty secret).
+	for _, tok := range []map[string]json.RawMessage{res.AllZones, res.OneZone, res.ACME} {
+		if v, ok := tok["value"]; ok || tok["id"] == nil {
+			t.Fatalf("a printed token has a \"value\" (%s) or no id: %s", v, out.String())
+		}
 	}
 	if strings.Contains(out.String()+errb.String(), tokens.UserPrefix) {
 		t.Fatalf("a secret was printed: %s %s", out.String(), errb.String())

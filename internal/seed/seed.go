@@ -73,10 +73,12 @@ type Options struct {
 }
 
 // Token is a named token made by the seed, with its secret (shown once; store it or lose it).
+// An empty Secret (one the caller removed after storing it elsewhere, as `latchkey admin seed
+// --secrets-file` does) is left out of the JSON rather than shown as "".
 type Token struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
-	Secret string `json:"value"`
+	Secret string `json:"value,omitempty"`
 }
 
 // Result is what a seed run wrote.
