@@ -132,6 +132,12 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if slices.Contains(o.Databases, "postgres") {
+		// Fail now rather than after the SQLite sizes, which can take many minutes.
+		if err := checkPostgres(ctx, o.PostgresURL); err != nil {
+			return nil, err
+		}
+	}
 	var out []Result
 	for _, dbName := range o.Databases {
 		for _, size := range o.Sizes {
@@ -170,6 +176,36 @@ func (o *Options) defaults() {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+}
+
+// checkPostgres checks that the administrative PostgreSQL URL connects and may create the
+// databases of the run.
+func checkPostgres(ctx context.Context, adminURL string) error {
+	adb, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer adb.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var may bool
+	err = adb.QueryRowContext(ctx, "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&may)
+	if err != nil {
+		return fmt.Errorf("postgres: cannot reach the server at the administrative URL (-postgres-url) %s: %w", redact(adminURL), err)
+	}
+	if !may {
+		return fmt.Errorf("postgres: the user of %s may not create databases", redact(adminURL))
+	}
+	return nil
+}
+
+// redact hides the password of a URL, for messages.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // freshDatabase returns the URL of a new empty database and a function that removes it.

@@ -156,3 +156,18 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestRunChecksPostgresFirst checks that an unreachable PostgreSQL stops the run before the
+// SQLite sizes are measured, not after them.
+func TestRunChecksPostgresFirst(t *testing.T) {
+	o := Options{Databases: []string{"sqlite", "postgres"}, Sizes: []Size{{1, 1, 0}}, Duration: 10 * time.Millisecond,
+		ReadConns: 1, WriteConns: 1, Only: []string{"verify"}, Dir: t.TempDir(),
+		PostgresURL: "postgres://postgres:hunter2@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2"}
+	results, err := Run(context.Background(), o)
+	if err == nil || len(results) > 0 || !strings.Contains(err.Error(), "cannot reach") {
+		t.Fatalf("%d results, %v; want no result and an error naming PostgreSQL", len(results), err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("the error shows the password: %v", err)
+	}
+}
