@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -31,6 +32,8 @@ const SuperAdministratorRoleID = "eadcaaaea2953bef4b22064961122f71"
 // Service is the accounts service.
 type Service struct {
 	db *store.DB
+	// names caches account names for Names; nil unless Follow was called.
+	names atomic.Pointer[nameCache]
 }
 
 // NewService returns a Service over db.

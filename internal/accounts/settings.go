@@ -53,9 +53,15 @@ func (s *Service) UpdateAccount(ctx context.Context, actor audit.Actor, accountI
 		if err := store.UpdateAccount(tx, a); err != nil {
 			return err
 		}
+		if a.Name != old.Name {
+			if err := changefeed.Record(tx, ChangeKind, accountID); err != nil {
+				return err
+			}
+		}
 		return audit.Record(tx, actor, audit.Event{AccountID: accountID, Action: "account.update", ResourceType: "account",
 			ResourceID: accountID, Old: accountSummary(&old), New: accountSummary(a)})
 	})
+	s.forgetName(accountID) // after the commit (or a failure: the name is read again)
 	if err != nil {
 		return nil, err
 	}

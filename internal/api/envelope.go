@@ -257,6 +257,10 @@ func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
 	h["Cache-Control"] = noStore
+	if len(body) > 0 && status != http.StatusNoContent && status != http.StatusNotModified {
+		// Known in advance, it spares net/http the chunked framing of a body over 2 KB.
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -85,6 +85,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	// subscribe through Feed before they load.
 	a.tokens.UseFeed(a.feed)
 	a.zones.Follow(a.feed)
+	a.accounts.Follow(a.feed)
 	if err := a.tokens.Start(ctx); err != nil {
 		return nil, err
 	}

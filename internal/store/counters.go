@@ -149,6 +149,7 @@ func goMigrations(d Dialect) []*goose.Migration {
 		goose.NewGoMigration(countersVersion, run(countersUp[d]), run(countersDown[d])),
 		goose.NewGoMigration(zoneNameCollationVersion, run(zoneNameCollationUp[d]), run(zoneNameCollationDown[d])),
 		goose.NewGoMigration(recordNameCollationVersion, run(recordNameCollationUp[d]), run(recordNameCollationDown[d])),
+		goose.NewGoMigration(zoneListSeqVersion, run(zoneListSeqUp[d]), run(zoneListSeqDown[d])),
 	}
 }
 

@@ -35,3 +35,7 @@ func RunRecordNameCollationMigration(ctx context.Context, db *DB, up bool) error
 	}
 	return nil
 }
+
+// ZoneListColumns exposes the zone columns whose changes advance an account's zone list change
+// number.
+var ZoneListColumns = zoneListColumns

@@ -22,6 +22,8 @@ type Access struct {
 	// twoFactorBlocked are the accounts the user belongs to but is kept out of because they
 	// require two-factor sign-in and the user has it off (store.TwoFactorBlockedAccounts).
 	twoFactorBlocked []string
+	// serial numbers this compilation (see Principal.CacheIdentity).
+	serial uint64
 }
 
 // Member reports whether the owner belongs to the account (a user through a membership, an
@@ -203,7 +205,8 @@ func (a *Access) Accounts() []string {
 }
 
 func newAccess(ps []authz.Policy, accounts ...string) *Access {
-	a := &Access{Policies: ps, Compiled: authz.Compile(ps), accounts: make(map[string]struct{}, len(accounts))}
+	a := &Access{Policies: ps, Compiled: authz.Compile(ps), accounts: make(map[string]struct{}, len(accounts)),
+		serial: serials.Add(1)}
 	for _, id := range accounts {
 		a.accounts[id] = struct{}{}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,9 @@ type Credential struct {
 	ownerKey, limitKey string
 	// body caches the API's encoded answer about the credential (see Body).
 	body atomic.Pointer[[]byte]
+	// serial numbers this compilation (see Principal.CacheIdentity); 0 for a credential built
+	// elsewhere.
+	serial uint64
 
 	lastUsed atomic.Int64 // unix seconds
 	queued   atomic.Bool  // waiting in the last-used batch
@@ -110,6 +114,24 @@ func (c *Credential) Body(build func() []byte) []byte {
 type Principal struct {
 	Cred   *Credential
 	Access *Access
+}
+
+// serials numbers compiled credentials and owners' access, so that caches of answers derived
+// from them can name them (Principal.CacheIdentity). 0 is never handed out.
+var serials atomic.Uint64
+
+// CacheIdentity names the principal's compiled authorization — the token's policies, conditions
+// and owner, and its owner's access (accounts and roles) as compiled when they were last read —
+// for caches of answers that depend on nothing else about the caller (the API's zone listing).
+// A change to the token or to its owner's access evicts them, and the next request compiles new
+// ones with new serial numbers, so an answer cached under the old name is never served for the
+// new. ok is false when either was built outside this package's loaders (a test's fixture):
+// such answers must not be cached.
+func (p *Principal) CacheIdentity() (id string, ok bool) {
+	if p.Cred == nil || p.Access == nil || p.Cred.serial == 0 || p.Access.serial == 0 {
+		return "", false
+	}
+	return strconv.FormatUint(p.Cred.serial, 10) + "/" + strconv.FormatUint(p.Access.serial, 10), true
 }
 
 // TokenID returns the id of the token in use.
@@ -208,6 +230,7 @@ func credentialFromRow(r *store.APIToken, h Hash) (*Credential, error) {
 		c.ExpiresOn = r.ExpiresOn.UTC()
 	}
 	c.ownerKey, c.limitKey = c.Owner.cacheKey(), c.Owner.limitKey()
+	c.serial = serials.Add(1)
 	return c, nil
 }
 

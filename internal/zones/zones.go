@@ -66,13 +66,20 @@ type Service struct {
 	PendingUntilDelegated bool
 
 	cache cachedZones // set by Follow
+	// pages caches encoded list pages for ListJSON; nil when off.
+	pages *pageCache
 }
 
 // UseLimits makes Create refuse a zone over the account plan's limit (internal/billing).
 func (s *Service) UseLimits(l *billing.Limits) { s.limits = l }
 
-// NewService returns a Service over db.
-func NewService(db *store.DB) *Service { return &Service{db: db} }
+// NewService returns a Service over db, with a cache of encoded list pages of
+// DefaultPageCacheBytes (see ListJSON and SetPageCacheBytes).
+func NewService(db *store.DB) *Service {
+	s := &Service{db: db}
+	s.SetPageCacheBytes(DefaultPageCacheBytes)
+	return s
+}
 
 // Create adds a zone named name to accountID. The caller has authorized the actor.
 func (s *Service) Create(ctx context.Context, actor audit.Actor, accountID, name string) (*store.Zone, error) {

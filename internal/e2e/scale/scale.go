@@ -11,6 +11,7 @@
 package scale
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -396,8 +397,17 @@ type Request struct {
 	Body func(client, n int) string
 }
 
-// Do sends r (body b) and returns the status and the response body.
+// Do sends a request (body, when not empty, as JSON) and returns the status and the response
+// body.
 func (c *Client) Do(ctx context.Context, method, path, token, body string) (int, []byte, error) {
+	var buf bytes.Buffer
+	return c.do(ctx, method, path, token, body, &buf)
+}
+
+// do is Do reading the response into buf (reset first); the body returned is buf's bytes, valid
+// until buf is used again. The load's clients each reuse one buffer, so that the load
+// generator, which shares the machine with the server, spends as little as it can per answer.
+func (c *Client) do(ctx context.Context, method, path, token, body string, buf *bytes.Buffer) (int, []byte, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -415,8 +425,9 @@ func (c *Client) Do(ctx context.Context, method, path, token, body string) (int,
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	return resp.StatusCode, buf.Bytes(), err
 }
 
 // ReadRequest returns the request measured as name on the seeded data.
@@ -470,13 +481,14 @@ func load(ctx context.Context, c *Client, req Request, conns int, d time.Duratio
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf bytes.Buffer
 			for n := 0; time.Now().Before(deadline); n++ {
 				body := ""
 				if req.Body != nil {
 					body = req.Body(i, n)
 				}
 				t0 := time.Now()
-				status, b, err := c.Do(ctx, req.Method, req.Path, req.Token, body)
+				status, b, err := c.do(ctx, req.Method, req.Path, req.Token, body, &buf)
 				lat[i] = append(lat[i], time.Since(t0))
 				if err != nil || status/100 != 2 {
 					failures.Add(1)
@@ -487,7 +499,7 @@ func load(ctx context.Context, c *Client, req Request, conns int, d time.Duratio
 					first.CompareAndSwap(nil, msg)
 				}
 				if req.Body != nil {
-					ans[i] = append(ans[i], answer{client: i, n: n, status: status, body: b, err: err})
+					ans[i] = append(ans[i], answer{client: i, n: n, status: status, body: bytes.Clone(b), err: err})
 				}
 			}
 		}()
