@@ -24,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/internal/clientip"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/dashboard"
+	"github.com/latchkey/latchkey/internal/dns"
 	"github.com/latchkey/latchkey/internal/dnsserver"
 	"github.com/latchkey/latchkey/internal/edge"
 	"github.com/latchkey/latchkey/internal/edge/geo"
@@ -78,6 +79,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		feed:     changefeed.New(db, logger, changefeed.Options{NoListen: cfg != nil && cfg.FeedNoListen}),
 	}
 	a.zones.PendingUntilDelegated = cfg != nil && cfg.ZonesPendingUntilDelegated
+	records := dns.NewService(db)
+	if cfg != nil {
+		a.zones.SetPageCacheBytes(cfg.ListCacheMemory)
+		records.SetPageCacheBytes(cfg.ListCacheMemory)
+	}
 	if cfg != nil {
 		a.tokens.SetCacheSize(cfg.TokenCacheSize)
 	}
@@ -141,7 +147,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 		fw.OnChange(a.edge.RulesChanged)
 	}
 	purges := purge.NewService(db, purger)
-	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, KV: kvs,
+	a.api = api.New(api.Deps{Logger: logger, DB: db, IPs: ips, Tokens: a.tokens, Zones: a.zones, DNS: records, KV: kvs,
 		Accounts: a.accounts, Members: mem, Requests: a.requests, Purge: purges, Firewall: fw,
 		Limiter: a.limiter, RateLimit: rateLimit, NameServers: a.cfg.NameServers, Billing: bill})
 	// Expired KV pairs are already invisible and expired sessions already refused; this only

@@ -52,6 +52,10 @@ type Config struct {
 	// TokenCacheSize bounds how many verified API tokens a process keeps compiled in memory
 	// (LATCHKEY_TOKEN_CACHE_SIZE, default 100000; about 2.5 KB each).
 	TokenCacheSize int
+	// ListCacheMemory bounds each of the API's caches of encoded list pages — DNS record pages
+	// and zone pages — in bytes (LATCHKEY_LIST_CACHE_MEMORY, default 32MiB; 0 or off turns them
+	// off).
+	ListCacheMemory int64
 	// SMTPURL and MailFrom configure outgoing mail (LATCHKEY_SMTP_URL, e.g.
 	// smtp://user:pass@host:587, and LATCHKEY_MAIL_FROM). Without SMTPURL no mail is sent and the
 	// dashboard says so.
@@ -160,7 +164,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.Stripe.PricePro, "stripe-price-pro", env("LATCHKEY_STRIPE_PRICE_PRO", ""), "Stripe price id of the Pro plan (LATCHKEY_STRIPE_PRICE_PRO)")
 	fs.StringVar(&c.Stripe.PriceBusiness, "stripe-price-business", env("LATCHKEY_STRIPE_PRICE_BUSINESS", ""), "Stripe price id of the Business plan (LATCHKEY_STRIPE_PRICE_BUSINESS)")
 	fs.StringVar(&c.Stripe.APIBase, "stripe-api-base", env("LATCHKEY_STRIPE_API_BASE", ""), "another Stripe-compatible API, e.g. stripe-mock's http://127.0.0.1:12111 (LATCHKEY_STRIPE_API_BASE)")
-	var zoneActivation, tokenCache string
+	var zoneActivation, tokenCache, listCache string
+	fs.StringVar(&listCache, "list-cache-memory", env("LATCHKEY_LIST_CACHE_MEMORY", "32MiB"), "memory of each API list page cache (DNS record pages, zone pages), e.g. 32MiB, or off (LATCHKEY_LIST_CACHE_MEMORY)")
 	fs.StringVar(&tokenCache, "token-cache-size", env("LATCHKEY_TOKEN_CACHE_SIZE", "100000"), "verified API tokens kept in memory per process (LATCHKEY_TOKEN_CACHE_SIZE)")
 	fs.StringVar(&zoneActivation, "zone-activation", env("LATCHKEY_ZONE_ACTIVATION", "immediate"), "immediate: zones are active from creation; delegation: pending until delegated to the name servers (LATCHKEY_ZONE_ACTIVATION)")
 	dnsDone := c.dnsFlags(fs, env)
@@ -220,6 +225,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 		return nil, fmt.Errorf("LATCHKEY_TOKEN_CACHE_SIZE %q: want a count from 100 to 100000000", tokenCache)
 	} else {
 		c.TokenCacheSize = n
+	}
+	if c.ListCacheMemory, err = parseListCacheMemory(listCache); err != nil {
+		return nil, err
 	}
 	if c.NameServers, err = parseNameServers(nameServers); err != nil {
 		return nil, err
@@ -383,4 +391,18 @@ func ParseRateLimit(s string) (RateLimit, error) {
 		return RateLimit{}, fmt.Errorf("%q: the window must be a duration between 1s and 24h", s)
 	}
 	return RateLimit{Requests: req, Window: win}, nil
+}
+
+// parseListCacheMemory reads LATCHKEY_LIST_CACHE_MEMORY: a size up to 64GiB (humanize's forms,
+// e.g. 32MiB), or 0 or off for no cache.
+func parseListCacheMemory(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if strings.EqualFold(v, "off") || v == "0" {
+		return 0, nil
+	}
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n < 1<<20 || n > 64<<30 {
+		return 0, fmt.Errorf("LATCHKEY_LIST_CACHE_MEMORY %q: want a size from 1MiB to 64GiB, e.g. 32MiB, or off", v)
+	}
+	return int64(n), nil
 }

@@ -9,6 +9,21 @@ import (
 	"time"
 )
 
+// TestListCacheMemoryOff: "off" and "0" turn the list page caches off.
+func TestListCacheMemoryOff(t *testing.T) {
+	for _, v := range []string{"off", "OFF", "0"} {
+		c, err := Load(nil, func(k string) string {
+			if k == "LATCHKEY_LIST_CACHE_MEMORY" {
+				return v
+			}
+			return ""
+		}, io.Discard)
+		if err != nil || c.ListCacheMemory != 0 {
+			t.Errorf("LATCHKEY_LIST_CACHE_MEMORY=%s: %d, %v; want 0", v, c.ListCacheMemory, err)
+		}
+	}
+}
+
 func TestLoad(t *testing.T) {
 	getenv := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	c, err := Load(nil, getenv(nil), io.Discard)
@@ -16,20 +31,20 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.DatabaseURL != filepath.Join("data", "latchkey.db") || c.BaseURL != "http://127.0.0.1:8080" || c.SecureCookies() ||
-		c.BodyMemory != 256<<20 || c.TokenCacheSize != 100_000 {
+		c.BodyMemory != 256<<20 || c.TokenCacheSize != 100_000 || c.ListCacheMemory != 32<<20 {
 		t.Fatalf("defaults = %+v", c)
 	}
 	c, err = Load([]string{"-addr", ":9999"}, getenv(map[string]string{
 		"LATCHKEY_ADDR": "0.0.0.0:1", "LATCHKEY_BASE_URL": "https://keys.example.com/", "LATCHKEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
 		"LATCHKEY_DATABASE_URL": "postgres://x@y/z", "LATCHKEY_BODY_MEMORY": "1GiB",
-		"LATCHKEY_TOKEN_CACHE_SIZE": "5000",
+		"LATCHKEY_TOKEN_CACHE_SIZE": "5000", "LATCHKEY_LIST_CACHE_MEMORY": "8MiB",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != ":9999" || c.BaseURL != "https://keys.example.com" || !c.SecureCookies() || len(c.TrustedProxies) != 2 ||
 		c.TrustedProxies[1].String() != "192.0.2.1/32" || c.DatabaseURL != "postgres://x@y/z" || c.BodyMemory != 1<<30 ||
-		c.TokenCacheSize != 5000 {
+		c.TokenCacheSize != 5000 || c.ListCacheMemory != 8<<20 {
 		t.Fatalf("flags over env = %+v", c)
 	}
 	for _, bad := range []map[string]string{
@@ -43,6 +58,9 @@ func TestLoad(t *testing.T) {
 		{"LATCHKEY_BODY_MEMORY": "1MiB"},
 		{"LATCHKEY_TOKEN_CACHE_SIZE": "many"},
 		{"LATCHKEY_TOKEN_CACHE_SIZE": "10"},
+		{"LATCHKEY_LIST_CACHE_MEMORY": "lots"},
+		{"LATCHKEY_LIST_CACHE_MEMORY": "1KiB"},
+		{"LATCHKEY_LIST_CACHE_MEMORY": "1TiB"},
 	} {
 		if _, err := Load(nil, getenv(bad), io.Discard); err == nil {
 			t.Errorf("Load(%v) succeeded", bad)

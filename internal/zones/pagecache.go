@@ -13,7 +13,7 @@ import (
 
 // DefaultPageCacheBytes bounds the memory of a Service's cache of encoded zone pages (see
 // ListJSON) unless SetPageCacheBytes says otherwise.
-const DefaultPageCacheBytes = 16 << 20
+const DefaultPageCacheBytes = 32 << 20
 
 // pageEntryOverhead is the memory of a cached page besides its key and bytes (the EncodedPage
 // and otter's node).

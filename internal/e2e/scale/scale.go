@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -85,6 +86,9 @@ type Options struct {
 	// included) and writes of the last size of the last database; both the server and the
 	// clients run in this process.
 	CPUProfile io.Writer
+	// ListCacheMemory, when set, is the server's LATCHKEY_LIST_CACHE_MEMORY ("off" measures
+	// every list page built from the database).
+	ListCacheMemory string
 }
 
 // Stat is the latency distribution of one measured request kind.
@@ -257,10 +261,12 @@ func (s *Server) Close() { s.stop() }
 
 // StartServer starts the server on db, on a loopback port, with the configuration `latchkey
 // serve` builds from the environment, minus the DNS and edge listeners and the API rate limit
-// (one user makes every request). dataDir holds the session key.
-func StartServer(ctx context.Context, db *store.DB, dataDir string) (*Server, error) {
+// (one user makes every request). dataDir holds the session key; extra adds or overrides
+// environment variables (LATCHKEY_LIST_CACHE_MEMORY, say).
+func StartServer(ctx context.Context, db *store.DB, dataDir string, extra map[string]string) (*Server, error) {
 	env := map[string]string{"LATCHKEY_DATABASE_URL": db.URL(), "LATCHKEY_DATA_DIR": dataDir, "LATCHKEY_LOG_LEVEL": "error",
 		"LATCHKEY_DNS_ADDR": "off", "LATCHKEY_EDGE_ADDR": "off", "LATCHKEY_RATE_LIMIT": "off", "LATCHKEY_ADDR": "127.0.0.1:0"}
+	maps.Copy(env, extra)
 	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		return nil, err
@@ -321,7 +327,11 @@ func runOne(ctx context.Context, o Options, dbName string, size Size) (*Result, 
 	}
 	res := &Result{Database: dbName, Size: size, SeedTime: seeded.Elapsed, Stats: map[string]Stat{}}
 	fmt.Fprintf(o.Log, "%s, %s: seeded in %s\n", dbName, size, seeded.Elapsed.Round(time.Second))
-	srv, err := StartServer(ctx, db, o.Dir)
+	var extra map[string]string
+	if o.ListCacheMemory != "" {
+		extra = map[string]string{"LATCHKEY_LIST_CACHE_MEMORY": o.ListCacheMemory}
+	}
+	srv, err := StartServer(ctx, db, o.Dir, extra)
 	if err != nil {
 		return nil, err
 	}

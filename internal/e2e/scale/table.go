@@ -33,7 +33,11 @@ func WriteTable(w io.Writer, results []Result, o Options) int {
 		if len(rs) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n#### %s — %d read clients, %d write clients, %s per measurement\n\n", dbName, o.ReadConns, o.WriteConns, o.Duration)
+		caches := ""
+		if o.ListCacheMemory != "" {
+			caches = ", LATCHKEY_LIST_CACHE_MEMORY=" + o.ListCacheMemory
+		}
+		fmt.Fprintf(w, "\n#### %s — %d read clients, %d write clients, %s per measurement%s\n\n", dbName, o.ReadConns, o.WriteConns, o.Duration, caches)
 		fmt.Fprintln(w, "| request | size | p50 ms | p99 ms | req/s | p50 × smallest | p99 × smallest |")
 		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|")
 		for _, name := range append(append([]string{}, Reads...), Create) {

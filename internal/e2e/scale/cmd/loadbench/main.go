@@ -39,6 +39,7 @@ func main() {
 	only := flag.String("only", "", "measure only the requests whose names (the table's first column) contain one of these comma-separated strings\n"+
 		"(e.g. \"dns_records?,/zones?\" for the record and zone list reads; \"POST\" for the creates)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile (server and clients, warm-ups included) of the last size measured to this file")
+	listCache := flag.String("list-cache", "", "the server's LATCHKEY_LIST_CACHE_MEMORY (default its own, 32MiB); \"off\" builds every DNS record and zone page from the database")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fail(2, "unexpected argument %q (flags only; see -h)", flag.Arg(0))
@@ -55,7 +56,7 @@ func main() {
 		}
 	}
 	o := scale.Options{Only: onlyList, Databases: splitTrim(*dbs), Sizes: ss, Duration: *duration, Warmup: *warmup,
-		ReadConns: *reads, WriteConns: *writes, PostgresURL: *pg, Log: os.Stderr}
+		ReadConns: *reads, WriteConns: *writes, PostgresURL: *pg, Log: os.Stderr, ListCacheMemory: *listCache}
 	// Refuse what cannot make a meaningful run before creating any file or database.
 	if err := o.Validate(); err != nil {
 		fail(2, "%v", err)
