@@ -252,13 +252,18 @@ func withJSON(v any, use func([]byte)) {
 	}
 }
 
+// chunkingThreshold is the body size above which net/http, not told the length, sends a
+// response chunked (its bufferBeforeChunkingSize).
+const chunkingThreshold = 2048
+
 // writeJSONBytes writes status and body, already encoded JSON, with writeJSON's headers.
 func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
 	h["Cache-Control"] = noStore
-	if len(body) > 0 && status != http.StatusNoContent && status != http.StatusNotModified {
-		// Known in advance, it spares net/http the chunked framing of a body over 2 KB.
+	if len(body) > chunkingThreshold && status != http.StatusNoContent && status != http.StatusNotModified {
+		// Known in advance, it spares net/http the chunked framing of a long body (a shorter
+		// one, written at once, net/http measures itself: no allocation here for it).
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
 	w.WriteHeader(status)

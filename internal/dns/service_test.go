@@ -723,3 +723,28 @@ func TestListJSONCache(t *testing.T) {
 		}
 	})
 }
+
+// TestListJSONCacheOtherZones: a zone's cached pages survive changes to another account's zone,
+// and a change to the zone itself builds them again.
+func TestListJSONCacheOtherZones(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := dns.NewService(db)
+		acc, zone := seedZone(t, db, "example.com")
+		otherAcc, otherZone := seedZone(t, db, "other.example")
+		mustCreate(t, s, acc, zone, rec("A", "www", "192.0.2.1"))
+		first, err := s.ListJSON(ctx, acc, zone, dns.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, s, otherAcc, otherZone, rec("A", "www", "192.0.2.2"))
+		if p, err := s.ListJSON(ctx, acc, zone, dns.ListOptions{}); err != nil || p != first {
+			t.Fatalf("a change to another account's zone rebuilt the page (%v)", err)
+		}
+		mustCreate(t, s, acc, zone, rec("A", "api", "192.0.2.3"))
+		p, err := s.ListJSON(ctx, acc, zone, dns.ListOptions{})
+		if err != nil || p == first || p.TotalCount != 2 {
+			t.Fatalf("a change to the zone kept the old page: %+v, %v", p, err)
+		}
+	})
+}

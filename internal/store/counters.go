@@ -167,20 +167,22 @@ func ZoneRecordCount(tx *gorm.DB, accountID, zoneID string) (int64, error) {
 }
 
 // ZoneHead is what listing a zone's records needs of the zone: its name, its record counter,
-// and the DNS change feed's sequence number read in the same statement (dns.Service.ListJSON
-// keys its cache of pages by it).
+// and its last DNS change number, read in the same statement (dns.Service.ListJSON keys its
+// cache of pages by it).
 type ZoneHead struct {
-	Name         string
-	RecordCount  int64
+	Name        string
+	RecordCount int64
+	// DNSChangeSeq is the DNS change feed's number of the latest change to the zone or one of
+	// its records (zones.dns_seq, set by RecordDNSChange; 0 before the first one).
 	DNSChangeSeq int64
 }
 
-// ZoneHeadByID reads the name and the record counter of the zone id of accountID, and the DNS
-// change counter, in one short statement (the record listing's first); a zone of another
-// account, or none, is NotFound.
+// ZoneHeadByID reads the name, the record counter and the last DNS change number of the zone id
+// of accountID in one short statement (the record listing's first); a zone of another account,
+// or none, is NotFound.
 func ZoneHeadByID(tx *gorm.DB, accountID, id string) (ZoneHead, error) {
 	var h ZoneHead
-	err := tx.Raw("SELECT name, record_count, (SELECT seq FROM dns_change_counter WHERE id = 1) FROM zones WHERE id = ? AND account_id = ?",
+	err := tx.Raw("SELECT name, record_count, dns_seq FROM zones WHERE id = ? AND account_id = ?",
 		id, accountID).Row().Scan(&h.Name, &h.RecordCount, &h.DNSChangeSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, errs.E(errs.NotFound, "zone not found")

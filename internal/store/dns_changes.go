@@ -30,8 +30,9 @@ type txNotes struct {
 	dns bool
 }
 
-// RecordDNSChange bumps the DNS change counter and appends a change row naming the zone and the
-// record (recordID "" for a change to the zone itself), in tx. The store's zone and record
+// RecordDNSChange bumps the DNS change counter, appends a change row naming the zone and the
+// record (recordID "" for a change to the zone itself) and sets the zone's dns_seq to the new
+// number (migration 00141; ZoneHeadByID reads it), in tx. The store's zone and record
 // writers call it in the same transaction as the change; when tx was started by DB.Tx, this
 // process's DNS change listeners run after the commit.
 func RecordDNSChange(tx *gorm.DB, zoneID, recordID string) error {
@@ -44,6 +45,9 @@ func RecordDNSChange(tx *gorm.DB, zoneID, recordID string) error {
 	}
 	c := &DNSChange{Seq: seq, ZoneID: zoneID, RecordID: recordID, CreatedAt: time.Now().UTC()}
 	if err := tx.Create(c).Error; err != nil {
+		return fmt.Errorf("record dns change: %w", err)
+	}
+	if err := tx.Exec("UPDATE zones SET dns_seq = ? WHERE id = ?", seq, zoneID).Error; err != nil {
 		return fmt.Errorf("record dns change: %w", err)
 	}
 	if ctx := tx.Statement.Context; ctx != nil {

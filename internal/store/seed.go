@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,8 @@ func InsertRows[T any](tx *gorm.DB, rows []T, columns int) error {
 
 // RecordDNSChanges appends the change-feed rows cs (ZoneID and RecordID set; RecordID "" notes
 // a zone) and bumps the DNS change counter once by their number, inside tx: the same rows
-// RecordDNSChange writes one at a time, numbered in the order of cs. It sets Seq and CreatedAt.
+// RecordDNSChange writes one at a time, numbered in the order of cs, and the zones' dns_seq set
+// to the last number. It sets Seq and CreatedAt.
 func RecordDNSChanges(tx *gorm.DB, cs []DNSChange) error {
 	if len(cs) == 0 {
 		return nil
@@ -50,6 +52,14 @@ func RecordDNSChanges(tx *gorm.DB, cs []DNSChange) error {
 		cs[i].Seq, cs[i].CreatedAt = first+int64(i), now
 	}
 	if err := InsertRows(tx, cs, 4); err != nil {
+		return fmt.Errorf("record dns changes: %w", err)
+	}
+	zoneIDs := make([]string, 0, len(cs))
+	for _, c := range cs {
+		zoneIDs = append(zoneIDs, c.ZoneID)
+	}
+	zoneIDs = slices.Compact(slices.Sorted(slices.Values(zoneIDs)))
+	if err := tx.Exec("UPDATE zones SET dns_seq = ? WHERE ?", last, InIDs(tx, "id", zoneIDs)).Error; err != nil {
 		return fmt.Errorf("record dns changes: %w", err)
 	}
 	if ctx := tx.Statement.Context; ctx != nil {
