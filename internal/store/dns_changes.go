@@ -32,7 +32,7 @@ type txNotes struct {
 
 // RecordDNSChange bumps the DNS change counter, appends a change row naming the zone and the
 // record (recordID "" for a change to the zone itself) and sets the zone's dns_seq to the new
-// number (migration 00141; ZoneHeadByID reads it), in tx. The store's zone and record
+// number (migration 00142; ZoneHeadByID reads it), in tx. The store's zone and record
 // writers call it in the same transaction as the change; when tx was started by DB.Tx, this
 // process's DNS change listeners run after the commit.
 func RecordDNSChange(tx *gorm.DB, zoneID, recordID string) error {
