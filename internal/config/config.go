@@ -226,7 +226,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	} else {
 		c.TokenCacheSize = n
 	}
-	if c.ListCacheMemory, err = parseListCacheMemory(listCache); err != nil {
+	if c.ListCacheMemory, err = ParseListCacheMemory(listCache); err != nil {
 		return nil, err
 	}
 	if c.NameServers, err = parseNameServers(nameServers); err != nil {
@@ -393,9 +393,9 @@ func ParseRateLimit(s string) (RateLimit, error) {
 	return RateLimit{Requests: req, Window: win}, nil
 }
 
-// parseListCacheMemory reads LATCHKEY_LIST_CACHE_MEMORY: a size up to 64GiB (humanize's forms,
-// e.g. 32MiB), or 0 or off for no cache.
-func parseListCacheMemory(v string) (int64, error) {
+// ParseListCacheMemory reads LATCHKEY_LIST_CACHE_MEMORY: a size from 1MiB to 64GiB (humanize's
+// forms, e.g. 32MiB), or 0 or off for no cache (0 is returned).
+func ParseListCacheMemory(v string) (int64, error) {
 	v = strings.TrimSpace(v)
 	if strings.EqualFold(v, "off") || v == "0" {
 		return 0, nil

@@ -150,6 +150,7 @@ func goMigrations(d Dialect) []*goose.Migration {
 		goose.NewGoMigration(zoneNameCollationVersion, run(zoneNameCollationUp[d]), run(zoneNameCollationDown[d])),
 		goose.NewGoMigration(recordNameCollationVersion, run(recordNameCollationUp[d]), run(recordNameCollationDown[d])),
 		goose.NewGoMigration(zoneListSeqVersion, run(zoneListSeqUp[d]), run(zoneListSeqDown[d])),
+		goose.NewGoMigration(accountRenameSeqVersion, run(accountRenameSeqUp[d]), run(accountRenameSeqDown[d])),
 	}
 }
 

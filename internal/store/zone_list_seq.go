@@ -10,11 +10,11 @@ import (
 
 // Zone list change numbers (migration 00140). accounts.zone_list_seq advances whenever a zone of
 // the account is created or deleted, or a zone column that a zone listing shows changes (name,
-// status, paused, type, plan, account, timestamps). Database triggers keep it, in the same
-// transaction as the change, so every write path — API, dashboard, admin commands, billing, the
-// seed command, raw SQL and the cascade of an account deletion — advances it without knowing
-// about it. The record counter updates that every DNS record write makes to its zone do not
-// advance it. The API's zone listing keys its cache of encoded pages by it (see AccountHeads).
+// status, paused, type, plan, account, timestamps), or the account is renamed (migration 00141).
+// Database triggers keep it, in the same transaction as the change, so every write path — API,
+// dashboard, admin commands, billing, the seed command, raw SQL and the cascade of an account
+// deletion — advances it without knowing about it. The record counter updates that every DNS
+// record write makes to its zone do not advance it. The API's zone listing keys its cache of encoded pages by it (see AccountHeads).
 //
 // On SQLite the triggers are per row; an UPDATE OF trigger fires when a listed column is
 // assigned, changed or not, which at worst costs a needless cache miss. On PostgreSQL they are
@@ -126,4 +126,34 @@ func AccountHeads(tx *gorm.DB, ids []string) ([]AccountHead, error) {
 		return nil, fmt.Errorf("read accounts: %w", err)
 	}
 	return out, nil
+}
+
+// accountRenameSeqVersion is the goose version of the migration that makes an account rename
+// advance the account's zone list change number too (range 00140–00149). The number is the only
+// part of a cached zone page's key that never repeats: a listing that read the account's head
+// just before a rename and ran its zones query just after (an account.name filter or order
+// evaluated with the new name) stores a page under the old name's key, which a rename back to
+// that name would otherwise make current again.
+const accountRenameSeqVersion = 141
+
+var accountRenameSeqUp = map[Dialect][]string{
+	SQLite: {
+		`CREATE TRIGGER accounts_list_seq_rename AFTER UPDATE OF name ON accounts WHEN OLD.name IS NOT NEW.name BEGIN
+    UPDATE accounts SET zone_list_seq = zone_list_seq + 1 WHERE id = NEW.id;
+END`,
+	},
+	Postgres: {
+		`CREATE FUNCTION latchkey_account_rename_seq() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.zone_list_seq := NEW.zone_list_seq + 1;
+    RETURN NEW;
+END $$`,
+		`CREATE TRIGGER accounts_list_seq_rename BEFORE UPDATE OF name ON accounts
+    FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION latchkey_account_rename_seq()`,
+	},
+}
+
+var accountRenameSeqDown = map[Dialect][]string{
+	SQLite:   {`DROP TRIGGER accounts_list_seq_rename`},
+	Postgres: {`DROP TRIGGER accounts_list_seq_rename ON accounts`, `DROP FUNCTION latchkey_account_rename_seq()`},
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store"
@@ -78,6 +80,64 @@ func TestListJSONCacheHits(t *testing.T) {
 		off.SetPageCacheBytes(0)
 		if p, q := list(off, "v1", a.ID, 50), list(off, "v1", a.ID, 50); p == q {
 			t.Error("a service with the cache off cached a page")
+		}
+	})
+}
+
+// TestListJSONRenameRacingAListing: an account renamed after a listing read the account's head
+// but before its zones query leaves a page built with the new name under the old name's key. A
+// rename back must not make that page current again: the listing filtered on the account's
+// original name shows the zone afterwards.
+func TestListJSONRenameRacingAListing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		accs := accounts.NewService(db)
+		_, a, err := accs.SignUp(ctx, accounts.SignUpInput{Email: storetest.Name("a") + "@example.com", Password: "long enough password"}, audit.CLI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := zones.NewService(db)
+		if _, err := s.Create(ctx, audit.CLI(), a.ID, storetest.Name("z")+".example"); err != nil {
+			t.Fatal(err)
+		}
+		rename := func(name string) {
+			t.Helper()
+			if _, err := accs.UpdateAccount(ctx, audit.CLI(), a.ID, accounts.AccountUpdate{Name: &name}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enc := func(zs []store.Zone, _ map[string]string) ([]byte, error) {
+			return fmt.Appendf(nil, "%d", len(zs)), nil
+		}
+		f := store.ZoneFilter{AccountIDs: []string{a.ID}, AccountName: store.NameMatch{Op: store.NameEqual, Value: a.Name}, Limit: 50}
+		// The listing's count (its first query after AccountHeads, which reads rows) renames the
+		// account first, once.
+		armed := true
+		const hook = "test:rename_during_listing"
+		if err := db.Gorm(ctx).Callback().Query().Before("gorm:query").Register(hook, func(*gorm.DB) {
+			if armed {
+				armed = false
+				rename("Renamed meanwhile")
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.ListJSON(ctx, f, "v1", enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Gorm(ctx).Callback().Query().Remove(hook); err != nil {
+			t.Fatal(err)
+		}
+		if armed || p.Count != 0 {
+			t.Fatalf("the rename did not race the listing (armed %v, %d zones)", armed, p.Count)
+		}
+		rename(a.Name)
+		if p, err = s.ListJSON(ctx, f, "v1", enc); err != nil {
+			t.Fatal(err)
+		}
+		if p.Count != 1 || p.TotalCount != 1 {
+			t.Errorf("after the rename back, account.name=%q lists %d of %d zones, want 1: the page built during the rename was served", a.Name, p.Count, p.TotalCount)
 		}
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/latchkey/latchkey/internal/config"
 )
 
 // ParseSizes parses sizes written as zones:records:tokens, comma-separated (for example
@@ -106,7 +108,8 @@ func CheckOnly(only []string) error {
 }
 
 // Validate reports options that cannot make a meaningful run: an unknown or repeated database,
-// sizes that are not smallest first (see ParseSizes), or an Only entry that selects nothing.
+// sizes that are not smallest first (see ParseSizes), an Only entry that selects nothing, or a
+// ListCacheMemory the server would refuse.
 // Run calls it first; the load driver calls it before it creates any file.
 func (o Options) Validate() error {
 	o.defaults()
@@ -125,6 +128,12 @@ func (o Options) Validate() error {
 	}
 	if err := CheckOnly(o.Only); err != nil {
 		return fmt.Errorf("only: %w", err)
+	}
+	if o.ListCacheMemory != "" {
+		// The server would refuse it only after the first size is seeded.
+		if _, err := config.ParseListCacheMemory(o.ListCacheMemory); err != nil {
+			return fmt.Errorf("list cache: %w", err)
+		}
 	}
 	return nil
 }

@@ -142,6 +142,7 @@ func TestValidate(t *testing.T) {
 		"no match":        {func(o *Options) { o.Only = []string{"dns_record?"} }, append([]string{`"dns_record?" is part of no request's name`}, Names()...)},
 		"one of two typo": {func(o *Options) { o.Only = []string{"POST", "PUT"} }, []string{`"PUT"`}},
 		"empty entry":     {func(o *Options) { o.Only = []string{"POST", ""} }, []string{"empty"}},
+		"list cache":      {func(o *Options) { o.ListCacheMemory = "lots" }, []string{"LATCHKEY_LIST_CACHE_MEMORY", `"lots"`}},
 	} {
 		o := good
 		c.change(&o)
