@@ -92,6 +92,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	a.tokens.UseFeed(a.feed)
 	a.zones.Follow(a.feed)
 	a.accounts.Follow(a.feed)
+	a.feed.Subscribe(func(c changefeed.Change) {
+		if c.Reset {
+			records.DropPages()
+		}
+	})
 	if err := a.tokens.Start(ctx); err != nil {
 		return nil, err
 	}

@@ -51,6 +51,15 @@ func (s *Service) SetPageCacheBytes(n int64) {
 	})
 }
 
+// DropPages empties the cache of encoded pages. The server calls it when the change feed resets
+// (changefeed.Change.Reset): the database may have been restored to an older state, whose change
+// numbers would then name pages built from the later one.
+func (s *Service) DropPages() {
+	if s.pages != nil {
+		s.pages.InvalidateAll()
+	}
+}
+
 // ListJSON is List for the API: it returns the page already encoded. Pages are cached, keyed by
 // the zone, its account, the zone's last DNS change number, the options and the caller's record
 // scopes, all read before the cache is consulted:

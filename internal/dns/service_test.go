@@ -748,3 +748,20 @@ func TestListJSONCacheOtherZones(t *testing.T) {
 		}
 	})
 }
+
+// TestDropPages: DropPages empties the cache of encoded pages.
+func TestDropPages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := dns.NewService(db)
+		acc, zone := seedZone(t, db, "example.com")
+		first, err := s.ListJSON(ctx, acc, zone, dns.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.DropPages()
+		if p, err := s.ListJSON(ctx, acc, zone, dns.ListOptions{}); err != nil || p == first {
+			t.Fatalf("the page survived DropPages (%v)", err)
+		}
+	})
+}

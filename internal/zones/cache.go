@@ -56,7 +56,7 @@ func (c *zoneCache) dropAll() {
 
 // Follow makes Locate answer from a bounded in-memory cache kept fresh by f: a zone updated or
 // deleted on any process is evicted when the change arrives, and a reset of the feed empties the
-// cache. Changes made through s itself are evicted at once. Call it once, before f starts;
+// cache (and the cache of encoded list pages). Changes made through s itself are evicted at once. Call it once, before f starts;
 // without it Locate reads the database every time. It returns a function that stops following
 // (and turns the cache off).
 func (s *Service) Follow(f *changefeed.Feed) (unfollow func()) {
@@ -65,6 +65,11 @@ func (s *Service) Follow(f *changefeed.Feed) (unfollow func()) {
 		switch {
 		case c.Reset:
 			zc.dropAll()
+			// A reset can mean the database was restored to an older state, whose change
+			// numbers would name pages built from the later one.
+			if pages := s.pages; pages != nil {
+				pages.InvalidateAll()
+			}
 		case c.Kind == ChangeKind:
 			for _, id := range c.IDs {
 				zc.drop(id)

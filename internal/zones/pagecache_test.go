@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/accounts"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/changefeed"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/zones"
@@ -138,6 +139,41 @@ func TestListJSONRenameRacingAListing(t *testing.T) {
 		}
 		if p.Count != 1 || p.TotalCount != 1 {
 			t.Errorf("after the rename back, account.name=%q lists %d of %d zones, want 1: the page built during the rename was served", a.Name, p.Count, p.TotalCount)
+		}
+	})
+}
+
+// TestListJSONCacheDroppedOnReset: a reset of the change feed (which a database restored to an
+// older state causes) empties the cache of encoded pages of a service that follows it.
+func TestListJSONCacheDroppedOnReset(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, a, err := accounts.NewService(db).SignUp(ctx, accounts.SignUpInput{Email: storetest.Name("r") + "@example.com", Password: "long enough password"}, audit.CLI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, f := process(t, db)
+		enc := func(zs []store.Zone, names map[string]string) ([]byte, error) { return []byte("[]"), nil }
+		list := func() *zones.EncodedPage {
+			t.Helper()
+			p, err := s.ListJSON(ctx, store.ZoneFilter{AccountIDs: []string{a.ID}, Limit: 50}, "v", enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		first := list()
+		if list() != first {
+			t.Fatal("a repeated listing was not cached")
+		}
+		if err := db.Tx(ctx, func(tx *gorm.DB) error { return changefeed.RecordAll(tx) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if list() == first {
+			t.Fatal("the page survived a reset of the change feed")
 		}
 	})
 }
