@@ -61,15 +61,15 @@ func (s *Service) DropPages() {
 }
 
 // ListJSON is List for the API: it returns the page already encoded. Pages are cached, keyed by
-// the zone, its account, the zone's last DNS change number, the options and the caller's record
+// the zone, its account, the zone's own DNS change number, the options and the caller's record
 // scopes, all read before the cache is consulted:
 //
 //   - The zone's row, with its last change number, is read in one statement on every call, so a
 //     zone that is gone, or another account's zone, is refused before any cached page is looked
 //     at.
-//   - Every change to a record of the zone (its tags and comment included) or to the zone sets
-//     the number to the DNS change feed's new sequence number in the change's own transaction
-//     (store.RecordDNSChange), so a change committed before the call began gives a new key: a
+//   - Every change to a record of the zone (its tags and comment included) or to the zone
+//     advances the number in the change's own transaction (store.RecordDNSChange), so a change
+//     committed before the call began gives a new key: a
 //     cached page is never older than the number the call read, and a client reads its own
 //     writes, on every server process. Changes to other zones leave the zone's pages cached.
 //   - The options and the scopes (a constrained token's record filter) are part of the key, so a
@@ -111,7 +111,7 @@ func (s *Service) ListJSON(ctx context.Context, accountID, zoneID string, o List
 	return p, nil
 }
 
-// pageKey names a page: the account, the zone, its last change number and the options in a
+// pageKey names a page: the account, the zone, its change number and the options in a
 // canonical form (conditions sorted, so that the order of query parameters does not matter).
 func pageKey(accountID, zoneID string, seq int64, o ListOptions) string {
 	o.Conds = sortedConds(o.Conds)

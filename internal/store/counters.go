@@ -173,8 +173,8 @@ func ZoneRecordCount(tx *gorm.DB, accountID, zoneID string) (int64, error) {
 type ZoneHead struct {
 	Name        string
 	RecordCount int64
-	// DNSChangeSeq is the DNS change feed's number of the latest change to the zone or one of
-	// its records (zones.dns_seq, set by RecordDNSChange; 0 before the first one).
+	// DNSChangeSeq is the zone's own change number (zones.dns_seq): RecordDNSChange advances it
+	// with every change to the zone or one of its records.
 	DNSChangeSeq int64
 }
 

@@ -30,12 +30,18 @@ type txNotes struct {
 	dns bool
 }
 
-// RecordDNSChange bumps the DNS change counter, appends a change row naming the zone and the
-// record (recordID "" for a change to the zone itself) and sets the zone's dns_seq to the new
-// number (migration 00142; ZoneHeadByID reads it), in tx. The store's zone and record
+// RecordDNSChange advances the zone's own change number (zones.dns_seq, migration 00142, which
+// ZoneHeadByID reads), bumps the DNS change counter and appends a change row naming the zone and
+// the record (recordID "" for a change to the zone itself), in tx. The store's zone and record
 // writers call it in the same transaction as the change; when tx was started by DB.Tx, this
 // process's DNS change listeners run after the commit.
 func RecordDNSChange(tx *gorm.DB, zoneID, recordID string) error {
+	// The zone's own number first: its row is the writer's already (LockZoneForWrite, or the
+	// record counter's update), whereas the global counter's row, once bumped, makes every other
+	// DNS writer wait until this transaction ends.
+	if err := tx.Exec("UPDATE zones SET dns_seq = dns_seq + 1 WHERE id = ?", zoneID).Error; err != nil {
+		return fmt.Errorf("record dns change: %w", err)
+	}
 	var seq int64
 	if err := tx.Raw("UPDATE dns_change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq").Scan(&seq).Error; err != nil {
 		return fmt.Errorf("bump dns change counter: %w", err)
@@ -45,9 +51,6 @@ func RecordDNSChange(tx *gorm.DB, zoneID, recordID string) error {
 	}
 	c := &DNSChange{Seq: seq, ZoneID: zoneID, RecordID: recordID, CreatedAt: time.Now().UTC()}
 	if err := tx.Create(c).Error; err != nil {
-		return fmt.Errorf("record dns change: %w", err)
-	}
-	if err := tx.Exec("UPDATE zones SET dns_seq = ? WHERE id = ?", seq, zoneID).Error; err != nil {
 		return fmt.Errorf("record dns change: %w", err)
 	}
 	if ctx := tx.Statement.Context; ctx != nil {

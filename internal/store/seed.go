@@ -33,8 +33,8 @@ func InsertRows[T any](tx *gorm.DB, rows []T, columns int) error {
 
 // RecordDNSChanges appends the change-feed rows cs (ZoneID and RecordID set; RecordID "" notes
 // a zone) and bumps the DNS change counter once by their number, inside tx: the same rows
-// RecordDNSChange writes one at a time, numbered in the order of cs, and the zones' dns_seq set
-// to the last number. It sets Seq and CreatedAt.
+// RecordDNSChange writes one at a time, numbered in the order of cs, and each zone's dns_seq
+// advanced once. It sets Seq and CreatedAt.
 func RecordDNSChanges(tx *gorm.DB, cs []DNSChange) error {
 	if len(cs) == 0 {
 		return nil
@@ -59,7 +59,7 @@ func RecordDNSChanges(tx *gorm.DB, cs []DNSChange) error {
 		zoneIDs = append(zoneIDs, c.ZoneID)
 	}
 	zoneIDs = slices.Compact(slices.Sorted(slices.Values(zoneIDs)))
-	if err := tx.Exec("UPDATE zones SET dns_seq = ? WHERE ?", last, InIDs(tx, "id", zoneIDs)).Error; err != nil {
+	if err := tx.Exec("UPDATE zones SET dns_seq = dns_seq + 1 WHERE ?", InIDs(tx, "id", zoneIDs)).Error; err != nil {
 		return fmt.Errorf("record dns changes: %w", err)
 	}
 	if ctx := tx.Statement.Context; ctx != nil {
