@@ -9,15 +9,13 @@ import (
 
 	"github.com/maypok86/otter/v2"
 
+	"github.com/latchkey/latchkey/internal/pagecache"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
 // DefaultPageCacheBytes bounds the memory of a Service's cache of encoded record pages (see
 // ListJSON) unless SetPageCacheBytes says otherwise.
 const DefaultPageCacheBytes = 32 << 20
-
-// pageEntryOverhead is the memory of a cached page besides its key and bytes.
-const pageEntryOverhead = 256
 
 // EncodedPage is one page of a record listing already encoded in Cloudflare's wire shape.
 type EncodedPage struct {
@@ -36,19 +34,7 @@ type pageCache = otter.Cache[string, *EncodedPage]
 // SetPageCacheBytes bounds the cache of encoded pages to about n bytes of pages; 0 or less
 // turns the cache off. It must be called before the Service serves requests.
 func (s *Service) SetPageCacheBytes(n int64) {
-	if n <= 0 {
-		s.pages = nil
-		return
-	}
-	s.pages = otter.Must(&otter.Options[string, *EncodedPage]{
-		MaximumWeight: uint64(n),
-		// The weight is the page's bytes plus an allowance for the entry itself (the key, the
-		// EncodedPage and otter's node, about 250 bytes), so that many small pages (an empty
-		// filter result) stay within the bound too.
-		Weigher: func(key string, p *EncodedPage) uint32 {
-			return uint32(min(len(key)+len(p.Result)+pageEntryOverhead, 1<<31))
-		},
-	})
+	s.pages = pagecache.New(n, func(p *EncodedPage) int { return len(p.Result) })
 }
 
 // DropPages empties the cache of encoded pages. The server calls it when the change feed resets

@@ -8,16 +8,13 @@ import (
 
 	"github.com/maypok86/otter/v2"
 
+	"github.com/latchkey/latchkey/internal/pagecache"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
 // DefaultPageCacheBytes bounds the memory of a Service's cache of encoded zone pages (see
 // ListJSON) unless SetPageCacheBytes says otherwise.
 const DefaultPageCacheBytes = 32 << 20
-
-// pageEntryOverhead is the memory of a cached page besides its key and bytes (the EncodedPage
-// and otter's node).
-const pageEntryOverhead = 256
 
 // EncodedPage is one page of a zone listing already encoded in Cloudflare's wire shape.
 type EncodedPage struct {
@@ -35,16 +32,7 @@ type pageCache = otter.Cache[string, *EncodedPage]
 // SetPageCacheBytes bounds the cache of encoded zone pages to about n bytes of pages; 0 or less
 // turns the cache off. It must be called before the Service serves requests.
 func (s *Service) SetPageCacheBytes(n int64) {
-	if n <= 0 {
-		s.pages = nil
-		return
-	}
-	s.pages = otter.Must(&otter.Options[string, *EncodedPage]{
-		MaximumWeight: uint64(n),
-		Weigher: func(key string, p *EncodedPage) uint32 {
-			return uint32(min(len(key)+len(p.Result)+pageEntryOverhead, 1<<31))
-		},
-	})
+	s.pages = pagecache.New(n, func(p *EncodedPage) int { return len(p.Result) })
 }
 
 // ZoneEncoder encodes a page of zones as a JSON array, given the names of their accounts by
