@@ -187,9 +187,13 @@ func (b *Browser) Screenshot(t testing.TB, path string) {
 	t.Helper()
 	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		t.Fatalf("screenshot: %v", err)
+		// Not fatal: a test takes a screenshot before reporting its own failure, whose message
+		// (which step hung or failed) must not be lost to this one (TestBrowserKV once said only
+		// "screenshot: context deadline exceeded").
+		t.Errorf("screenshot %s: %v", filepath.Base(path), err)
+		return
 	}
 	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatalf("write screenshot: %v", err)
+		t.Errorf("write screenshot: %v", err)
 	}
 }
