@@ -63,7 +63,7 @@ func (s *Service) ListJSON(ctx context.Context, f store.ZoneFilter, viewer strin
 	var key string
 	if pages != nil && viewer != "" {
 		key = pageKey(viewer, heads, f)
-		if p, ok := pages.GetIfPresent(key); ok {
+		if p, ok := pages.GetIfPresent(key); ok && key != "" {
 			return p, nil
 		}
 	}
@@ -88,10 +88,13 @@ func (s *Service) ListJSON(ctx context.Context, f store.ZoneFilter, viewer strin
 
 // pageKey names a zone page: the viewer, each account's id, change number and name (heads is
 // ordered by id), and the filter without what the viewer or the heads already determine (its
-// grants and account ids).
+// grants and account ids); "" (not cached) for a filter that does not encode.
 func pageKey(viewer string, heads []store.AccountHead, f store.ZoneFilter) string {
 	f.Grants, f.AccountIDs = nil, nil
-	opts, _ := json.Marshal(f) // plain data: strings, numbers, booleans and slices of them
+	opts, err := json.Marshal(f) // plain data: strings, numbers, booleans and slices of them
+	if err != nil {
+		return "" // a filter that cannot be named is not cached
+	}
 	var b strings.Builder
 	b.Grow(len(viewer) + len(opts) + 64*len(heads) + 8)
 	b.WriteString(viewer)
