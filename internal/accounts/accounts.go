@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/errs"
+	"github.com/latchkey/latchkey/internal/feedcache"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -33,7 +34,7 @@ const SuperAdministratorRoleID = "eadcaaaea2953bef4b22064961122f71"
 type Service struct {
 	db *store.DB
 	// names caches account names for Names; nil unless Follow was called.
-	names atomic.Pointer[nameCache]
+	names atomic.Pointer[feedcache.Cache[string]]
 }
 
 // NewService returns a Service over db.

@@ -2,12 +2,9 @@ package accounts
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
-
-	"github.com/maypok86/otter/v2"
 
 	"github.com/latchkey/latchkey/internal/changefeed"
+	"github.com/latchkey/latchkey/internal/feedcache"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -16,41 +13,8 @@ import (
 const ChangeKind = "account"
 
 // NameCacheSize bounds how many account names a Service that follows the change feed keeps in
-// memory for Name (an entry is about 150 bytes).
+// memory for Names (an entry is about 150 bytes).
 const NameCacheSize = 100_000
-
-// nameCache holds account names by id. Every eviction bumps gen; a loader stores what it read
-// only if gen has not moved since it began, so a rename racing a database read never leaves the
-// stale name cached.
-type nameCache struct {
-	mu  sync.Mutex
-	c   *otter.Cache[string, string]
-	gen atomic.Uint64
-}
-
-func (c *nameCache) put(gen uint64, id, name string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen.Load() == gen {
-		c.c.Set(id, name)
-	}
-}
-
-func (c *nameCache) drop(ids ...string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen.Add(1)
-	for _, id := range ids {
-		c.c.Invalidate(id)
-	}
-}
-
-func (c *nameCache) dropAll() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen.Add(1)
-	c.c.InvalidateAll()
-}
 
 // Follow makes Names answer from a bounded in-memory cache kept fresh by f: an account renamed
 // on any process is evicted when the change arrives (within milliseconds on PostgreSQL, within
@@ -59,13 +23,13 @@ func (c *nameCache) dropAll() {
 // starts; without it Names reads the database every time. It returns a function that stops
 // following (and turns the cache off).
 func (s *Service) Follow(f *changefeed.Feed) (unfollow func()) {
-	nc := &nameCache{c: otter.Must(&otter.Options[string, string]{MaximumSize: NameCacheSize})}
+	nc := feedcache.New[string](NameCacheSize)
 	unsub := f.Subscribe(func(c changefeed.Change) {
 		switch {
 		case c.Reset:
-			nc.dropAll()
+			nc.DropAll()
 		case c.Kind == ChangeKind:
-			nc.drop(c.IDs...)
+			nc.Drop(c.IDs...)
 		}
 	})
 	s.names.Store(nc)
@@ -78,7 +42,7 @@ func (s *Service) Follow(f *changefeed.Feed) (unfollow func()) {
 // forgetName drops the cached name of accountID on this process (after a rename commits).
 func (s *Service) forgetName(accountID string) {
 	if nc := s.names.Load(); nc != nil {
-		nc.drop(accountID)
+		nc.Drop(accountID)
 	}
 }
 
@@ -91,9 +55,9 @@ func (s *Service) Names(ctx context.Context, ids ...string) (map[string]string, 
 	var missing []string
 	var gen uint64
 	if nc != nil {
-		gen = nc.gen.Load()
+		gen = nc.Gen()
 		for _, id := range ids {
-			if name, ok := nc.c.GetIfPresent(id); ok {
+			if name, ok := nc.Get(id); ok {
 				out[id] = name
 			} else {
 				missing = append(missing, id)
@@ -112,7 +76,7 @@ func (s *Service) Names(ctx context.Context, ids ...string) (map[string]string, 
 	for _, h := range heads {
 		out[h.ID] = h.Name
 		if nc != nil {
-			nc.put(gen, h.ID, h.Name)
+			nc.Put(gen, h.ID, h.Name)
 		}
 	}
 	return out, nil

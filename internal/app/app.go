@@ -83,8 +83,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *store
 	if cfg != nil {
 		a.zones.SetPageCacheBytes(cfg.ListCacheMemory)
 		records.SetPageCacheBytes(cfg.ListCacheMemory)
-	}
-	if cfg != nil {
 		a.tokens.SetCacheSize(cfg.TokenCacheSize)
 	}
 	// One change feed per process: the token cache subscribes now, other in-memory indexes

@@ -2,13 +2,12 @@ package zones
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 
-	"github.com/maypok86/otter/v2"
 	"gorm.io/gorm"
 
 	"github.com/latchkey/latchkey/internal/changefeed"
+	"github.com/latchkey/latchkey/internal/feedcache"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -23,57 +22,24 @@ const CacheSize = 100_000
 // noteChange records in the change feed, inside tx, that zone id changed.
 func noteChange(tx *gorm.DB, id string) error { return changefeed.Record(tx, ChangeKind, id) }
 
-// zoneCache holds zones by id. Every eviction bumps gen; a loader stores what it read only if
-// gen has not moved since it began, so a change racing a database read never leaves the stale
-// read cached.
-type zoneCache struct {
-	mu  sync.Mutex
-	c   *otter.Cache[string, store.Zone]
-	gen atomic.Uint64
-}
-
-func (c *zoneCache) put(gen uint64, z store.Zone) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen.Load() == gen {
-		c.c.Set(z.ID, z)
-	}
-}
-
-func (c *zoneCache) drop(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen.Add(1)
-	c.c.Invalidate(id)
-}
-
-func (c *zoneCache) dropAll() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen.Add(1)
-	c.c.InvalidateAll()
-}
-
 // Follow makes Locate answer from a bounded in-memory cache kept fresh by f: a zone updated or
 // deleted on any process is evicted when the change arrives, and a reset of the feed empties the
-// cache (and the cache of encoded list pages). Changes made through s itself are evicted at once. Call it once, before f starts;
-// without it Locate reads the database every time. It returns a function that stops following
-// (and turns the cache off).
+// cache (and the cache of encoded list pages). Changes made through s itself are evicted at
+// once. Call it once, before f starts; without it Locate reads the database every time. It
+// returns a function that stops following (and turns the cache off).
 func (s *Service) Follow(f *changefeed.Feed) (unfollow func()) {
-	zc := &zoneCache{c: otter.Must(&otter.Options[string, store.Zone]{MaximumSize: CacheSize})}
+	zc := feedcache.New[store.Zone](CacheSize)
 	unsub := f.Subscribe(func(c changefeed.Change) {
 		switch {
 		case c.Reset:
-			zc.dropAll()
+			zc.DropAll()
 			// A reset can mean the database was restored to an older state, whose change
 			// numbers would name pages built from the later one.
 			if pages := s.pages; pages != nil {
 				pages.InvalidateAll()
 			}
 		case c.Kind == ChangeKind:
-			for _, id := range c.IDs {
-				zc.drop(id)
-			}
+			zc.Drop(c.IDs...)
 		}
 	})
 	s.cache.Store(zc)
@@ -91,24 +57,24 @@ func (s *Service) Locate(ctx context.Context, id string) (*store.Zone, error) {
 	if zc == nil {
 		return store.ZoneByIDAnyAccount(s.db.Gorm(ctx), id)
 	}
-	if z, ok := zc.c.GetIfPresent(id); ok {
+	if z, ok := zc.Get(id); ok {
 		return &z, nil
 	}
-	gen := zc.gen.Load()
+	gen := zc.Gen()
 	z, err := store.ZoneByIDAnyAccount(s.db.Gorm(ctx), id)
 	if err != nil {
 		return nil, err
 	}
-	zc.put(gen, *z)
+	zc.Put(gen, z.ID, *z)
 	return z, nil
 }
 
 // evict drops zone id from this process's cache after a change through s commits.
 func (s *Service) evict(id string) {
 	if zc := s.cache.Load(); zc != nil {
-		zc.drop(id)
+		zc.Drop(id)
 	}
 }
 
 // cachedZones is the type of Service.cache.
-type cachedZones = atomic.Pointer[zoneCache]
+type cachedZones = atomic.Pointer[feedcache.Cache[store.Zone]]
